@@ -1,0 +1,322 @@
+"""Datasets: MNIST from an .npz, and folders of class images checked file by file.
+
+Image folders look like ``root/<class>/*.png`` or ``root/train/<class>/...`` plus an
+optional ``root/test/<class>/...``. Every file is opened and verified before training;
+unreadable ones are skipped and reported, never a crash mid-epoch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, check_image_file, load_array
+
+MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
+MIN_IMAGES_PER_CLASS = 5
+DEFAULT_SPLIT = (0.70, 0.15, 0.15)  # train / validation / test
+
+
+def data_dir() -> Path:
+    """The data folder: ``$CNNLAB_DATA_DIR`` or ``./data``."""
+    return Path(os.environ.get("CNNLAB_DATA_DIR", "data"))
+
+
+# ----------------------------------------------------------------------------- MNIST
+
+
+@dataclass
+class MnistData:
+    """MNIST arrays as uint8 images (N, 28, 28) and uint8 labels (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    class_names = [str(d) for d in range(10)]
+
+
+def find_mnist(path: str | Path | None = None) -> Path | None:
+    """Finds an MNIST .npz: an explicit path, else ``$CNNLAB_DATA_DIR/mnist.npz``."""
+    if path is not None:
+        return Path(path)
+    candidate = data_dir() / "mnist.npz"
+    return candidate if candidate.is_file() else None
+
+
+def load_mnist_npz(path: str | Path) -> MnistData:
+    """Loads an .npz with Keras's key names (x_train, y_train, x_test, y_test).
+
+    Raises:
+        InputError: missing file, not an .npz, missing keys or wrong shapes.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"MNIST file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"Expected an .npz file for MNIST. Received a folder: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in MNIST_KEYS if k not in npz.files]
+            if missing:
+                raise InputError(
+                    f"{path.name} lacks the MNIST arrays {missing}; expected keys {list(MNIST_KEYS)}."
+                )
+            arrays = {k: npz[k] for k in MNIST_KEYS}
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError, pickle refusal
+        raise InputError(f"{path.name} is not a readable .npz file: {exc}") from exc
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[0] == 0 or y.ndim != 1:
+            raise InputError(
+                f"Expected x_{split} of shape (N, H, W) and y_{split} of shape (N,). "
+                f"Received: {x.shape} and {y.shape}"
+            )
+    return MnistData(*(arrays[k] for k in MNIST_KEYS), source=str(path))
+
+
+def load_mnist(path: str | Path | None = None) -> MnistData:
+    """Loads MNIST from ``path``, the data folder, or (last resort) Keras's download.
+
+    Raises:
+        InputError: nothing found locally and the download failed (offline).
+    """
+    found = find_mnist(path)
+    if found is not None:
+        return load_mnist_npz(found)
+    try:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as exc:
+        raise InputError(
+            "MNIST was not found and could not be downloaded "
+            f"({type(exc).__name__}). Put mnist.npz (Keras key names) at "
+            f"{data_dir().resolve() / 'mnist.npz'} or pass --data PATH/mnist.npz."
+        ) from exc
+    return MnistData(x_train, y_train, x_test, y_test, source="keras.datasets.mnist")
+
+
+# ------------------------------------------------------------------------ image folders
+
+
+@dataclass
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class FolderScan:
+    """The checked content of an image folder.
+
+    ``train`` holds every usable file when there is no ``test/`` folder; ``test`` is
+    then empty and a split is made by :func:`stratified_split`.
+    """
+
+    root: str
+    class_names: list[str]
+    train_files: list[str]
+    train_labels: list[int]
+    test_files: list[str] = field(default_factory=list)
+    test_labels: list[int] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Usable images per class (train + test)."""
+        labels = np.asarray(self.train_labels + self.test_labels, dtype=int)
+        return {name: int((labels == i).sum()) for i, name in enumerate(self.class_names)}
+
+
+def _class_dirs(folder: Path) -> list[Path]:
+    return sorted(
+        (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))),
+        key=lambda p: p.name,
+    )
+
+
+def _list_class_files(class_dir: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in class_dir.rglob("*")
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+    )
+
+
+def scan_image_folder(
+    root: str | Path,
+    min_per_class: int = MIN_IMAGES_PER_CLASS,
+    max_bytes: int = MAX_FILE_BYTES,
+    progress=None,
+) -> FolderScan:
+    """Lists and checks every file of a class-folder dataset.
+
+    Args:
+        root: ``root/<class>/...`` or ``root/train/<class>/...`` (+ optional ``root/test/``).
+        min_per_class: fewer usable images than this in a class is an error.
+        max_bytes: larger files are skipped.
+        progress: optional ``callable(done, total)`` called while checking files.
+
+    Returns:
+        A :class:`FolderScan`; unreadable, non-image or too-large files are in ``skipped``.
+
+    Raises:
+        InputError: missing/empty folder, fewer than 2 classes, too few images in a class,
+            or train/test class names that differ.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise InputError(f"Dataset folder not found: {root}")
+    if not root.is_dir():
+        raise InputError(f"Expected a folder of class subfolders. Received a file: {root}")
+    train_root = root / "train" if (root / "train").is_dir() else root
+    test_root = root / "test" if (root / "train").is_dir() and (root / "test").is_dir() else None
+    class_dirs = _class_dirs(train_root)
+    if test_root is None:
+        class_dirs = [d for d in class_dirs if d.name not in ("test", "validation")]
+    class_names = [d.name for d in class_dirs]
+    if len(class_names) < 2:
+        raise InputError(
+            f"Expected at least 2 class subfolders in {train_root}. Received: {class_names or 'none'}. "
+            "Put each class's images in its own subfolder (e.g. frontal/ and lateral/)."
+        )
+    if test_root is not None:
+        test_names = [d.name for d in _class_dirs(test_root)]
+        if sorted(test_names) != sorted(class_names):
+            raise InputError(
+                f"train/ and test/ must hold the same classes. Received train={class_names}, "
+                f"test={test_names}."
+            )
+    jobs: list[tuple[str, Path, int]] = []
+    for split_name, base in (("train", train_root), ("test", test_root)):
+        if base is None:
+            continue
+        for label, name in enumerate(class_names):
+            jobs += [(split_name, f, label) for f in _list_class_files(base / name)]
+    scan = FolderScan(str(root), class_names, [], [])
+    for done, (split_name, path, label) in enumerate(jobs, start=1):
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            reason = f"not an image file type ({path.suffix or 'no extension'})"
+        else:
+            reason = check_image_file(path, max_bytes)
+        if reason is not None:
+            scan.skipped.append(SkippedFile(str(path), reason))
+        elif split_name == "train":
+            scan.train_files.append(str(path))
+            scan.train_labels.append(label)
+        else:
+            scan.test_files.append(str(path))
+            scan.test_labels.append(label)
+        if progress is not None and (done % 50 == 0 or done == len(jobs)):
+            progress(done, len(jobs))
+    too_few = {n: c for n, c in scan.counts().items() if c < min_per_class}
+    if too_few:
+        raise InputError(
+            f"Each class needs at least {min_per_class} readable images. Too few in: "
+            + ", ".join(f"{n} ({c})" for n, c in too_few.items())
+            + (f"; {len(scan.skipped)} unreadable file(s) were skipped." if scan.skipped else ".")
+        )
+    return scan
+
+
+def stratified_split(
+    labels: list[int] | np.ndarray,
+    fractions: tuple[float, float, float] = DEFAULT_SPLIT,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Splits indices into train/validation/test, class by class, deterministically.
+
+    Each class is shuffled with a generator seeded by ``seed`` and cut by ``fractions``
+    (rounded, but every split that has a non-zero fraction gets at least one image
+    of each class when the class has 3 or more).
+
+    Returns:
+        Three sorted int arrays of indices into ``labels``.
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise InputError(f"Expected 3 split fractions >= 0 that sum to 1. Received: {fractions}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[], [], []]
+    for cls in np.unique(labels):
+        idx = np.flatnonzero(labels == cls)
+        rng.shuffle(idx)
+        n = len(idx)
+        n_val = int(round(n * fractions[1]))
+        n_test = int(round(n * fractions[2]))
+        if n >= 3:
+            n_val = max(n_val, 1) if fractions[1] > 0 else 0
+            n_test = max(n_test, 1) if fractions[2] > 0 else 0
+        n_train = n - n_val - n_test
+        parts[0] += idx[:n_train].tolist()
+        parts[1] += idx[n_train : n_train + n_val].tolist()
+        parts[2] += idx[n_train + n_val :].tolist()
+    return tuple(np.array(sorted(p), dtype=int) for p in parts)  # type: ignore[return-value]
+
+
+def load_image_arrays(
+    files: list[str], image_size: int, color_mode: str, progress=None
+) -> np.ndarray:
+    """Decodes checked files into one float32 array (N, S, S, C) in [0, 1]."""
+    channels = 1 if color_mode == "grayscale" else 3
+    out = np.empty((len(files), image_size, image_size, channels), dtype=np.float32)
+    for i, f in enumerate(files):
+        arr = load_array(f, color_mode, image_size)
+        out[i] = arr[..., None] if channels == 1 else arr
+        if progress is not None and ((i + 1) % 100 == 0 or i + 1 == len(files)):
+            progress(i + 1, len(files))
+    return out
+
+
+def make_dataset(
+    x,
+    y: np.ndarray,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment=None,
+):
+    """Builds a batched ``tf.data`` pipeline from arrays (or a file list), cached and prefetched.
+
+    Args:
+        x: float32 array (N, H, W, C) in [0, 1].
+        y: one-hot labels (N, K).
+        augment: optional Keras preprocessing model applied to training batches.
+    """
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        ds = ds.shuffle(min(len(y), 20_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment is not None:
+        ds = ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def list_datasets(root: str | Path | None = None) -> dict[str, list[str]]:
+    """Finds what is in the data folder: ``{"mnist": [...npz], "folders": [...]}``.
+
+    A folder counts when it has 2+ subfolders (or ``train/`` with 2+ subfolders); files
+    are not checked here (that is :func:`scan_image_folder`'s job).
+    """
+    root = Path(root) if root is not None else data_dir()
+    found: dict[str, list[str]] = {"mnist": [], "folders": []}
+    if not root.is_dir():
+        return found
+    for p in sorted(root.iterdir()):
+        if p.is_file() and p.suffix == ".npz":
+            found["mnist"].append(str(p))
+        elif p.is_dir():
+            base = p / "train" if (p / "train").is_dir() else p
+            if len(_class_dirs(base)) >= 2:
+                found["folders"].append(str(p))
+    return found

@@ -1,0 +1,63 @@
+"""Metrics: accuracy, loss, confusion matrix and per-class precision/recall/F1."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 1e-7  # Keras's epsilon for clipping probabilities in cross-entropy
+
+
+def cross_entropy(y_true: np.ndarray, probs: np.ndarray, loss: str) -> float:
+    """Mean loss as Keras computes it; y_true one-hot (N, K), probs (N, K)."""
+    p = np.clip(probs.astype(np.float64), EPS, 1 - EPS)
+    if loss == "binary_crossentropy":
+        return float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)))
+    return float(-np.mean(np.sum(y_true * np.log(p), axis=1)))
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    """(K, K) counts: row = true class, column = predicted class."""
+    cm = np.zeros((k, k), dtype=int)
+    np.add.at(cm, (np.asarray(true, int), np.asarray(pred, int)), 1)
+    return cm
+
+
+def per_class_report(cm: np.ndarray, class_names: list[str]) -> dict[str, dict]:
+    """Precision, recall, F1 and support per class from a confusion matrix."""
+    report = {}
+    for i, name in enumerate(class_names):
+        tp = cm[i, i]
+        predicted, actual = cm[:, i].sum(), cm[i, :].sum()
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        report[name] = {"precision": round(float(precision), 6), "recall": round(float(recall), 6),
+                        "f1": round(float(f1), 6), "support": int(actual)}
+    return report
+
+
+def metrics_from_probs(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], loss: str) -> dict:
+    """The metrics dict of DESIGN.md from one-hot labels and predicted probabilities."""
+    true = np.argmax(y_true, axis=1)
+    pred = np.argmax(probs, axis=1)
+    cm = confusion_matrix(true, pred, len(class_names))
+    return {
+        "accuracy": round(float(np.mean(true == pred)), 6) if len(true) else None,
+        "loss": round(cross_entropy(y_true, probs, loss), 6) if len(true) else None,
+        "n": int(len(true)),
+        "class_names": list(class_names),
+        "confusion_matrix": cm.tolist(),
+        "per_class": per_class_report(cm, class_names),
+    }
+
+
+def predict_probs(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Model outputs (N, K) for float32 inputs (N, H, W, C), in batches."""
+    if len(x) == 0:
+        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def evaluate_model(model, x: np.ndarray, y_true: np.ndarray, class_names: list[str], loss: str) -> dict:
+    """Predicts ``x`` and returns accuracy, loss, confusion matrix and per-class report."""
+    return metrics_from_probs(y_true, predict_probs(model, x), class_names, loss)

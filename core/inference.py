@@ -1,0 +1,130 @@
+"""Inference: turn an upload into what the model sees, load a run's model, predict.
+
+For MNIST models a photo or drawing of a digit is prepared the way MNIST itself was
+made: light digit on a dark background, cropped to the digit, fit in 20x20 keeping the
+aspect ratio, then centred by centre of mass in a 28x28 frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from core.errors import InputError
+from core.images import ImageSource, open_image, to_array
+from core.runs import Run
+
+MNIST_SIZE, MNIST_BOX = 28, 20
+INK_THRESHOLD = 0.15  # after background removal, pixels above this count as ink
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """How a run's model wants its images."""
+
+    task: str  # "mnist" or "images"
+    image_size: int
+    color_mode: str  # "grayscale" or "rgb"
+    class_names: tuple[str, ...]
+
+
+def model_input_for(run: Run) -> ModelInput:
+    """Reads a run's config.json to know how to preprocess images for it."""
+    cfg = run.config()
+    spec = cfg.get("spec") or {}
+    names = cfg.get("class_names")
+    if not names:
+        raise InputError(f"Run {run.id} has no class names yet (its data was never loaded).")
+    return ModelInput(cfg.get("task", "images"), int(spec.get("image_size", 28)), spec.get("color_mode", "grayscale"), tuple(names))
+
+
+def prepare_digit(gray: np.ndarray) -> np.ndarray:
+    """Prepares a grayscale digit image (H, W) in [0, 1] like MNIST: (28, 28) float32.
+
+    Raises:
+        InputError: the image is blank (no digit found).
+    """
+    img = np.asarray(gray, dtype=np.float32)
+    # Dark-on-light (paper, a white canvas) is inverted: MNIST is light ink on black.
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    if float(np.median(border)) > 0.5:
+        img = 1.0 - img
+    background = float(np.median(img))
+    img = np.clip(img - background, 0, None)
+    peak = float(img.max())
+    if peak < 0.1:
+        raise InputError("No digit found: the image is blank or has almost no contrast.")
+    img = img / peak
+    img[img < INK_THRESHOLD] = 0.0
+    rows, cols = np.flatnonzero(img.any(axis=1)), np.flatnonzero(img.any(axis=0))
+    crop = img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = MNIST_BOX / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    pil = Image.fromarray((crop * 255).astype(np.uint8), "L").resize((nw, nh), Image.LANCZOS)
+    small = np.asarray(pil, dtype=np.float32) / 255.0
+    # Centre of mass -> frame centre, as in the original MNIST preprocessing.
+    ys, xs = np.indices(small.shape)
+    mass = small.sum()
+    cy, cx = (ys * small).sum() / mass, (xs * small).sum() / mass
+    top = int(round(MNIST_SIZE / 2 - cy))
+    left = int(round(MNIST_SIZE / 2 - cx))
+    top = min(max(top, 0), MNIST_SIZE - nh)
+    left = min(max(left, 0), MNIST_SIZE - nw)
+    out = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
+    out[top : top + nh, left : left + nw] = small
+    return out
+
+
+def preprocess(img: Image.Image, spec: ModelInput) -> np.ndarray:
+    """What the model sees: float32 (S, S, C) in [0, 1]."""
+    if spec.task == "mnist":
+        return prepare_digit(to_array(img, "grayscale"))[..., None]
+    arr = to_array(img.resize((spec.image_size, spec.image_size), Image.BILINEAR, reducing_gap=3.0)
+                   if img.size != (spec.image_size, spec.image_size) else img, spec.color_mode)
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+def load_and_preprocess(source: ImageSource, spec: ModelInput) -> np.ndarray:
+    """Opens any supported upload and preprocesses it (raises InputError if unusable)."""
+    img, _ = open_image(source)
+    return preprocess(img, spec)
+
+
+def load_run_model(run: Run):
+    """Loads the run's best checkpoint (else final model).
+
+    Raises:
+        InputError: no checkpoint, or the file cannot be loaded.
+    """
+    import keras
+
+    path = run.checkpoint()
+    if path is None:
+        raise InputError(f"Run {run.id} has no saved model (no best.keras or final.keras).")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:
+        raise InputError(f"Could not load {path.name} of run {run.id}: {type(exc).__name__}: {exc}") from exc
+
+
+def predict_arrays(model, batch: np.ndarray, class_names: tuple[str, ...] | list[str]) -> list[dict]:
+    """Predicts a batch (N, S, S, C); returns label, confidence and all probabilities."""
+    probs = np.asarray(model.predict(batch, verbose=0)) if len(batch) else np.zeros((0, len(class_names)))
+    out = []
+    for p in probs:
+        i = int(np.argmax(p))
+        out.append({"label": class_names[i], "confidence": round(float(p[i]), 6),
+                    "probabilities": {n: round(float(v), 6) for n, v in zip(class_names, p)}})
+    return out
+
+
+def predict_files(run: Run, paths: list[str | Path]) -> list[dict]:
+    """Predicts image files with a run's model (every file is checked before predicting)."""
+    spec = model_input_for(run)
+    batch = np.stack([load_and_preprocess(p, spec) for p in paths])
+    model = load_run_model(run)
+    return [{"image": str(p), **r} for p, r in zip(paths, predict_arrays(model, batch, spec.class_names))]

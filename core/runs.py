@@ -1,0 +1,305 @@
+"""The run store: one folder per training run, written atomically, read defensively.
+
+Layout (see DESIGN.md)::
+
+    runs/<id>/config.json  status.json  history.csv  batches.csv
+             best.keras  final.keras  metrics.json  split.json  log.txt  STOP
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from core.errors import InputError
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+ACTIVE_STATES = ("queued", "running")
+FINAL_STATES = ("completed", "stopped", "failed", "interrupted")
+HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+BATCH_FIELDS = ["epoch", "batch", "step", "loss", "accuracy", "seconds"]
+
+
+def runs_dir(path: str | Path | None = None) -> Path:
+    """The runs folder: ``path``, ``$CNNLAB_RUNS_DIR`` or ``./runs``."""
+    return Path(path) if path is not None else Path(os.environ.get("CNNLAB_RUNS_DIR", "runs"))
+
+
+def now_iso() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Writes JSON to a temp file in the same folder, then renames it over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: str | Path) -> dict | None:
+    """Reads a JSON object; None when missing, half-written or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def append_csv(path: str | Path, row: dict, fieldnames: list[str]) -> None:
+    """Appends one row, writing the header first when the file is new."""
+    path = Path(path)
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fieldnames, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+        fh.flush()
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Reads CSV rows as dicts of floats where possible; skips a torn last line."""
+    rows: list[dict] = []
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            for raw in reader:
+                if None in raw or any(v is None for v in raw.values()):
+                    continue  # a row still being written
+                row = {}
+                for k, v in raw.items():
+                    try:
+                        row[k] = float(v) if v != "" else None
+                    except ValueError:
+                        row[k] = v
+                rows.append(row)
+    except OSError:
+        return []
+    return rows
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return slug[:40] or "run"
+
+
+def validate_run_id(run_id: str) -> str:
+    """Returns ``run_id`` when it is a safe folder name, else raises InputError."""
+    if not RUN_ID_RE.match(run_id or "") or run_id in (".", ".."):
+        raise InputError(f"Invalid run id {run_id!r}: expected letters, digits, '.', '_' or '-'.")
+    return run_id
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True when ``pid`` is a live process running CNN Lab training."""
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    cmdline = Path(f"/proc/{int(pid)}/cmdline")
+    if cmdline.exists():  # Linux: guard against a recycled pid
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return False
+        if b"core.train" not in text and b"pytest" not in text and b"core/train" not in text:
+            return False
+    return True
+
+
+class Run:
+    """One run folder. Reading never raises for a half-written run."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.id = self.path.name
+
+    # files
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def stop_path(self) -> Path:
+        return self.path / "STOP"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log.txt"
+
+    def config(self) -> dict:
+        return read_json(self.config_path) or {}
+
+    def status(self) -> dict:
+        return read_json(self.status_path) or {"status": "unknown"}
+
+    def metrics(self) -> dict | None:
+        return read_json(self.path / "metrics.json")
+
+    def history(self) -> list[dict]:
+        return read_csv(self.path / "history.csv")
+
+    def batches(self) -> list[dict]:
+        return read_csv(self.path / "batches.csv")
+
+    def checkpoint(self) -> Path | None:
+        """best.keras if present, else final.keras, else None."""
+        for name in ("best.keras", "final.keras"):
+            if (self.path / name).is_file():
+                return self.path / name
+        return None
+
+    def update_status(self, **fields) -> dict:
+        status = {**self.status(), **fields, "updated": now_iso()}
+        status.pop("unknown", None)
+        write_json_atomic(self.status_path, status)
+        return status
+
+    def request_stop(self) -> None:
+        self.stop_path.write_text(now_iso())
+
+    def stop_requested(self) -> bool:
+        return self.stop_path.exists()
+
+    def log(self, message: str) -> None:
+        """Appends a line to the run's log.txt and echoes it to stderr."""
+        line = f"[{_dt.datetime.now().strftime('%H:%M:%S')}] {message}"
+        print(line, file=sys.stderr, flush=True)
+        with self.log_path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def summary(self) -> dict:
+        """A flat dict for tables and ``core.runs list``."""
+        cfg, st, m = self.config(), self.status(), self.metrics() or {}
+        return {
+            "run_id": self.id,
+            "status": st.get("status", "unknown"),
+            "task": cfg.get("task"),
+            "preset": cfg.get("preset"),
+            "dataset": cfg.get("data"),
+            "epochs": st.get("epochs_done"),
+            "best_val_accuracy": st.get("best_val_accuracy"),
+            "test_accuracy": m.get("accuracy"),
+            "train_seconds": st.get("train_seconds"),
+            "created": cfg.get("created") or st.get("created"),
+            "error": st.get("error"),
+        }
+
+
+class RunStore:
+    """All runs under one folder."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = runs_dir(root)
+
+    def create(self, name: str, config: dict) -> Run:
+        """Creates ``<root>/<YYYYMMDD-HHMMSS>-<slug>`` with config.json and a queued status."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{slugify(name)}"
+        for n in range(1000):
+            run_id = base if n == 0 else f"{base}-{n + 1}"
+            try:
+                (self.root / run_id).mkdir()
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise InputError(f"Could not create a run folder under {self.root}")
+        run = Run(self.root / run_id)
+        write_json_atomic(run.config_path, {**config, "run_id": run_id, "created": now_iso()})
+        write_json_atomic(run.status_path, {"status": "queued", "created": now_iso(), "updated": now_iso()})
+        return run
+
+    def get(self, run_id: str) -> Run:
+        run = Run(self.root / validate_run_id(run_id))
+        if not run.path.is_dir():
+            raise InputError(f"No run {run_id!r} in {self.root}")
+        return run
+
+    def list(self, mark_interrupted: bool = True) -> list[Run]:
+        """Runs, newest first; active runs whose process is gone become ``interrupted``."""
+        if not self.root.is_dir():
+            return []
+        runs = [Run(p) for p in self.root.iterdir() if p.is_dir() and RUN_ID_RE.match(p.name)]
+        runs = [r for r in runs if r.config_path.exists() or r.status_path.exists()]
+        if mark_interrupted:
+            for run in runs:
+                mark_if_orphaned(run)
+        return sorted(runs, key=lambda r: r.id, reverse=True)
+
+    def delete(self, run_id: str) -> None:
+        """Deletes a finished run. Raises InputError for a running one."""
+        import shutil
+
+        run = self.get(run_id)
+        if run.status().get("status") in ACTIVE_STATES and pid_alive(run.status().get("pid")):
+            raise InputError(f"Run {run_id} is still {run.status()['status']}; stop it first.")
+        shutil.rmtree(run.path)
+
+
+def mark_if_orphaned(run: Run) -> bool:
+    """Marks a running/queued run whose process is gone as ``interrupted``; says if it did."""
+    st = run.status()
+    if st.get("status") == "running" and not pid_alive(st.get("pid")):
+        run.update_status(
+            status="interrupted",
+            error="The training process ended without finishing (killed, crashed or the machine restarted). "
+            "Its best checkpoint, if any, is still usable.",
+            ended=now_iso(),
+        )
+        return True
+    return False
+
+
+def open_run(path: str | Path) -> Run:
+    """Opens a run folder given by the user (``--run``).
+
+    Raises:
+        InputError: the path is missing or is not a run folder.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise InputError(f"Run folder not found: {p}")
+    if not (p / "config.json").is_file():
+        raise InputError(f"{p} is not a CNN Lab run folder (no config.json).")
+    return Run(p)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.cli import make_parser, run_cli
+
+    def _main(args) -> dict:
+        store = RunStore(args.runs_dir)
+        if args.command == "list":
+            return {"runs": [r.summary() for r in store.list()]}
+        raise InputError(f"Unknown command {args.command!r}")
+
+    parser = make_parser("python -m core.runs", "List the runs in the run store.")
+    parser.add_argument("command", choices=["list"])
+    parser.add_argument("--runs-dir", default=None)
+    return run_cli(parser, _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
