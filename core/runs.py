@@ -93,7 +93,8 @@ def read_csv(path: str | Path) -> list[dict]:
 
 
 def slugify(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    slug = re.sub(r"\.{2,}", ".", slug).strip("-.")
     return slug[:40] or "run"
 
 

@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny synthetic datasets and isolated data/runs folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+
+def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 28, 28) uint8 images and labels 0..9: class k is a bright 6x6 block at a
+    position that depends on k, plus noise. Learnable in one epoch by a tiny model."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 10
+    x = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(y):
+        r, c = 2 + (k // 5) * 14, 1 + (k % 5) * 5
+        x[i, r : r + 8, c : c + 5] = 255
+    return x, y.astype(np.uint8)
+
+
+@pytest.fixture
+def mnist_npz(tmp_path: Path) -> Path:
+    x_train, y_train = synthetic_digits(600, seed=1)
+    x_test, y_test = synthetic_digits(100, seed=2)
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def stripes(orientation: str, size: int = 24, seed: int = 0) -> Image.Image:
+    """A grayscale image of horizontal or vertical stripes with noise."""
+    rng = np.random.default_rng(seed)
+    period = int(rng.integers(3, 6))
+    line = (np.arange(size) // period % 2) * 200 + 30
+    arr = np.tile(line[:, None] if orientation == "h" else line[None, :], (1, size) if orientation == "h" else (size, 1))
+    arr = np.clip(arr + rng.normal(0, 15, arr.shape), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "L")
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """A 2-class folder (horizontal/vertical stripes, 20 each) with 2 bad files."""
+    root = tmp_path / "stripes"
+    for cls, o in (("horizontal", "h"), ("vertical", "v")):
+        (root / cls).mkdir(parents=True)
+        for i in range(20):
+            stripes(o, seed=i).save(root / cls / f"{i:03d}.png")
+    (root / "horizontal" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
+    (root / "vertical" / "notes.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own data and runs folders (never the user's ./runs)."""
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CNNLAB_RUNS_DIR", str(tmp_path / "runs"))
+
+
+def cli_env(tmp_path: Path) -> dict:
+    env = dict(os.environ)
+    env.update(CNNLAB_DATA_DIR=str(tmp_path / "data"), CNNLAB_RUNS_DIR=str(tmp_path / "runs"),
+               PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    return env
+
+
+requires_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
