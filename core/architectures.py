@@ -149,9 +149,7 @@ class ModelSummary:
 
 def _check_range(i: int, layer: LayerSpec, name: str, value, lo, hi) -> None:
     if value is None or not (lo <= value <= hi):
-        raise InputError(
-            f"Layer {i} ({layer.kind}): expected {name} in {lo}..{hi}. Received: {name}={value!r}"
-        )
+        raise InputError(f"Layer {i} ({layer.kind}): expected {name} in {lo}..{hi}. Received: {name}={value!r}")
 
 
 def _out_size(n: int, k: int, s: int, padding: str) -> int:
@@ -198,7 +196,10 @@ def validate_spec(spec: ModelSpec, input_shape: tuple[int, int, int], num_classe
             _check_range(i, layer, "kernel_size", layer.kernel_size, 1, 15)
             s = layer.strides or 1
             _check_range(i, layer, "strides", s, 1, 8)
-            nh, nw = (_out_size(h, layer.kernel_size, s, layer.padding), _out_size(w, layer.kernel_size, s, layer.padding))
+            nh, nw = (
+                _out_size(h, layer.kernel_size, s, layer.padding),
+                _out_size(w, layer.kernel_size, s, layer.padding),
+            )
             if nh < 1 or nw < 1:
                 raise InputError(
                     f"Layer {i} ({layer.label()}) gets a {h}x{w} feature map, smaller than its "
@@ -227,7 +228,9 @@ def validate_spec(spec: ModelSpec, input_shape: tuple[int, int, int], num_classe
         elif k == "Flatten":
             if rank == 4:
                 if h * w * c > 2_000_000:
-                    raise InputError(f"Layer {i} (Flatten) would make a vector of {h * w * c:,} values; pool more first.")
+                    raise InputError(
+                        f"Layer {i} (Flatten) would make a vector of {h * w * c:,} values; pool more first."
+                    )
                 h, w, c, rank = 1, 1, h * w * c, 2
         elif k == "GlobalAveragePooling2D":
             h, w, rank = 1, 1, 2
@@ -355,8 +358,13 @@ def build_model(
         k = ls.kind
         if k == "Conv2D":
             x = layers.Conv2D(
-                ls.filters, ls.kernel_size, strides=ls.strides or 1, padding=ls.padding,
-                activation=ls.activation, use_bias=ls.use_bias, name=name,
+                ls.filters,
+                ls.kernel_size,
+                strides=ls.strides or 1,
+                padding=ls.padding,
+                activation=ls.activation,
+                use_bias=ls.use_bias,
+                name=name,
             )(x)
         elif k == "MaxPooling2D":
             x = layers.MaxPooling2D(ls.pool_size or 2, strides=ls.strides, padding=ls.padding, name=name)(x)
@@ -410,7 +418,9 @@ def summarize(model, warnings: list[str] | None = None) -> ModelSummary:
         if layer.__class__.__name__ == "InputLayer":
             continue
         shape = tuple(layer.output.shape[1:])
-        rows.append(LayerSummary(i, layer.name, layer.__class__.__name__, shape, int(layer.count_params()), _layer_macs(layer)))
+        rows.append(
+            LayerSummary(i, layer.name, layer.__class__.__name__, shape, int(layer.count_params()), _layer_macs(layer))
+        )
     trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
     return ModelSummary(rows, int(model.count_params()), trainable, sum(r.macs for r in rows), list(warnings or []))
 
@@ -427,7 +437,15 @@ def describe(spec: ModelSpec, input_shape: tuple[int, int, int], num_classes: in
 
 
 def _conv(filters, k, padding="valid", activation="relu", strides=None, use_bias=True):
-    return LayerSpec("Conv2D", filters=filters, kernel_size=k, padding=padding, activation=activation, strides=strides, use_bias=use_bias)
+    return LayerSpec(
+        "Conv2D",
+        filters=filters,
+        kernel_size=k,
+        padding=padding,
+        activation=activation,
+        strides=strides,
+        use_bias=use_bias,
+    )
 
 
 def _pool(size=2, kind="MaxPooling2D"):
@@ -444,14 +462,20 @@ PRESETS: dict[str, ModelSpec] = {
         description="CE229 MNIST CNN: Conv32 5x5 -> pool -> Conv64 5x5 -> pool -> Dense 1024 -> Dropout 0.2 (3.27 M params).",
         task="mnist",
         layers=[
-            _conv(32, 5, "same"), _pool(),
-            _conv(64, 5, "same"), _pool(),
+            _conv(32, 5, "same"),
+            _pool(),
+            _conv(64, 5, "same"),
+            _pool(),
             LayerSpec("Flatten"),
             LayerSpec("Dense", units=1024, activation="relu"),
             LayerSpec("Dropout", rate=0.2),
         ],
-        learning_rate=0.001, batch_size=128, epochs=3, patience=5,
-        validation_fraction=0.1, image_size=28,
+        learning_rate=0.001,
+        batch_size=128,
+        epochs=3,
+        patience=5,
+        validation_fraction=0.1,
+        image_size=28,
         source="CE229 MNIST tutorial",
     ),
     "mnist-mlp": ModelSpec(
@@ -463,8 +487,12 @@ PRESETS: dict[str, ModelSpec] = {
             LayerSpec("Dense", units=16, activation="relu"),
             LayerSpec("Dense", units=16, activation="relu"),
         ],
-        learning_rate=0.001, batch_size=32, epochs=5, patience=3,
-        validation_fraction=0.1, image_size=28,
+        learning_rate=0.001,
+        batch_size=32,
+        epochs=5,
+        patience=3,
+        validation_fraction=0.1,
+        image_size=28,
         source="3Blue1Brown-style MLP, Keras 'hello world'",
     ),
     "keras-convnet": ModelSpec(
@@ -472,13 +500,19 @@ PRESETS: dict[str, ModelSpec] = {
         description="Keras example 'Simple MNIST convnet': Conv32 -> pool -> Conv64 -> pool -> Dropout 0.5 (34,826 params).",
         task="mnist",
         layers=[
-            _conv(32, 3), _pool(),
-            _conv(64, 3), _pool(),
+            _conv(32, 3),
+            _pool(),
+            _conv(64, 3),
+            _pool(),
             LayerSpec("Flatten"),
             LayerSpec("Dropout", rate=0.5),
         ],
-        learning_rate=0.001, batch_size=128, epochs=15, patience=5,
-        validation_fraction=0.1, image_size=28,
+        learning_rate=0.001,
+        batch_size=128,
+        epochs=15,
+        patience=5,
+        validation_fraction=0.1,
+        image_size=28,
         source="keras-io examples/vision/mnist_convnet.py",
     ),
     "mnist-fast": ModelSpec(
@@ -486,16 +520,23 @@ PRESETS: dict[str, ModelSpec] = {
         description="CNN Lab's fast MNIST recipe: Conv32 -> pool -> Conv64 -> pool -> Dense 128, one-cycle Adam, 2 epochs (>= 99% in ~20 s on 2 CPU cores).",
         task="mnist",
         layers=[
-            _conv(32, 3), _pool(),
-            _conv(64, 3), _pool(),
+            _conv(32, 3),
+            _pool(),
+            _conv(64, 3),
+            _pool(),
             LayerSpec("Flatten"),
             LayerSpec("Dropout", rate=0.2),
             LayerSpec("Dense", units=128, activation="relu"),
         ],
         # Why these: BatchNorm doubled the step time on CPU for no gain in 2 epochs; a
         # one-cycle schedule (warm-up to 3e-3, cosine decay) converges in 2 passes.
-        learning_rate=3e-3, lr_schedule="onecycle", batch_size=64, epochs=2, patience=3,
-        validation_fraction=5000 / 60000, image_size=28,
+        learning_rate=3e-3,
+        lr_schedule="onecycle",
+        batch_size=64,
+        epochs=2,
+        patience=3,
+        validation_fraction=5000 / 60000,
+        image_size=28,
         source="CNN Lab",
     ),
     "orientation-tutorial": ModelSpec(
@@ -503,14 +544,25 @@ PRESETS: dict[str, ModelSpec] = {
         description="QCon chest X-ray orientation CNN: Conv64 k2 -> pool -> Dropout -> Conv128 k2 -> pool -> Dropout -> Dense 256 -> Dense 2 sigmoid (~130 M params at 256x256).",
         task="images",
         layers=[
-            _conv(64, 2), _pool(), LayerSpec("Dropout", rate=0.3),
-            _conv(128, 2), _pool(), LayerSpec("Dropout", rate=0.3),
+            _conv(64, 2),
+            _pool(),
+            LayerSpec("Dropout", rate=0.3),
+            _conv(128, 2),
+            _pool(),
+            LayerSpec("Dropout", rate=0.3),
             LayerSpec("Flatten"),
             LayerSpec("Dense", units=256, activation="relu"),
         ],
-        output_activation="sigmoid", loss="binary_crossentropy",
-        learning_rate=0.001, batch_size=50, epochs=50, patience=5, min_delta=0.001,
-        validation_fraction=0.30, image_size=256, color_mode="grayscale",
+        output_activation="sigmoid",
+        loss="binary_crossentropy",
+        learning_rate=0.001,
+        batch_size=50,
+        epochs=50,
+        patience=5,
+        min_delta=0.001,
+        validation_fraction=0.30,
+        image_size=256,
+        color_mode="grayscale",
         source="QCon chest X-ray orientation tutorial",
     ),
     "orientation-fast": ModelSpec(
@@ -518,16 +570,31 @@ PRESETS: dict[str, ModelSpec] = {
         description="CNN Lab's chest X-ray orientation recipe: 4 BN conv blocks + global pooling at 128x128, flip/zoom/contrast augmentation.",
         task="images",
         layers=[
-            _conv(16, 3, "same", None, strides=2, use_bias=False), *_bn_relu(),
-            _conv(32, 3, "same", None, use_bias=False), *_bn_relu(), _pool(),
-            _conv(64, 3, "same", None, use_bias=False), *_bn_relu(), _pool(),
-            _conv(64, 3, "same", None, use_bias=False), *_bn_relu(),
+            _conv(16, 3, "same", None, strides=2, use_bias=False),
+            *_bn_relu(),
+            _conv(32, 3, "same", None, use_bias=False),
+            *_bn_relu(),
+            _pool(),
+            _conv(64, 3, "same", None, use_bias=False),
+            *_bn_relu(),
+            _pool(),
+            _conv(64, 3, "same", None, use_bias=False),
+            *_bn_relu(),
             LayerSpec("GlobalAveragePooling2D"),
             LayerSpec("Dropout", rate=0.3),
         ],
-        learning_rate=3e-3, lr_schedule="onecycle", batch_size=32, epochs=20, patience=6,
-        validation_fraction=0.15, image_size=128, color_mode="grayscale",
-        augment={"flip": "horizontal", "rotation": 0.03, "zoom": 0.1, "translation": 0.05, "contrast": 0.2},
+        # Label-preserving for frontal vs lateral: a mirrored film is still frontal or lateral;
+        # exposure differs a lot between machines (brightness/contrast); framing varies (zoom,
+        # shift). Not vertical flips or big rotations: films are not taken upside down.
+        learning_rate=3e-3,
+        lr_schedule="onecycle",
+        batch_size=32,
+        epochs=16,
+        patience=6,
+        validation_fraction=0.15,
+        image_size=128,
+        color_mode="grayscale",
+        augment={"flip": "horizontal", "zoom": 0.1, "translation": 0.05, "contrast": 0.3, "brightness": 0.2},
         source="CNN Lab",
     ),
     "transfer-mobilenetv2": ModelSpec(
@@ -539,8 +606,13 @@ PRESETS: dict[str, ModelSpec] = {
             LayerSpec("GlobalAveragePooling2D"),
             LayerSpec("Dropout", rate=0.2),
         ],
-        learning_rate=1e-3, batch_size=32, epochs=10, patience=3,
-        validation_fraction=0.15, image_size=128, color_mode="rgb",
+        learning_rate=1e-3,
+        batch_size=32,
+        epochs=10,
+        patience=3,
+        validation_fraction=0.15,
+        image_size=128,
+        color_mode="rgb",
         augment={"flip": "horizontal", "zoom": 0.1},
         source="keras-io transfer learning guide",
     ),

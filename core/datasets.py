@@ -65,9 +65,7 @@ def load_mnist_npz(path: str | Path) -> MnistData:
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in MNIST_KEYS if k not in npz.files]
             if missing:
-                raise InputError(
-                    f"{path.name} lacks the MNIST arrays {missing}; expected keys {list(MNIST_KEYS)}."
-                )
+                raise InputError(f"{path.name} lacks the MNIST arrays {missing}; expected keys {list(MNIST_KEYS)}.")
             arrays = {k: npz[k] for k in MNIST_KEYS}
     except InputError:
         raise
@@ -77,8 +75,7 @@ def load_mnist_npz(path: str | Path) -> MnistData:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[0] == 0 or y.ndim != 1:
             raise InputError(
-                f"Expected x_{split} of shape (N, H, W) and y_{split} of shape (N,). "
-                f"Received: {x.shape} and {y.shape}"
+                f"Expected x_{split} of shape (N, H, W) and y_{split} of shape (N,). Received: {x.shape} and {y.shape}"
             )
     return MnistData(*(arrays[k] for k in MNIST_KEYS), source=str(path))
 
@@ -144,11 +141,7 @@ def _class_dirs(folder: Path) -> list[Path]:
 
 
 def _list_class_files(class_dir: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in class_dir.rglob("*")
-        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
-    )
+    return sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
 
 
 def scan_image_folder(
@@ -192,8 +185,7 @@ def scan_image_folder(
         test_names = [d.name for d in _class_dirs(test_root)]
         if sorted(test_names) != sorted(class_names):
             raise InputError(
-                f"train/ and test/ must hold the same classes. Received train={class_names}, "
-                f"test={test_names}."
+                f"train/ and test/ must hold the same classes. Received train={class_names}, test={test_names}."
             )
     jobs: list[tuple[str, Path, int]] = []
     for split_name, base in (("train", train_root), ("test", test_root)):
@@ -262,9 +254,7 @@ def stratified_split(
     return tuple(np.array(sorted(p), dtype=int) for p in parts)  # type: ignore[return-value]
 
 
-def load_image_arrays(
-    files: list[str], image_size: int, color_mode: str, progress=None
-) -> np.ndarray:
+def load_image_arrays(files: list[str], image_size: int, color_mode: str, progress=None) -> np.ndarray:
     """Decodes checked files into one float32 array (N, S, S, C) in [0, 1]."""
     channels = 1 if color_mode == "grayscale" else 3
     out = np.empty((len(files), image_size, image_size, channels), dtype=np.float32)

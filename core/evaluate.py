@@ -36,13 +36,14 @@ def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list
         labels = [int(label) for _, label in split["test"]]
         missing = [f for f in files if not Path(f).is_file()]
         if missing:
-            raise InputError(f"{len(missing)} test image(s) of run {run.id} are gone, e.g. {missing[0]}; pass --data FOLDER.")
+            raise InputError(
+                f"{len(missing)} test image(s) of run {run.id} are gone, e.g. {missing[0]}; pass --data FOLDER."
+            )
     else:
         scan = datasets.scan_image_folder(data, min_per_class=1)
         if sorted(scan.class_names) != sorted(names):
             raise InputError(
-                f"The classes of {data} ({', '.join(scan.class_names)}) do not match the model's "
-                f"({', '.join(names)})."
+                f"The classes of {data} ({', '.join(scan.class_names)}) do not match the model's ({', '.join(names)})."
             )
         remap = [names.index(n) for n in scan.class_names]
         files = scan.test_files or scan.train_files

@@ -31,8 +31,12 @@ def per_class_report(cm: np.ndarray, class_names: list[str]) -> dict[str, dict]:
         precision = tp / predicted if predicted else 0.0
         recall = tp / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        report[name] = {"precision": round(float(precision), 6), "recall": round(float(recall), 6),
-                        "f1": round(float(f1), 6), "support": int(actual)}
+        report[name] = {
+            "precision": round(float(precision), 6),
+            "recall": round(float(recall), 6),
+            "f1": round(float(f1), 6),
+            "support": int(actual),
+        }
     return report
 
 

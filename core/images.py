@@ -50,9 +50,7 @@ def _read_bytes(source: ImageSource, max_bytes: int) -> tuple[bytes, str]:
             raise InputError(f"Image file not found: {path}")
         size = path.stat().st_size
         if size > max_bytes:
-            raise InputError(
-                f"{name} is too large: {size / 1e6:.1f} MB (the limit is {max_bytes / 1e6:.0f} MB)."
-            )
+            raise InputError(f"{name} is too large: {size / 1e6:.1f} MB (the limit is {max_bytes / 1e6:.0f} MB).")
         data = path.read_bytes()
     else:
         name = getattr(source, "name", "the image")

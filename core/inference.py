@@ -38,7 +38,9 @@ def model_input_for(run: Run) -> ModelInput:
     names = cfg.get("class_names")
     if not names:
         raise InputError(f"Run {run.id} has no class names yet (its data was never loaded).")
-    return ModelInput(cfg.get("task", "images"), int(spec.get("image_size", 28)), spec.get("color_mode", "grayscale"), tuple(names))
+    return ModelInput(
+        cfg.get("task", "images"), int(spec.get("image_size", 28)), spec.get("color_mode", "grayscale"), tuple(names)
+    )
 
 
 def prepare_digit(gray: np.ndarray) -> np.ndarray:
@@ -83,8 +85,12 @@ def preprocess(img: Image.Image, spec: ModelInput) -> np.ndarray:
     """What the model sees: float32 (S, S, C) in [0, 1]."""
     if spec.task == "mnist":
         return prepare_digit(to_array(img, "grayscale"))[..., None]
-    arr = to_array(img.resize((spec.image_size, spec.image_size), Image.BILINEAR, reducing_gap=3.0)
-                   if img.size != (spec.image_size, spec.image_size) else img, spec.color_mode)
+    arr = to_array(
+        img.resize((spec.image_size, spec.image_size), Image.BILINEAR, reducing_gap=3.0)
+        if img.size != (spec.image_size, spec.image_size)
+        else img,
+        spec.color_mode,
+    )
     return arr[..., None] if arr.ndim == 2 else arr
 
 
@@ -117,8 +123,13 @@ def predict_arrays(model, batch: np.ndarray, class_names: tuple[str, ...] | list
     out = []
     for p in probs:
         i = int(np.argmax(p))
-        out.append({"label": class_names[i], "confidence": round(float(p[i]), 6),
-                    "probabilities": {n: round(float(v), 6) for n, v in zip(class_names, p)}})
+        out.append(
+            {
+                "label": class_names[i],
+                "confidence": round(float(p[i]), 6),
+                "probabilities": {n: round(float(v), 6) for n, v in zip(class_names, p)},
+            }
+        )
     return out
 
 

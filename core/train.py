@@ -18,8 +18,15 @@ def list_presets() -> dict:
         shape = (28, 28, 1) if spec.task == "mnist" else preset_input_shape(spec)
         k = 10 if spec.task == "mnist" else 2
         model = build_model(spec, shape, k, pretrained_weights=False)
-        rows.append({"name": name, "task": spec.task, "description": spec.description,
-                     "params": int(model.count_params()), "input_shape": list(shape)})
+        rows.append(
+            {
+                "name": name,
+                "task": spec.task,
+                "description": spec.description,
+                "params": int(model.count_params()),
+                "input_shape": list(shape),
+            }
+        )
     return {"presets": rows}
 
 
@@ -44,11 +51,24 @@ def _handler(args) -> dict:
     from core.training import TrainConfig, train
 
     cfg = TrainConfig(
-        task=args.task, data=args.data, preset=args.preset or "custom", epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, optimizer=args.optimizer,
-        patience=args.patience, min_delta=args.min_delta, validation_fraction=args.validation_fraction,
-        test_fraction=args.test_fraction, image_size=args.image_size, color_mode=args.color_mode,
-        augment=not args.no_augment, seed=args.seed, max_seconds=args.max_seconds, name=args.name, spec=spec,
+        task=args.task,
+        data=args.data,
+        preset=args.preset or "custom",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        patience=args.patience,
+        min_delta=args.min_delta,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        image_size=args.image_size,
+        color_mode=args.color_mode,
+        augment=not args.no_augment,
+        seed=args.seed,
+        max_seconds=args.max_seconds,
+        name=args.name,
+        spec=spec,
     )
     return train(cfg, args.runs_dir)
 

@@ -60,9 +60,7 @@ class TrainConfig:
             raise InputError(f"Expected --task in {TASKS}. Received: {self.task!r}")
         spec = ModelSpec.from_dict(self.spec) if self.spec else get_preset(self.preset)
         if spec.task not in ("any", self.task):
-            raise InputError(
-                f"Preset {spec.name!r} is made for --task {spec.task}, not {self.task}."
-            )
+            raise InputError(f"Preset {spec.name!r} is made for --task {spec.task}, not {self.task}.")
         overrides = {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
@@ -88,7 +86,12 @@ class TrainConfig:
 
 
 def _check(name: str, value, lo, hi) -> None:
-    if value is None or isinstance(value, bool) or not (lo <= value <= hi) or (isinstance(value, float) and math.isnan(value)):
+    if (
+        value is None
+        or isinstance(value, bool)
+        or not (lo <= value <= hi)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         raise InputError(f"Expected {name} in {lo}..{hi}. Received: {name}={value!r}")
 
 
@@ -148,14 +151,21 @@ def prepare_data(cfg: TrainConfig, spec: ModelSpec, log=print) -> PreparedData:
         x = mnist_to_model_input(mnist.x_train)
         k = 10
         return PreparedData(
-            x[tr], one_hot(mnist.y_train[tr], k), x[va], one_hot(mnist.y_train[va], k),
-            mnist_to_model_input(mnist.x_test), one_hot(mnist.y_test, k),
-            list(datasets.MnistData.class_names), mnist.source,
+            x[tr],
+            one_hot(mnist.y_train[tr], k),
+            x[va],
+            one_hot(mnist.y_train[va], k),
+            mnist_to_model_input(mnist.x_test),
+            one_hot(mnist.y_test, k),
+            list(datasets.MnistData.class_names),
+            mnist.source,
         )
     if not cfg.data:
         raise InputError("--data FOLDER is required for --task images.")
     log(f"Checking the images in {cfg.data} ...")
-    scan = datasets.scan_image_folder(cfg.data, progress=lambda d, t: log(f"  checked {d}/{t} files") if d % 500 == 0 or d == t else None)
+    scan = datasets.scan_image_folder(
+        cfg.data, progress=lambda d, t: log(f"  checked {d}/{t} files") if d % 500 == 0 or d == t else None
+    )
     if scan.skipped:
         log(f"Skipped {len(scan.skipped)} unreadable file(s):")
         for s in scan.skipped[:50]:
@@ -193,8 +203,15 @@ def prepare_data(cfg: TrainConfig, spec: ModelSpec, log=print) -> PreparedData:
         "test": [[f, int(label)] for f, label in zip(test_files.tolist(), test_labels.tolist())],
     }
     return PreparedData(
-        x_all[tr], one_hot(labels[tr], k), x_all[va], one_hot(labels[va], k),
-        x_test, one_hot(test_labels, k), scan.class_names, str(cfg.data), split,
+        x_all[tr],
+        one_hot(labels[tr], k),
+        x_all[va],
+        one_hot(labels[va], k),
+        x_test,
+        one_hot(test_labels, k),
+        scan.class_names,
+        str(cfg.data),
+        split,
         [asdict(s) for s in scan.skipped],
     )
 
@@ -258,10 +275,16 @@ def _make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds:
 
         def _status(self, batch: int, **extra):
             run.update_status(
-                status="running", epoch=self.epoch, epochs=epochs, batch=batch,
-                steps_per_epoch=steps_per_epoch, elapsed=round(time.time() - self.t0, 2),
-                epochs_done=self.epochs_done, best_val_accuracy=self.best_val_accuracy,
-                best_epoch=self.best_epoch, **extra,
+                status="running",
+                epoch=self.epoch,
+                epochs=epochs,
+                batch=batch,
+                steps_per_epoch=steps_per_epoch,
+                elapsed=round(time.time() - self.t0, 2),
+                epochs_done=self.epochs_done,
+                best_val_accuracy=self.best_val_accuracy,
+                best_epoch=self.best_epoch,
+                **extra,
             )
 
         def on_train_batch_end(self, batch, logs=None):
@@ -286,9 +309,14 @@ def _make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds:
             if (batch + 1) % BATCH_LOG_EVERY == 0 or batch + 1 == steps_per_epoch:
                 append_csv(
                     run.path / "batches.csv",
-                    {"epoch": self.epoch, "batch": batch + 1, "step": self.step,
-                     "loss": _r(loss), "accuracy": _r(logs.get("accuracy")),
-                     "seconds": round(time.time() - self.t0, 3)},
+                    {
+                        "epoch": self.epoch,
+                        "batch": batch + 1,
+                        "step": self.step,
+                        "loss": _r(loss),
+                        "accuracy": _r(logs.get("accuracy")),
+                        "seconds": round(time.time() - self.t0, 3),
+                    },
                     BATCH_FIELDS,
                 )
             if time.time() - self.last_status >= STATUS_EVERY_SECONDS:
@@ -310,9 +338,15 @@ def _make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds:
             lr = self.model.optimizer.learning_rate
             append_csv(
                 run.path / "history.csv",
-                {"epoch": epoch + 1, "loss": _r(logs.get("loss")), "accuracy": _r(logs.get("accuracy")),
-                 "val_loss": _r(val_loss), "val_accuracy": _r(logs.get("val_accuracy")),
-                 "lr": float(np.asarray(lr)), "seconds": round(time.time() - self.t_epoch, 3)},
+                {
+                    "epoch": epoch + 1,
+                    "loss": _r(logs.get("loss")),
+                    "accuracy": _r(logs.get("accuracy")),
+                    "val_loss": _r(val_loss),
+                    "val_accuracy": _r(logs.get("val_accuracy")),
+                    "lr": float(np.asarray(lr)),
+                    "seconds": round(time.time() - self.t_epoch, 3),
+                },
                 HISTORY_FIELDS,
             )
             run.log(
@@ -345,24 +379,41 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
     input_shape = (spec.image_size, spec.image_size, 1 if spec.color_mode == "grayscale" else 3)
     warnings = validate_spec(spec, input_shape, 10 if cfg.task == "mnist" else 2)
     config = {
-        "task": cfg.task, "preset": cfg.preset if not cfg.spec else (cfg.name or spec.name),
-        "data": cfg.data, "train": asdict(cfg), "spec": spec.to_dict(),
-        "input_shape": list(input_shape), "versions": _versions(),
+        "task": cfg.task,
+        "preset": cfg.preset if not cfg.spec else (cfg.name or spec.name),
+        "data": cfg.data,
+        "train": asdict(cfg),
+        "spec": spec.to_dict(),
+        "input_shape": list(input_shape),
+        "versions": _versions(),
     }
     store = RunStore(runs_dir)
     if run is None:
         run = store.create(cfg.name or spec.name, config)
     run.update_status(status="running", pid=_pid(), started=now_iso())
-    result = {"run_id": run.id, "run_dir": str(run.path.resolve()), "status": "running", "epochs": 0,
-              "train_seconds": None, "test_accuracy": None, "best_val_accuracy": None}
+    _stop_on_sigterm(run)
+    result = {
+        "run_id": run.id,
+        "run_dir": str(run.path.resolve()),
+        "status": "running",
+        "epochs": 0,
+        "train_seconds": None,
+        "test_accuracy": None,
+        "best_val_accuracy": None,
+    }
     try:
         for w in warnings:
             run.log(f"warning: {w}")
         data = prepare_data(cfg, spec, run.log)
         k = len(data.class_names)
-        config.update(class_names=data.class_names, data_source=data.source,
-                      n_train=len(data.y_train), n_val=len(data.y_val), n_test=len(data.y_test),
-                      skipped_files=data.skipped)
+        config.update(
+            class_names=data.class_names,
+            data_source=data.source,
+            n_train=len(data.y_train),
+            n_val=len(data.y_val),
+            n_test=len(data.y_test),
+            skipped_files=data.skipped,
+        )
         write_json_atomic(run.config_path, {**run.config(), **config})
         if data.split:
             write_json_atomic(run.path / "split.json", data.split)
@@ -376,7 +427,7 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
         run.log(
             f"Model {spec.name}: {summary.total_params:,} parameters "
             f"({summary.total_params * 4 / 1e6:,.1f} MB as float32), "
-            f"{summary.total_macs / 1e6:,.1f} M multiply-adds per image, input {input_shape}."
+            f"{summary.total_macs / 1e6:,.2f} M multiply-adds per image, input {input_shape}."
         )
         steps = math.ceil(len(data.y_train) / spec.batch_size)
         model.compile(
@@ -385,7 +436,9 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         )
         augmenter = make_augmenter(spec.augment, cfg.seed)
-        train_ds = datasets.make_dataset(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=cfg.seed, augment=augmenter)
+        train_ds = datasets.make_dataset(
+            data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=cfg.seed, augment=augmenter
+        )
         val_ds = datasets.make_dataset(data.x_val, data.y_val, max(spec.batch_size, 256))
         best_path = run.path / "best.keras"
         run_cb = _make_run_callback(run, steps, spec.epochs, cfg.max_seconds)
@@ -396,16 +449,21 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
         ]
         config.update(n_params=summary.total_params, macs=summary.total_macs, steps_per_epoch=steps)
         write_json_atomic(run.config_path, {**run.config(), **config})
-        run.log(f"Training on {len(data.y_train)} images, validating on {len(data.y_val)}, "
-                f"{spec.epochs} epoch(s) of {steps} batches of {spec.batch_size}.")
+        run.log(
+            f"Training on {len(data.y_train)} images, validating on {len(data.y_val)}, "
+            f"{spec.epochs} epoch(s) of {steps} batches of {spec.batch_size}."
+        )
         t0 = time.perf_counter()
         model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0)
         train_seconds = time.perf_counter() - t0
-        result.update(train_seconds=round(train_seconds, 2), epochs=run_cb.epochs_done,
-                      best_val_accuracy=run_cb.best_val_accuracy)
+        result.update(
+            train_seconds=round(train_seconds, 2), epochs=run_cb.epochs_done, best_val_accuracy=run_cb.best_val_accuracy
+        )
         if run_cb.stop_reason == "nan":
-            msg = (f"The loss became NaN/infinite at epoch {run_cb.epoch}; training diverged. "
-                   "Try a lower learning rate or add BatchNormalization.")
+            msg = (
+                f"The loss became NaN/infinite at epoch {run_cb.epoch}; training diverged. "
+                "Try a lower learning rate or add BatchNormalization."
+            )
             run.update_status(status="failed", error=msg, ended=now_iso(), train_seconds=result["train_seconds"])
             result.update(status="failed", error=msg, _exit=1)
             return result
@@ -419,13 +477,19 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
         write_json_atomic(run.path / "metrics.json", metrics)
         status = "stopped" if run_cb.stop_reason in ("stop_file", "max_seconds") else "completed"
         run.update_status(
-            status=status, stop_reason=run_cb.stop_reason, ended=now_iso(),
-            train_seconds=result["train_seconds"], epochs_done=run_cb.epochs_done,
-            best_epoch=run_cb.best_epoch, best_val_accuracy=run_cb.best_val_accuracy,
+            status=status,
+            stop_reason=run_cb.stop_reason,
+            ended=now_iso(),
+            train_seconds=result["train_seconds"],
+            epochs_done=run_cb.epochs_done,
+            best_epoch=run_cb.best_epoch,
+            best_val_accuracy=run_cb.best_val_accuracy,
             test_accuracy=metrics["accuracy"],
         )
-        run.log(f"{status}: test accuracy {metrics['accuracy']:.4f} on {metrics['n']} images "
-                f"({checkpoint.name}), fit took {train_seconds:.1f} s.")
+        run.log(
+            f"{status}: test accuracy {metrics['accuracy']:.4f} on {metrics['n']} images "
+            f"({checkpoint.name}), fit took {train_seconds:.1f} s."
+        )
         result.update(status=status, test_accuracy=metrics["accuracy"])
         return result
     except InputError as exc:
@@ -441,6 +505,20 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
         return result
 
 
+def _stop_on_sigterm(run: Run) -> None:
+    """SIGTERM (e.g. from core.jobs or ``kill``) becomes a cooperative STOP request."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _handler(signum, frame):
+        run.request_stop()
+
+    signal.signal(signal.SIGTERM, _handler)
+
+
 def _pid() -> int:
     import os
 
@@ -453,5 +531,9 @@ def _versions() -> dict:
     import keras
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }

@@ -41,7 +41,9 @@ def stripes(orientation: str, size: int = 24, seed: int = 0) -> Image.Image:
     rng = np.random.default_rng(seed)
     period = int(rng.integers(3, 6))
     line = (np.arange(size) // period % 2) * 200 + 30
-    arr = np.tile(line[:, None] if orientation == "h" else line[None, :], (1, size) if orientation == "h" else (size, 1))
+    arr = np.tile(
+        line[:, None] if orientation == "h" else line[None, :], (1, size) if orientation == "h" else (size, 1)
+    )
     arr = np.clip(arr + rng.normal(0, 15, arr.shape), 0, 255).astype(np.uint8)
     return Image.fromarray(arr, "L")
 
@@ -68,8 +70,12 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def cli_env(tmp_path: Path) -> dict:
     env = dict(os.environ)
-    env.update(CNNLAB_DATA_DIR=str(tmp_path / "data"), CNNLAB_RUNS_DIR=str(tmp_path / "runs"),
-               PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    env.update(
+        CNNLAB_DATA_DIR=str(tmp_path / "data"),
+        CNNLAB_RUNS_DIR=str(tmp_path / "runs"),
+        PYTHONPATH=str(ROOT),
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
     return env
 
 

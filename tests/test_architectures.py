@@ -47,8 +47,14 @@ def test_every_preset_builds_and_predicts():
 
 
 def test_summary_macs_match_hand_computation():
-    spec = ModelSpec("t", [LayerSpec("Conv2D", filters=4, kernel_size=3, activation="relu"),
-                           LayerSpec("MaxPooling2D", pool_size=2), LayerSpec("Flatten")])
+    spec = ModelSpec(
+        "t",
+        [
+            LayerSpec("Conv2D", filters=4, kernel_size=3, activation="relu"),
+            LayerSpec("MaxPooling2D", pool_size=2),
+            LayerSpec("Flatten"),
+        ],
+    )
     s = summarize(build_model(spec, (10, 10, 2), 3))
     conv, pool, flat, dense = s.layers
     assert conv.output_shape == (8, 8, 4) and conv.macs == 8 * 8 * 4 * 3 * 3 * 2

@@ -26,7 +26,9 @@ def test_bad_mnist_files(tmp_path):
     with pytest.raises(InputError, match="lacks the MNIST arrays"):
         datasets.load_mnist_npz(wrong)
     shapes = tmp_path / "shapes.npz"
-    np.savez(shapes, x_train=np.zeros((3, 28, 28)), y_train=np.zeros(2), x_test=np.zeros((1, 28, 28)), y_test=np.zeros(1))
+    np.savez(
+        shapes, x_train=np.zeros((3, 28, 28)), y_train=np.zeros(2), x_test=np.zeros((1, 28, 28)), y_test=np.zeros(1)
+    )
     with pytest.raises(InputError, match="Expected x_train"):
         datasets.load_mnist_npz(shapes)
     with pytest.raises(InputError, match="Received a folder"):

@@ -33,7 +33,7 @@ def test_modes_rgba_palette_cmyk_16bit_la():
     assert load_array(_bytes(pal, "PNG")).mean() == pytest.approx(1.0)
     cmyk = Image.new("CMYK", (8, 8), (0, 0, 0, 255))  # full black ink
     assert load_array(_bytes(cmyk, "JPEG")).mean() < 0.1
-    arr16 = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    arr16 = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
     img16 = Image.fromarray(arr16)  # mode I;16
     a = load_array(_bytes(img16, "PNG"))
     assert a.min() == 0.0 and a.max() == 1.0 and a[0, 1] < a[7, 7]  # scaled by its own range

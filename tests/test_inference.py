@@ -47,8 +47,11 @@ def test_blank_drawing_is_an_error():
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "CMYK", "I;16"])
 def test_image_models_get_their_size_and_channels(mode):
-    img = Image.new("RGB", (300, 120), (10, 200, 30)).convert(mode) if mode != "I;16" else Image.fromarray(
-        (np.arange(36000, dtype=np.uint16).reshape(120, 300)))
+    img = (
+        Image.new("RGB", (300, 120), (10, 200, 30)).convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(np.arange(36000, dtype=np.uint16).reshape(120, 300))
+    )
     buf = io.BytesIO()
     img.save(buf, "TIFF" if mode in ("CMYK", "I;16") else "PNG")
     for color, c in (("grayscale", 1), ("rgb", 3)):

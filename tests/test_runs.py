@@ -73,7 +73,11 @@ def test_delete_refuses_a_live_run(tmp_path):
 def test_runs_list_cli(tmp_path):
     store = RunStore(tmp_path)
     store.create("hello", {"task": "mnist", "preset": "mnist-mlp"})
-    out = subprocess.run([sys.executable, "-m", "core.runs", "list", "--runs-dir", str(tmp_path)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "core.runs", "list", "--runs-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     runs = json.loads(out.stdout.strip().splitlines()[-1])["runs"]
     assert runs[0]["preset"] == "mnist-mlp" and runs[0]["status"] == "queued"

@@ -1,0 +1,69 @@
+"""Training on the real data in ../shared/data (skipped when it is absent).
+
+Accuracy targets are asserted here; speed targets live in bench/ (never in tests).
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SHARED_DATA, cli_env, requires_shared
+
+pytestmark = [pytest.mark.slow, requires_shared]
+MNIST = SHARED_DATA / "mnist" / "mnist.npz"
+CHEST = SHARED_DATA / "chest-orientation"
+
+
+def train_cli(tmp_path, *args, timeout=900):
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.train", *args, "--runs-dir", str(tmp_path / "runs")],
+        cwd=ROOT,
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+
+
+def test_mnist_fast_reaches_99_percent(tmp_path):
+    code, out, err = train_cli(tmp_path, "--task", "mnist", "--data", str(MNIST), "--preset", "mnist-fast")
+    assert code == 0, err[-3000:]
+    assert out["status"] == "completed" and out["test_accuracy"] >= 0.99, out
+
+
+def test_orientation_fast_reaches_98_5_percent(tmp_path):
+    code, out, err = train_cli(tmp_path, "--task", "images", "--data", str(CHEST), "--preset", "orientation-fast")
+    assert code == 0, err[-3000:]
+    assert out["status"] == "completed" and out["test_accuracy"] >= 0.985, out
+
+
+@pytest.mark.parametrize("preset", ["mnist-tutorial", "mnist-mlp", "keras-convnet"])
+def test_mnist_tutorial_presets_train_and_evaluate(tmp_path, preset):
+    code, out, err = train_cli(
+        tmp_path, "--task", "mnist", "--data", str(MNIST), "--preset", preset, "--epochs", "1", "--max-seconds", "60"
+    )
+    assert code == 0, err[-3000:]
+    assert out["status"] in ("completed", "stopped") and out["test_accuracy"] > 0.8, out
+    ev = subprocess.run(
+        [sys.executable, "-m", "core.evaluate", "--run", out["run_dir"]],
+        cwd=ROOT,
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    metrics = json.loads(ev.stdout.strip().splitlines()[-1])
+    assert ev.returncode == 0 and metrics["n"] == 10_000
+    assert metrics["accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)
+
+
+def test_orientation_tutorial_at_256_prints_its_size_and_respects_the_budget(tmp_path):
+    code, out, err = train_cli(
+        tmp_path, "--task", "images", "--data", str(CHEST), "--preset", "orientation-tutorial", "--max-seconds", "20"
+    )
+    assert code == 0, err[-3000:]
+    assert "130,090,178 parameters" in err
+    assert out["status"] == "stopped" and out["train_seconds"] < 20 + 60  # one batch of 130 M params may overrun

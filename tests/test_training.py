@@ -1,0 +1,140 @@
+import math
+
+import pytest
+
+from core.errors import InputError
+from core.runs import RunStore, read_csv
+from core.training import TrainConfig, _make_run_callback, train
+
+
+def _mlp(mnist_npz, tmp_path, **kw):
+    cfg = TrainConfig(
+        task="mnist",
+        data=str(mnist_npz),
+        preset="mnist-mlp",
+        epochs=kw.pop("epochs", 2),
+        batch_size=kw.pop("batch_size", 32),
+        seed=kw.pop("seed", 7),
+        **kw,
+    )
+    return train(cfg, tmp_path / "runs")
+
+
+def test_mnist_run_writes_the_whole_run_store(mnist_npz, tmp_path):
+    result = _mlp(mnist_npz, tmp_path, epochs=3)
+    assert result["status"] == "completed" and result["epochs"] == 3
+    run = RunStore(tmp_path / "runs").get(result["run_id"])
+    names = {p.name for p in run.path.iterdir()}
+    assert {
+        "config.json",
+        "status.json",
+        "history.csv",
+        "batches.csv",
+        "best.keras",
+        "final.keras",
+        "metrics.json",
+        "log.txt",
+    } <= names
+    history = run.history()
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert all(
+        set(row) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} for row in history
+    )
+    assert history[-1]["loss"] < history[0]["loss"]  # it learned
+    assert len(run.batches()) >= 3
+    metrics = run.metrics()
+    assert metrics["n"] == 100 and metrics["class_names"] == [str(d) for d in range(10)]
+    assert result["test_accuracy"] == metrics["accuracy"] > 0.5  # synthetic digits are easy
+    status = run.status()
+    assert status["status"] == "completed" and status["best_epoch"] in (1, 2, 3)
+    assert run.config()["spec"]["name"] == "mnist-mlp" and run.config()["versions"]["keras"].startswith("3.")
+
+
+def test_same_seed_same_history(mnist_npz, tmp_path):
+    a = _mlp(mnist_npz, tmp_path, seed=3)
+    b = _mlp(mnist_npz, tmp_path, seed=3)
+    store = RunStore(tmp_path / "runs")
+    ha = [(r["loss"], r["val_loss"]) for r in store.get(a["run_id"]).history()]
+    hb = [(r["loss"], r["val_loss"]) for r in store.get(b["run_id"]).history()]
+    assert ha == hb
+
+
+def test_stop_file_stops_within_the_first_batch(mnist_npz, tmp_path, monkeypatch):
+    from core import runs
+
+    original = runs.Run.stop_requested
+    monkeypatch.setattr(runs.Run, "stop_requested", lambda self: True)
+    result = _mlp(mnist_npz, tmp_path, epochs=50)
+    monkeypatch.setattr(runs.Run, "stop_requested", original)
+    # Keras ends the interrupted epoch (with validation) after the batch that saw STOP.
+    assert result["status"] == "stopped" and result["epochs"] == 1
+    run = RunStore(tmp_path / "runs").get(result["run_id"])
+    assert run.status()["stop_reason"] == "stop_file"
+    assert "stopping at epoch 1, batch 1." in run.log_path.read_text()
+    assert run.batches() == [] and len(run.history()) == 1  # 1 of 17 batches ran
+    assert (run.path / "final.keras").exists() and run.metrics()["n"] == 100
+
+
+def test_max_seconds_budget(mnist_npz, tmp_path):
+    result = _mlp(mnist_npz, tmp_path, epochs=1000, batch_size=4, max_seconds=2, patience=1000)
+    assert result["status"] == "stopped" and result["train_seconds"] < 20
+    run = RunStore(tmp_path / "runs").get(result["run_id"])
+    assert run.status()["stop_reason"] == "max_seconds"
+
+
+def test_nan_loss_marks_run_failed(tmp_path):
+    class FakeModel:
+        stop_training = False
+
+    run = RunStore(tmp_path).create("nan", {})
+    cb = _make_run_callback(run, steps_per_epoch=10, epochs=1, max_seconds=None)
+    cb.set_model(FakeModel())
+    cb.on_train_begin()
+    cb.on_epoch_begin(0)
+    cb.on_train_batch_end(0, {"loss": math.nan})
+    assert cb.model.stop_training and cb.stop_reason == "nan"
+    assert "Loss became nan" in run.log_path.read_text()
+
+
+def test_image_folder_run_skips_and_reports_corrupt_files(image_folder, tmp_path):
+    cfg = TrainConfig(
+        task="images", data=str(image_folder), preset="orientation-fast", epochs=2, image_size=24, batch_size=8, seed=1
+    )
+    result = train(cfg, tmp_path / "runs")
+    assert result["status"] == "completed"
+    run = RunStore(tmp_path / "runs").get(result["run_id"])
+    skipped = run.config()["skipped_files"]
+    assert sorted(s["path"].split("/")[-1] for s in skipped) == ["corrupt.png", "notes.txt"]
+    assert "corrupt.png" in run.log_path.read_text()
+    split = run.path / "split.json"
+    assert split.exists()
+    cfgd = run.config()
+    assert cfgd["n_train"] + cfgd["n_val"] + cfgd["n_test"] == 40 and cfgd["n_test"] == 6
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"epochs": -1}, "epochs in 1..1000"),
+        ({"learning_rate": 1e6}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"preset": "nope"}, "Unknown preset"),
+        ({"preset": "orientation-fast"}, "made for --task images"),
+        ({"image_size": 64}, "MNIST images are 28x28"),
+        ({"validation_fraction": 0.95}, "validation_fraction"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(mnist_npz, tmp_path, kw, message):
+    cfg = TrainConfig(**{"task": "mnist", "data": str(mnist_npz), "preset": "mnist-mlp", **kw})
+    with pytest.raises(InputError, match=message):
+        train(cfg, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_data_fails_the_run_with_its_reason(tmp_path):
+    cfg = TrainConfig(task="mnist", data=str(tmp_path / "missing.npz"), preset="mnist-mlp")
+    result = train(cfg, tmp_path / "runs")
+    assert result["status"] == "failed" and "not found" in result["error"]
+    run = RunStore(tmp_path / "runs").get(result["run_id"])
+    assert run.status()["status"] == "failed"
+    assert read_csv(run.path / "history.csv") == []
