@@ -43,11 +43,14 @@ class MnistData:
 
 
 def find_mnist(path: str | Path | None = None) -> Path | None:
-    """Finds an MNIST .npz: an explicit path, else ``$CNNLAB_DATA_DIR/mnist.npz``."""
+    """Finds an MNIST .npz: an explicit path, else ``$CNNLAB_DATA_DIR/mnist.npz``
+    (or ``mnist/mnist.npz``, the layout of the shared data folder)."""
     if path is not None:
         return Path(path)
-    candidate = data_dir() / "mnist.npz"
-    return candidate if candidate.is_file() else None
+    for candidate in (data_dir() / "mnist.npz", data_dir() / "mnist" / "mnist.npz"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_mnist_npz(path: str | Path) -> MnistData:
@@ -305,6 +308,8 @@ def list_datasets(root: str | Path | None = None) -> dict[str, list[str]]:
     for p in sorted(root.iterdir()):
         if p.is_file() and p.suffix == ".npz":
             found["mnist"].append(str(p))
+        elif p.is_dir() and (p / "mnist.npz").is_file():
+            found["mnist"].append(str(p / "mnist.npz"))
         elif p.is_dir():
             base = p / "train" if (p / "train").is_dir() else p
             if len(_class_dirs(base)) >= 2:

@@ -112,3 +112,13 @@ def test_load_image_arrays_shape(image_folder):
     scan = datasets.scan_image_folder(image_folder)
     x = datasets.load_image_arrays(scan.train_files[:3], 16, "rgb")
     assert x.shape == (3, 16, 16, 3) and x.dtype == np.float32
+
+
+def test_mnist_found_in_a_mnist_subfolder(tmp_path, monkeypatch, mnist_npz):
+    # The shared data folder keeps MNIST at mnist/mnist.npz.
+    root = tmp_path / "shared"
+    (root / "mnist").mkdir(parents=True)
+    (root / "mnist" / "mnist.npz").write_bytes(mnist_npz.read_bytes())
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(root))
+    assert datasets.find_mnist() == root / "mnist" / "mnist.npz"
+    assert datasets.list_datasets()["mnist"] == [str(root / "mnist" / "mnist.npz")]
