@@ -1,0 +1,425 @@
+"""Learn: convolution and pooling on a real image, with the arithmetic of one output cell."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import filters, plots
+from core.errors import InputError
+from pages._common import data_status, ensure_router, folder_samples, load_path, load_upload, mnist_test_digits
+
+ensure_router()
+
+SOURCES = ["Test card", "MNIST digit", "Dataset sample", "Upload", "Camera"]
+CUSTOM = {"custom 3x3": 3, "custom 5x5": 5}
+BANK_DEFAULT = ["sobel x", "sobel y", "laplacian", "sharpen", "box blur", "emboss"]
+SWEEP_SECONDS = 0.8
+ROBUST_PERCENTILE = 99.5
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+
+# Every key this page owns, with its default, in one place.
+DEFAULTS = {
+    "learn_source": "Test card",
+    "learn_card_size": 128,
+    "learn_mnist_index": 0,
+    "learn_kernel": "sobel x",
+    "learn_stride": 1,
+    "learn_padding": "valid",
+    "learn_bias": 0.0,
+    "learn_relu": True,
+    "learn_pool_on": True,
+    "learn_pool_mode": "max",
+    "learn_pool_size": 2,
+    "learn_pool_stride": 2,
+    "learn_pool_padding": "valid",
+    "learn_bank": BANK_DEFAULT,
+    "conv_row": 0,
+    "conv_col": 0,
+    "conv_play": False,
+    "pool_row": 0,
+    "pool_col": 0,
+    "pool_play": False,
+}
+for key, value in DEFAULTS.items():
+    st.session_state.setdefault(key, value)
+
+
+# ----- image sources --------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False)
+def test_card(size: int) -> np.ndarray:
+    return filters.synthetic_image(size)
+
+
+def pick_image() -> tuple[np.ndarray, str]:
+    """Renders the source widgets; returns a grayscale ``(H, W)`` image in [0, 1] and its name."""
+    status = data_status()
+    sources = [
+        s for s in SOURCES if (s != "MNIST digit" or status["mnist"]) and (s != "Dataset sample" or status["folders"])
+    ]
+    if st.session_state.learn_source not in sources:
+        st.session_state.learn_source = "Test card"
+    source = st.pills("Image", sources, key="learn_source", required=True, width="stretch", wrap=True)
+    if len(sources) < len(SOURCES):
+        st.caption("MNIST digits and dataset samples appear here when the data folder has them (see Home).")
+
+    image, name, error, notices = None, "", None, []
+    if source == "MNIST digit":
+        x, y = mnist_test_digits(status["mnist"][0])
+        i = st.number_input("Test digit #", 0, len(x) - 1, key="learn_mnist_index")
+        image, name = x[i].astype(np.float32) / 255.0, f"MNIST test digit #{i} (a {y[i]})"
+    elif source == "Dataset sample":
+        folder = st.selectbox(
+            "Dataset", status["folders"], format_func=lambda p: p.rsplit("/", 1)[-1], key="learn_folder"
+        )
+        samples = folder_samples(folder)
+        if not samples:
+            error = f"{folder} has no image files."
+        else:
+            cls = st.selectbox("Class", list(samples), key="learn_class")
+            j = st.slider("Sample", 0, len(samples[cls]) - 1, 0, key="learn_sample")
+            image, notices, error = load_path(samples[cls][j])
+            name = f"{cls} / {samples[cls][j].rsplit('/', 1)[-1]}"
+    elif source in ("Upload", "Camera"):
+        if source == "Upload":
+            upload = st.file_uploader(
+                "Upload an image (PNG, JPEG, BMP, GIF, WebP, TIFF)", type=UPLOAD_TYPES, key="learn_upload"
+            )
+        else:
+            upload = st.camera_input("Take a picture", key="learn_camera")
+        if upload is None:
+            st.caption("Waiting for an image; showing the test card meanwhile.")
+        else:
+            image, notices, error = load_upload(upload)
+            name = getattr(upload, "name", "camera photo")
+    else:
+        st.select_slider("Test card size", [32, 64, 128, 256, 512], key="learn_card_size")
+
+    for notice in notices:
+        st.info(notice, icon=":material/info:")
+    if error:
+        st.error(f"{error} Showing the test card instead.", icon=":material/error:")
+    if image is None:
+        size = st.session_state.learn_card_size
+        image, name = test_card(size), f"test card {size}x{size}"
+    return image, name
+
+
+# ----- kernel and settings --------------------------------------------------------------
+
+
+def pick_kernel() -> tuple[np.ndarray | None, str]:
+    """Renders the kernel widgets; returns the kernel (None if the table is incomplete) and its name."""
+    names = list(filters.KERNEL_PRESETS) + list(CUSTOM)
+    choice = st.selectbox("Kernel", names, key="learn_kernel")
+    if choice not in CUSTOM:
+        kernel, about = filters.KERNEL_PRESETS[choice]
+        st.caption(about)
+        st.dataframe(pd.DataFrame(kernel).round(3), hide_index=True, width="content")
+        return kernel, choice
+    size = CUSTOM[choice]
+    base = st.session_state.get("learn_custom_from", "sobel x")
+    st.selectbox("Start from", list(filters.KERNEL_PRESETS), key="learn_custom_from")
+    start = np.zeros((size, size), np.float32)
+    src = filters.kernel_preset(base)
+    if src.shape[0] <= size:
+        off = (size - src.shape[0]) // 2
+        start[off : off + src.shape[0], off : off + src.shape[1]] = src
+    else:
+        start = src[1:-1, 1:-1].copy()
+    st.caption("Type any numbers; the map updates as you edit.")
+    edited = st.data_editor(
+        pd.DataFrame(start, columns=[str(c) for c in range(size)]),
+        key=f"learn_editor_{size}_{base}",
+        hide_index=True,
+        width="content",
+    )
+    values = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
+    if not np.all(np.isfinite(values)):
+        st.error("Every kernel cell needs a number (an empty or non-numeric cell was found).")
+        return None, choice
+    return values, choice
+
+
+def pick_settings() -> None:
+    """Stride, padding, bias, ReLU and pooling widgets (read back from session state)."""
+    st.slider("Stride", 1, 8, key="learn_stride")
+    st.segmented_control("Padding", list(filters.PADDINGS), key="learn_padding", required=True)
+    st.slider("Bias (added to every output)", -2.0, 2.0, step=0.05, key="learn_bias")
+    st.toggle("ReLU after the convolution", key="learn_relu")
+    st.divider()
+    st.toggle("Pooling", key="learn_pool_on")
+    if st.session_state.learn_pool_on:
+        st.segmented_control(
+            "Mode",
+            list(filters.POOL_MODES),
+            key="learn_pool_mode",
+            required=True,
+            format_func=lambda m: {"max": "max", "avg": "average"}[m],
+        )
+        st.slider("Pool size", 1, 6, key="learn_pool_size")
+        st.slider("Pool stride", 1, 6, key="learn_pool_stride", help="Keras's default stride is the pool size.")
+        st.segmented_control("Pool padding", list(filters.PADDINGS), key="learn_pool_padding", required=True)
+
+
+# ----- display helpers ------------------------------------------------------------------
+
+
+def show(rgb: np.ndarray, caption: str) -> None:
+    big, _ = plots.enlarge(rgb, min_side=256)
+    st.image(big, caption=caption, width="stretch")
+
+
+def size_latex(axis: str, n: int, k: int, s: int, padding: str) -> str:
+    out = filters.output_size(n, k, s, padding)
+    if padding == "same":
+        before, after = filters.same_padding(n, k, s)
+        return rf"{axis}' = \left\lceil \frac{{{axis}}}{{s}} \right\rceil = \left\lceil \frac{{{n}}}{{{s}}} \right\rceil = {out} \quad \text{{(pads {before} before, {after} after)}}"
+    return rf"{axis}' = \left\lfloor \frac{{{axis} - k}}{{s}} \right\rfloor + 1 = \left\lfloor \frac{{{n} - {k}}}{{{s}}} \right\rfloor + 1 = {out}"
+
+
+def fmt(v: float) -> str:
+    return f"({v:.2f})" if v < 0 else f"{v:.2f}"
+
+
+def cell_picker(prefix: str, oh: int, ow: int) -> tuple[int, int]:
+    """Row/column sliders; while ``<prefix>_play`` is on, each run steps the cell forward.
+
+    Call inside a fragment with ``run_every`` set while playing (the Play toggle itself sits
+    outside the fragment, so switching it reruns the page and re-arms the timer).
+    """
+    row_key, col_key, play_key = f"{prefix}_row", f"{prefix}_col", f"{prefix}_play"
+    st.session_state[row_key] = min(st.session_state[row_key], oh - 1)
+    st.session_state[col_key] = min(st.session_state[col_key], ow - 1)
+    if st.session_state[play_key]:
+        step_c, step_r = max(1, ow // 12), max(1, oh // 12)  # a sweep crosses the map in ~12 steps
+        c = st.session_state[col_key] + step_c
+        r = st.session_state[row_key]
+        if c >= ow:
+            c, r = 0, (r + step_r) % oh
+        st.session_state[row_key], st.session_state[col_key] = r, c
+    a, b = st.columns(2)
+    a.slider("Output row", 0, max(oh - 1, 1), key=row_key, disabled=oh == 1)
+    b.slider("Output column", 0, max(ow - 1, 1), key=col_key, disabled=ow == 1)
+    return min(st.session_state[row_key], oh - 1), min(st.session_state[col_key], ow - 1)
+
+
+# ----- page -----------------------------------------------------------------------------
+
+st.title("Convolution and pooling")
+st.markdown(
+    "A convolution slides a small grid of weights (the **kernel**) over the image; each output "
+    "cell is the sum of the image patch times the kernel. **Like Keras, this is a "
+    "cross-correlation: the kernel is not flipped.**"
+)
+
+settings_col, view_col = st.columns([1, 3], gap="large")
+with settings_col:
+    image, image_name = pick_image()
+    st.divider()
+    kernel, kernel_name = pick_kernel()
+    pick_settings()
+
+S = st.session_state
+H, W = image.shape
+started = time.perf_counter()
+conv = act = pooled = None
+conv_error = pool_error = None
+if kernel is not None:
+    try:
+        conv = filters.convolve(image, kernel, S.learn_stride, S.learn_padding) + np.float32(S.learn_bias)
+        act = filters.relu(conv) if S.learn_relu else conv
+    except InputError as exc:
+        conv_error = str(exc)
+if act is not None and S.learn_pool_on:
+    try:
+        pooled = filters.pool(act, S.learn_pool_size, S.learn_pool_stride, S.learn_pool_mode, S.learn_pool_padding)
+    except InputError as exc:
+        pool_error = f"Pooling: {exc}"
+compute_ms = (time.perf_counter() - started) * 1000
+
+with view_col:
+    # 99.5th percentile: a few extreme cells (an image border) must not wash out the rest.
+    limit = plots.symmetric_limit(conv, ROBUST_PERCENTILE) if conv is not None else 1.0
+    c_in, c_conv, c_act, c_pool = st.columns(4)
+    with c_in:
+        show(plots.gray_rgb(image, 0.0, 1.0), f"Input: {image_name}, shape ({H}, {W})")
+    with c_conv:
+        if conv is not None:
+            show(plots.diverging_rgb(conv, limit), f"Feature map, shape {conv.shape}")
+        elif conv_error:
+            st.error(conv_error, icon=":material/error:")
+    with c_act:
+        if act is not None and S.learn_relu:
+            show(plots.diverging_rgb(act, limit), f"After ReLU, shape {act.shape}")
+        elif act is not None:
+            st.caption("ReLU is off: the pooling below reads the raw feature map.")
+    with c_pool:
+        if pooled is not None:
+            mode = "Max" if S.learn_pool_mode == "max" else "Average"
+            show(plots.diverging_rgb(pooled, limit), f"{mode} pooling, shape {pooled.shape}")
+        elif pool_error:
+            st.error(pool_error, icon=":material/error:")
+    if conv is not None:
+        st.caption(
+            f"Colours: blue below zero, white at zero, red above, on one scale of ±{limit:.3g} for the three maps "
+            "(stronger values are drawn at full colour). "
+            f"Feature map range {conv.min():.3g} .. {conv.max():.3g}. Computed in {compute_ms:.0f} ms."
+        )
+
+    shapes = [f"input ({H}, {W})"]
+    if conv is not None:
+        shapes.append(f"convolution {conv.shape}")
+    if pooled is not None:
+        shapes.append(f"pooling {pooled.shape}")
+    st.markdown("**Shapes:** " + " → ".join(shapes))
+
+    kh, kw = kernel.shape if kernel is not None else (3, 3)
+    st.markdown(f"**Output size** (kernel k = {kh}x{kw}, stride s = {S.learn_stride}, padding '{S.learn_padding}')")
+    st.latex(size_latex("H", H, kh, S.learn_stride, S.learn_padding))
+    if (W, kw) != (H, kh):
+        st.latex(size_latex("W", W, kw, S.learn_stride, S.learn_padding))
+    if act is not None and S.learn_pool_on:
+        ah, aw = act.shape
+        st.markdown(
+            f"**After pooling** (window {S.learn_pool_size}, stride {S.learn_pool_stride}, padding '{S.learn_pool_padding}')"
+        )
+        st.latex(size_latex("H", ah, S.learn_pool_size, S.learn_pool_stride, S.learn_pool_padding).replace("H", "P"))
+
+    tab_cell, tab_pool, tab_bank = st.tabs(["One cell, step by step", "One pooling window", "A bank of filters"])
+
+    with tab_cell:
+        if conv is None:
+            st.info("Fix the settings above to see the arithmetic.")
+        else:
+            st.toggle("Play: sweep the kernel over the image", key="conv_play")
+
+            @st.fragment(run_every=SWEEP_SECONDS if S.conv_play else None)
+            def conv_cell_view() -> None:
+                r, c = cell_picker("conv", *conv.shape)
+                cell = filters.conv_cell(image, kernel, r, c, S.learn_stride, S.learn_padding, S.learn_bias)
+                win = cell.window
+                left, right = st.columns([1, 2])
+                with left:
+                    margin = max(kh, kw, 4)
+                    crop, t, lf = plots.crop_around(image, win.top, win.left, kh, kw, margin)
+                    st.image(
+                        plots.boxed(plots.gray_rgb(crop, 0, 1), t, lf, kh, kw),
+                        caption="Input around the window (orange)",
+                        width="stretch",
+                    )
+                    st.image(
+                        plots.boxed(plots.diverging_rgb(conv, limit), r, c, 1, 1),
+                        caption=f"Output cell ({r}, {c}) in the feature map",
+                        width="stretch",
+                    )
+                with right:
+                    g1, g2, g3 = st.columns(3)
+                    g1.plotly_chart(
+                        plots.number_grid(
+                            win.values, "Input patch", diverging=False, mask=win.inside, value_range=(0.0, 1.0)
+                        ),
+                        config={"displayModeBar": False},
+                        key="g_patch",
+                    )
+                    g2.plotly_chart(
+                        plots.number_grid(kernel, "Kernel"), config={"displayModeBar": False}, key="g_kernel"
+                    )
+                    g3.plotly_chart(
+                        plots.number_grid(cell.products, "Patch x kernel"),
+                        config={"displayModeBar": False},
+                        key="g_products",
+                    )
+                    terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
+                    st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)
+                    total = float(cell.products.sum())
+                    line = f"Sum of products = **{total:.3f}**"
+                    if S.learn_bias:
+                        line += f", plus bias {S.learn_bias:+.2f} = **{cell.value:.3f}**"
+                    if S.learn_relu:
+                        line += f"; after ReLU: **{max(cell.value, 0.0):.3f}**"
+                    st.markdown(line)
+                    if not win.inside.all():
+                        st.caption("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0.")
+
+            conv_cell_view()
+
+    with tab_pool:
+        if pooled is None:
+            st.info("Turn pooling on (and fix any error above) to see one pooling window.")
+        else:
+            st.toggle("Play: sweep the window over the map", key="pool_play")
+
+            @st.fragment(run_every=SWEEP_SECONDS if S.pool_play else None)
+            def pool_cell_view() -> None:
+                r, c = cell_picker("pool", *pooled.shape)
+                size = S.learn_pool_size
+                cell = filters.pool_cell(act, r, c, size, S.learn_pool_stride, S.learn_pool_mode, S.learn_pool_padding)
+                left, right = st.columns([1, 2])
+                with left:
+                    win = cell.window
+                    crop, t, lf = plots.crop_around(act, win.top, win.left, size, size, max(3 * size, 6))
+                    st.image(
+                        plots.boxed(plots.diverging_rgb(crop, limit), t, lf, size, size),
+                        caption="The window (orange), zoomed in",
+                        width="stretch",
+                    )
+                    st.image(
+                        plots.boxed(plots.diverging_rgb(act, limit), win.top, win.left, size, size),
+                        caption="Where it lies on the map being pooled",
+                        width="stretch",
+                    )
+                with right:
+                    st.plotly_chart(
+                        plots.number_grid(cell.window.values, "Window", mask=cell.window.inside, mark=cell.winner),
+                        config={"displayModeBar": False},
+                        width="content",
+                        key="g_pool",
+                    )
+                    if cell.mode == "max":
+                        st.markdown(f"The largest value wins (green): **{cell.value:.3f}**.")
+                    else:
+                        n = int(cell.window.inside.sum())
+                        st.markdown(f"The mean of the {n} values inside the image: **{cell.value:.3f}**.")
+                    if not cell.window.inside.all():
+                        st.caption(
+                            "'pad' cells lie outside the map: they never win a max and are not counted in an average."
+                        )
+
+            pool_cell_view()
+
+    with tab_bank:
+        st.caption(
+            "The first layer of a CNN applies many kernels to the same image and stacks the results: "
+            "one feature map per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels)."
+        )
+        bank = st.multiselect("Kernels", list(filters.KERNEL_PRESETS), key="learn_bank")
+        by_size: dict[tuple[int, int], list[str]] = {}
+        for name in bank:
+            by_size.setdefault(filters.KERNEL_PRESETS[name][0].shape, []).append(name)
+        maps: list[tuple[str, np.ndarray]] = []
+        try:
+            for names in by_size.values():
+                stack = filters.convolve_bank(
+                    image, [filters.kernel_preset(n) for n in names], S.learn_stride, S.learn_padding
+                )
+                maps += list(zip(names, stack))
+        except InputError as exc:
+            st.error(str(exc), icon=":material/error:")
+        if maps:
+            st.caption(
+                f"Stack shape: ({len(maps)}, {maps[0][1].shape[0]}, {maps[0][1].shape[1]}) (channels first here; Keras puts channels last)."
+            )
+        cols = st.columns(4)
+        for i, (name, fmap) in enumerate(maps):
+            fmap = filters.relu(fmap) if S.learn_relu else fmap
+            with cols[i % 4]:
+                show(
+                    plots.diverging_rgb(fmap, plots.symmetric_limit(fmap, ROBUST_PERCENTILE)),
+                    f"{name}: {fmap.min():.2f} .. {fmap.max():.2f}",
+                )

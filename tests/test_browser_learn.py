@@ -1,0 +1,113 @@
+"""End to end in headless Chromium: every page renders; the Learn page reacts to clicks.
+
+Screenshots go to ``test-artifacts/browser-learn/`` (look at them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from browser import AppServer, require_browser, screenshot_dir, wait_idle
+from conftest import synthetic_digits
+
+PAGES = {"home": "/", "learn": "/learn"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    root = tmp_path_factory.mktemp("browser")
+    data = root / "data"
+    data.mkdir()
+    x, y = synthetic_digits(50)
+    np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    app = AppServer(data, root / "runs", root / "streamlit.log")
+    try:
+        app.wait_ready()
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from browser import CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 2400})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def no_exception(page) -> None:
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def test_a_fresh_server_opens_a_page_url_through_the_router(server, page):
+    # Runs first: the first visitor of a new server comes straight to /learn (a bookmark).
+    outside = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(server.url) or r.url.startswith("data:") else outside.append(r.url),
+    )
+    page.goto(server.url + "/learn")
+    wait_idle(page)
+    assert outside == [], f"the app called the internet: {outside[:5]}"
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Convolution & pooling" in nav and "common" not in nav
+    assert page.locator("h1").first.inner_text().strip() == "Convolution and pooling"
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_renders_without_exception(server, page, name):
+    shots = screenshot_dir(f"browser-pages/{name}")
+    page.goto(server.url + PAGES[name])
+    wait_idle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    assert page.locator("h1").first.inner_text().strip()
+
+
+def test_learn_page_reacts_to_clicks(server, page):
+    from playwright.sync_api import expect
+
+    shots = screenshot_dir("browser-learn")
+    page.goto(server.url + "/learn")
+    wait_idle(page)
+    expect(page.get_by_text("input (128, 128) → convolution (126, 126)")).to_be_visible()
+    page.screenshot(path=str(shots / "1-test-card.png"), full_page=True)
+
+    page.get_by_role("radio", name="MNIST digit").click()
+    expect(page.get_by_text("input (28, 28) → convolution (26, 26) → pooling (13, 13)")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    page.get_by_role("radio", name="same", exact=True).first.click()
+    expect(page.get_by_text("input (28, 28) → convolution (28, 28) → pooling (14, 14)")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / "2-mnist-same-padding.png"), full_page=True)
+
+    # Play sweeps the output cell without any click (a fragment timer).
+    page.get_by_text("Play: sweep the kernel").click()
+    page.wait_for_timeout(3000)
+    before = page.get_by_text("Output cell (").first.inner_text()
+    page.wait_for_timeout(2000)
+    after = page.get_by_text("Output cell (").first.inner_text()
+    assert before != after
+    page.get_by_text("Play: sweep the kernel").click()
+    wait_idle(page)
+    page.screenshot(path=str(shots / "3-one-cell.png"), full_page=True)
+
+    page.get_by_role("tab", name="A bank of filters").click()
+    expect(page.get_by_text("Stack shape: (6, 28, 28)")).to_be_visible()
+    page.screenshot(path=str(shots / "4-bank.png"), full_page=True)
+    no_exception(page)
