@@ -65,8 +65,11 @@ def pick_image() -> tuple[np.ndarray, str]:
     if st.session_state.learn_source not in sources:
         st.session_state.learn_source = "Test card"
     source = st.pills("Image", sources, key="learn_source", required=True, width="stretch", wrap=True)
-    if len(sources) < len(SOURCES):
-        st.caption("MNIST digits and dataset samples appear here when the data folder has them (see Home).")
+    missing = [
+        what for what, found in (("MNIST digits", status["mnist"]), ("dataset samples", status["folders"])) if not found
+    ]
+    if missing:
+        st.caption(f"{' and '.join(missing).capitalize()} appear here when the data folder has them (see Home).")
 
     image, name, error, notices = None, "", None, []
     if source == "MNIST digit":
@@ -117,14 +120,16 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
     """Renders the kernel widgets; returns the kernel (None if the table is incomplete) and its name."""
     names = list(filters.KERNEL_PRESETS) + list(CUSTOM)
     choice = st.selectbox("Kernel", names, key="learn_kernel")
+    presets = list(filters.KERNEL_PRESETS)
     if choice not in CUSTOM:
+        st.session_state.learn_last_preset = choice  # a custom kernel starts from it
         kernel, about = filters.KERNEL_PRESETS[choice]
         st.caption(about)
         st.dataframe(pd.DataFrame(kernel).round(3), hide_index=True, width="content")
         return kernel, choice
     size = CUSTOM[choice]
-    base = st.session_state.get("learn_custom_from", "sobel x")
-    st.selectbox("Start from", list(filters.KERNEL_PRESETS), key="learn_custom_from")
+    last = st.session_state.get("learn_last_preset", "sobel x")
+    base = st.selectbox("Start from", presets, index=presets.index(last), key="learn_custom_from")
     start = np.zeros((size, size), np.float32)
     src = filters.kernel_preset(base)
     if src.shape[0] <= size:
@@ -138,6 +143,7 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
         key=f"learn_editor_{size}_{base}",
         hide_index=True,
         width="content",
+        column_config={str(c): st.column_config.NumberColumn(str(c), width=48, format="%.3g") for c in range(size)},
     )
     values = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
     if not np.all(np.isfinite(values)):

@@ -107,6 +107,20 @@ def test_learn_page_reacts_to_clicks(server, page):
     wait_idle(page)
     page.screenshot(path=str(shots / "3-one-cell.png"), full_page=True)
 
+    # A custom kernel, edited in the table (AppTest cannot edit a data editor).
+    colours = page.get_by_text("Feature map range").inner_text()
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Kernel").first.click()
+    page.get_by_role("option", name="custom 3x3").click()
+    wait_idle(page)
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.dblclick(grid["x"] + grid["width"] / 2, grid["y"] + grid["height"] * 5 / 8)  # centre cell
+    page.keyboard.type("9")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    assert page.get_by_text("Feature map range").inner_text() != colours
+    no_exception(page)
+    page.screenshot(path=str(shots / "3b-custom-kernel.png"), full_page=True)
+
     page.get_by_role("tab", name="A bank of filters").click()
     expect(page.get_by_text("Stack shape: (6, 28, 28)")).to_be_visible()
     page.screenshot(path=str(shots / "4-bank.png"), full_page=True)
