@@ -33,6 +33,36 @@ def list_presets() -> dict:
 def _handler(args) -> dict:
     if args.list_presets:
         return list_presets()
+    if args.run_dir:
+        return _train_queued_run(args)
+    return _train(args)
+
+
+def _train_queued_run(args) -> dict:
+    """Trains into a run folder that ``core.jobs`` created (status ``queued``).
+
+    Bad input marks that run ``failed`` (so the app shows why), then the next queued
+    job is started: the queue moves on even with no browser open.
+    """
+    from core.runs import now_iso, open_run
+
+    run = open_run(args.run_dir)
+    try:
+        return _train(args, run)
+    except InputError as exc:
+        run.update_status(status="failed", error=str(exc), ended=now_iso())
+        run.log(f"failed: {exc}")
+        raise
+    finally:
+        try:
+            from core.jobs import JobManager
+
+            JobManager(run.path.parent).pump()
+        except Exception as exc:  # never let the queue hide this run's own result
+            print(f"warning: could not start the next queued job: {exc}", file=sys.stderr)
+
+
+def _train(args, run=None) -> dict:
     if not args.task:
         raise InputError("--task is required (mnist or images).")
     if not args.preset and not args.spec:
@@ -70,7 +100,7 @@ def _handler(args) -> dict:
         name=args.name,
         spec=spec,
     )
-    return train(cfg, args.runs_dir)
+    return train(cfg, args.runs_dir, run=run)
 
 
 def build_parser():
@@ -94,6 +124,7 @@ def build_parser():
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--max-seconds", type=float, help="stop training after this many seconds")
     p.add_argument("--runs-dir", default=None)
+    p.add_argument("--run-dir", help="train into this existing queued run folder (used by core.jobs)")
     p.add_argument("--name", help="a name for the run id")
     return p
 

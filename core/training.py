@@ -390,6 +390,8 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
     store = RunStore(runs_dir)
     if run is None:
         run = store.create(cfg.name or spec.name, config)
+    else:  # a folder queued by core.jobs: keep what it holds, add the full config
+        write_json_atomic(run.config_path, {**run.config(), **config})
     run.update_status(status="running", pid=_pid(), started=now_iso())
     _stop_on_sigterm(run)
     result = {

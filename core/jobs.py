@@ -1,0 +1,273 @@
+"""Background training jobs: each one is ``python -m core.train`` in its own process.
+
+A job *is* a run folder (``core.runs``): submitting creates the folder with status
+``queued``; :meth:`JobManager.pump` starts queued runs, oldest first, while fewer than
+``max_running`` are running. Any caller may pump (every page of the app does, and a
+training process does when it ends, so the queue moves even with no browser open); a
+file lock makes concurrent pumps safe. Everything lives on disk, so every session (and a
+reloaded browser) sees the same jobs.
+
+Why processes: a crash, an out-of-memory or a hung training never takes the web server
+down, and stop is real (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.errors import InputError
+from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso, pid_alive
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MAX_RUNNING = 1
+STOP_GRACE_SECONDS = 60.0  # after a STOP request: SIGTERM after this, SIGKILL after twice this
+TAIL_CHARS = 1500
+
+# Processes this Python process started: polled so they are reaped (a zombie looks alive).
+_CHILDREN: dict[str, subprocess.Popen] = {}
+
+
+def max_running_default() -> int:
+    """``$CNNLAB_MAX_JOBS`` (how many trainings may run at once), default 1."""
+    try:
+        return max(1, int(os.environ.get("CNNLAB_MAX_JOBS", DEFAULT_MAX_RUNNING)))
+    except ValueError:
+        return DEFAULT_MAX_RUNNING
+
+
+def _tail(path: Path, chars: int = TAIL_CHARS) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-chars:].strip()
+    except OSError:
+        return ""
+
+
+def _json_error(stdout: Path) -> str | None:
+    """The ``"error"`` of the CLI's last JSON line, if it printed one."""
+    for line in reversed(_tail(stdout, 20_000).splitlines()):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        return obj.get("error") if isinstance(obj, dict) else None
+    return None
+
+
+class JobManager:
+    """Starts, queues, stops and watches training processes over one runs folder."""
+
+    def __init__(self, runs_root: str | Path | None = None, max_running: int | None = None):
+        self.store = RunStore(runs_root)
+        self.max_running = max_running or max_running_default()
+
+    # ----- queries ------------------------------------------------------------------
+
+    def active(self) -> list[Run]:
+        """Queued and running runs, oldest first (the queue order)."""
+        runs = [r for r in self.store.list(mark_interrupted=False) if r.status().get("status") in ACTIVE_STATES]
+        return sorted(runs, key=lambda r: r.id)
+
+    def running(self) -> list[Run]:
+        return [r for r in self.active() if r.status().get("status") == "running" or r.status().get("pid")]
+
+    def queued(self) -> list[Run]:
+        """Runs waiting for a free slot, in the order they will start."""
+        return [r for r in self.active() if r.status().get("status") == "queued" and not r.status().get("pid")]
+
+    # ----- submit / start -----------------------------------------------------------
+
+    def submit(self, argv: list[str], name: str, summary: dict) -> Run:
+        """Queues ``python -m core.train ARGV`` as a new run and starts it if a slot is free.
+
+        Args:
+            argv: the training arguments (``--task``, ``--data``, ``--preset``...), checked by
+                the caller; ``--runs-dir``/``--run-dir`` are added here.
+            name: a short name for the run id.
+            summary: what the run folder's config.json says before training starts
+                (task, preset, data...), so tables show it while it waits.
+
+        Raises:
+            InputError: the runs folder cannot be written (full disk, permissions).
+        """
+        if any(a in ("--run-dir", "--runs-dir") for a in argv):
+            raise InputError("argv must not choose the run folder; the job manager does.")
+        try:
+            run = self.store.create(name, {**summary, "job": {"argv": list(argv), "submitted": now_iso()}})
+        except OSError as exc:
+            raise InputError(f"Could not create a run in {self.store.root}: {exc.strerror or exc}.") from exc
+        self.pump()
+        return run
+
+    def pump(self) -> list[str]:
+        """Finalises ended processes, then starts queued runs while slots are free.
+
+        Returns:
+            The ids of the runs started now.
+        """
+        if not self.store.root.is_dir():
+            return []
+        started = []
+        with self._lock():
+            self.refresh()
+            free = self.max_running - len(self.running())
+            for run in self.queued()[: max(0, free)]:
+                self._start(run)
+                started.append(run.id)
+        return started
+
+    def _start(self, run: Run) -> None:
+        argv = run.config().get("job", {}).get("argv") or []
+        cmd = [sys.executable, "-m", "core.train", *argv, "--run-dir", str(run.path.resolve())]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env["CNNLAB_RUNS_DIR"] = str(self.store.root.resolve())
+        try:
+            with (run.path / "stdout.txt").open("ab") as out, (run.path / "stderr.txt").open("ab") as err:
+                proc = subprocess.Popen(
+                    cmd, cwd=ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+                )
+        except OSError as exc:
+            run.update_status(status="failed", error=f"Could not start the training process: {exc}", ended=now_iso())
+            return
+        _CHILDREN[run.id] = proc
+        run.update_status(pid=proc.pid, launched=now_iso())
+
+    # ----- watch ---------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Gives every active run whose process has ended an honest final status.
+
+        - training wrote its own final status: nothing to do;
+        - killed by a signal, or gone without a trace: ``interrupted`` (checkpoint kept);
+        - exited with an error before or during training: ``failed`` with the reason.
+        Also escalates a STOP request that is being ignored (SIGTERM, then SIGKILL).
+        """
+        for run_id, proc in list(_CHILDREN.items()):
+            if proc.poll() is not None:
+                del _CHILDREN[run_id]
+                run = Run(self.store.root / run_id)
+                if run.path.is_dir():
+                    self._finalise(run, proc.returncode)
+        for run in self.active():
+            st = run.status()
+            pid = st.get("pid")
+            if not pid or run.id in _CHILDREN:
+                if run.id in _CHILDREN:
+                    self._escalate_stop(run, st)
+                continue
+            if st.get("status") == "queued" and not pid_alive(pid):
+                self._finalise(run, None)
+            elif st.get("status") == "running":
+                if mark_if_orphaned(run):
+                    continue
+                self._escalate_stop(run, st)
+
+    def _finalise(self, run: Run, returncode: int | None) -> None:
+        st = run.status()
+        if st.get("status") not in ACTIVE_STATES:
+            return  # training wrote its own final status
+        err_tail = _tail(run.path / "stderr.txt")
+        if st.get("hard_killed"):
+            run.update_status(status="stopped", ended=now_iso(), error=None)
+        elif returncode is not None and returncode < 0:
+            name = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else -returncode
+            run.update_status(
+                status="interrupted",
+                error=f"The training process was killed ({name}). Its best checkpoint, if any, is still usable.",
+                ended=now_iso(),
+            )
+        elif st.get("status") == "running" and returncode is None:
+            mark_if_orphaned(run)
+        else:
+            reason = _json_error(run.path / "stdout.txt") or (err_tail.splitlines()[-1] if err_tail else None)
+            code = f" (exit code {returncode})" if returncode is not None else ""
+            run.update_status(
+                status="failed",
+                error=reason or f"The training process ended without finishing{code}.",
+                ended=now_iso(),
+            )
+
+    def _escalate_stop(self, run: Run, st: dict) -> None:
+        asked = st.get("stop_requested_at")
+        pid = st.get("pid")
+        if not asked or not pid:
+            return
+        waited = time.time() - float(asked)
+        if waited > 2 * STOP_GRACE_SECONDS:
+            self._kill(run, signal.SIGKILL)
+        elif waited > STOP_GRACE_SECONDS and not st.get("sigterm_sent"):
+            self._kill(run, signal.SIGTERM)
+            run.update_status(sigterm_sent=now_iso())
+
+    def _kill(self, run: Run, sig: signal.Signals) -> bool:
+        pid = run.status().get("pid")
+        if not pid or not pid_alive(pid):
+            return False
+        try:
+            os.killpg(os.getpgid(int(pid)), sig)  # the job and anything it started
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(int(pid), sig)
+            except ProcessLookupError:
+                return False
+        return True
+
+    # ----- stop ------------------------------------------------------------------------
+
+    def stop(self, run_id: str, force: bool = False) -> str:
+        """Asks a run to stop; returns a message for the user. Safe to call twice.
+
+        A queued run is cancelled at once. A running one gets a ``STOP`` file (it stops
+        after the current batch and keeps its best checkpoint); ``force`` kills it now.
+        """
+        run = self.store.get(run_id)
+        with self._lock():
+            self.refresh()
+            st = run.status()
+            state = st.get("status")
+            if state not in ACTIVE_STATES:
+                return f"Run {run_id} is already {state}; nothing to stop."
+            if state == "queued" and not st.get("pid"):
+                run.update_status(status="stopped", error=None, ended=now_iso(), stop_reason="cancelled before it started")
+                return f"Run {run_id} was waiting in the queue: cancelled."
+            if force:
+                run.update_status(hard_killed=True)
+                if self._kill(run, signal.SIGKILL):
+                    proc = _CHILDREN.pop(run.id, None)
+                    if proc is not None:
+                        proc.wait(10)
+                    self._finalise(run, None)
+                    return f"Run {run_id} was killed; its best checkpoint so far is kept."
+                self.refresh()
+                return f"Run {run_id} had already ended."
+            if st.get("stop_requested_at"):
+                waited = time.time() - float(st["stop_requested_at"])
+                return f"Stop was already requested {waited:.0f} s ago; the run stops after its current batch (or use Force stop)."
+            run.request_stop()
+            run.update_status(stop_requested_at=time.time())
+            return f"Stop requested: run {run_id} stops after its current batch and keeps its best checkpoint."
+
+    # ----- plumbing ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self):
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        with (self.store.root / ".jobs.lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def queue_position(manager: JobManager, run_id: str) -> int | None:
+    """1-based place of a queued run in the queue, or None if it is not waiting."""
+    ids = [r.id for r in manager.queued()]
+    return ids.index(run_id) + 1 if run_id in ids else None

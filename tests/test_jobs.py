@@ -1,0 +1,133 @@
+"""core.jobs: real training processes on tiny synthetic MNIST."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core import jobs
+from core.errors import InputError
+from core.jobs import JobManager, queue_position
+from core.runs import Run, RunStore
+
+
+def argv(npz, epochs=1, preset="mnist-mlp"):
+    return ["--task", "mnist", "--data", str(npz), "--preset", preset, "--epochs", str(epochs)]
+
+
+def wait_for(predicate, timeout=120.0, manager: JobManager | None = None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if manager is not None:
+            manager.pump()  # what the app does every second
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def state(run: Run) -> str:
+    return run.status().get("status")
+
+
+@pytest.fixture
+def manager(tmp_path):
+    m = JobManager(tmp_path / "runs", max_running=1)
+    yield m
+    for run in m.active():  # never leave a training process behind
+        m.stop(run.id, force=True)
+
+
+def test_submit_runs_a_training_process_to_completion(manager, mnist_npz):
+    run = manager.submit(argv(mnist_npz), "mlp", {"task": "mnist", "preset": "mnist-mlp"})
+    assert run.status().get("pid")  # started at once: the slot was free
+    wait_for(lambda: state(run) == "completed", manager=manager)
+    assert run.history() and run.checkpoint() is not None
+    assert run.config()["preset"] == "mnist-mlp" and run.config()["job"]["argv"][:2] == ["--task", "mnist"]
+    assert (run.metrics() or {}).get("accuracy") is not None
+
+
+def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
+    first = manager.submit(argv(mnist_npz, epochs=3), "first", {"task": "mnist"})
+    second = manager.submit(argv(mnist_npz), "second", {"task": "mnist"})
+    assert state(second) == "queued" and not second.status().get("pid")
+    assert queue_position(manager, second.id) == 1
+    # No pumping here: the first training starts the next job itself when it ends.
+    wait_for(lambda: state(second) == "completed", timeout=180)
+    assert state(first) == "completed"
+    assert first.status()["ended"] <= second.status()["started"]
+
+
+def test_stop_is_cooperative_and_safe_twice(manager, mnist_npz):
+    run = manager.submit(argv(mnist_npz, epochs=500), "long", {"task": "mnist"})
+    wait_for(lambda: (run.status().get("epoch") or 0) >= 1, manager=manager)
+    assert "Stop requested" in manager.stop(run.id)
+    assert "already requested" in manager.stop(run.id)
+    wait_for(lambda: state(run) == "stopped", manager=manager)
+    assert run.checkpoint() is not None  # the best checkpoint is kept
+    assert "already stopped" in manager.stop(run.id)
+
+
+def test_queued_job_is_cancelled_at_once(manager, mnist_npz):
+    first = manager.submit(argv(mnist_npz, epochs=500), "first", {"task": "mnist"})
+    second = manager.submit(argv(mnist_npz), "second", {"task": "mnist"})
+    assert "cancelled" in manager.stop(second.id)
+    assert state(second) == "stopped"
+    assert "killed" in manager.stop(first.id, force=True)
+    assert state(first) == "stopped"
+    manager.pump()
+    assert state(second) == "stopped"  # a cancelled job never starts
+
+
+def test_bad_data_marks_the_run_failed_with_the_reason(manager, tmp_path):
+    run = manager.submit(argv(tmp_path / "missing.npz"), "bad", {"task": "mnist"})
+    wait_for(lambda: state(run) == "failed", manager=manager)
+    assert "not found" in run.status()["error"]
+
+
+def test_a_crashing_process_is_failed_with_its_stderr(manager):
+    run = manager.store.create("crash", {"task": "mnist"})
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stderr.write('Segfault-ish boom\\n'); sys.exit(3)"],
+                            stderr=(run.path / "stderr.txt").open("wb"))  # fmt: skip
+    jobs._CHILDREN[run.id] = proc
+    run.update_status(pid=proc.pid)
+    proc.wait()
+    manager.pump()
+    assert state(run) == "failed" and "boom" in run.status()["error"]
+
+
+def test_killed_from_outside_becomes_interrupted(manager, mnist_npz):
+    run = manager.submit(argv(mnist_npz, epochs=500), "victim", {"task": "mnist"})
+    wait_for(lambda: state(run) == "running", manager=manager)
+    os.kill(run.status()["pid"], signal.SIGKILL)
+    wait_for(lambda: state(run) == "interrupted", manager=manager)
+    assert "SIGKILL" in run.status()["error"]
+
+
+def test_orphaned_running_run_becomes_interrupted_on_pump(manager):
+    run = manager.store.create("orphan", {"task": "mnist"})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run.update_status(status="running", pid=dead.pid)
+    manager.pump()
+    assert state(run) == "interrupted"
+
+
+def test_full_disk_gives_a_clear_error(manager, monkeypatch, mnist_npz):
+    def no_space(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(RunStore, "create", no_space)
+    with pytest.raises(InputError, match="No space left on device"):
+        manager.submit(argv(mnist_npz), "full", {"task": "mnist"})
+
+
+def test_argv_may_not_choose_the_run_folder(manager, mnist_npz):
+    with pytest.raises(InputError):
+        manager.submit([*argv(mnist_npz), "--runs-dir", "/tmp/x"], "x", {})
