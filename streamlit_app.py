@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages._common import app_icon, render_sidebar_status
+from core.jobs import JobManager
+from pages._common import app_icon, render_sidebar_status, routed
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
@@ -11,8 +12,14 @@ st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Learn": [st.Page("pages/learn.py", title="Convolution & pooling", icon=":material/grid_on:", url_path="learn")],
+    "Train": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page("pages/curves.py", title="Learning curves", icon=":material/show_chart:", url_path="curves"),
+    ],
 }
 
 page = st.navigation(PAGES)
+JobManager().pump()  # recover on start: vanished processes become interrupted; the queue moves
 render_sidebar_status()
-page.run()
+with routed():
+    page.run()

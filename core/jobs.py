@@ -84,7 +84,7 @@ class JobManager:
 
     # ----- submit / start -----------------------------------------------------------
 
-    def submit(self, argv: list[str], name: str, summary: dict) -> Run:
+    def submit(self, argv: list[str], name: str, summary: dict, spec: dict | None = None) -> Run:
         """Queues ``python -m core.train ARGV`` as a new run and starts it if a slot is free.
 
         Args:
@@ -93,6 +93,8 @@ class JobManager:
             name: a short name for the run id.
             summary: what the run folder's config.json says before training starts
                 (task, preset, data...), so tables show it while it waits.
+            spec: a full model spec (layer editor, augmentation choices): saved as the
+                run's ``spec.json`` and passed to training with ``--spec``.
 
         Raises:
             InputError: the runs folder cannot be written (full disk, permissions).
@@ -101,6 +103,8 @@ class JobManager:
             raise InputError("argv must not choose the run folder; the job manager does.")
         try:
             run = self.store.create(name, {**summary, "job": {"argv": list(argv), "submitted": now_iso()}})
+            if spec is not None:
+                (run.path / "spec.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"Could not create a run in {self.store.root}: {exc.strerror or exc}.") from exc
         self.pump()
@@ -124,7 +128,9 @@ class JobManager:
         return started
 
     def _start(self, run: Run) -> None:
-        argv = run.config().get("job", {}).get("argv") or []
+        argv = list(run.config().get("job", {}).get("argv") or [])
+        if (run.path / "spec.json").is_file():
+            argv += ["--spec", str((run.path / "spec.json").resolve())]
         cmd = [sys.executable, "-m", "core.train", *argv, "--run-dir", str(run.path.resolve())]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         env["CNNLAB_RUNS_DIR"] = str(self.store.root.resolve())
@@ -235,7 +241,9 @@ class JobManager:
             if state not in ACTIVE_STATES:
                 return f"Run {run_id} is already {state}; nothing to stop."
             if state == "queued" and not st.get("pid"):
-                run.update_status(status="stopped", error=None, ended=now_iso(), stop_reason="cancelled before it started")
+                run.update_status(
+                    status="stopped", error=None, ended=now_iso(), stop_reason="cancelled before it started"
+                )
                 return f"Run {run_id} was waiting in the queue: cancelled."
             if force:
                 run.update_status(hard_killed=True)

@@ -6,6 +6,8 @@ small ones are enlarged with nearest-neighbour so pixels stay crisp on a project
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -181,6 +183,121 @@ def number_grid(
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"visible": False, "constrain": "domain"},
         yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+# ----- learning curves ----------------------------------------------------------------
+
+PALETTE = ["#1f5fd6", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+
+
+def smooth(values: list[float | None], weight: float) -> list[float | None]:
+    """Exponential moving average (TensorBoard's smoothing), bias-corrected; keeps gaps.
+
+    ``weight`` 0 returns the values unchanged; 0.9 is heavy smoothing.
+    """
+    if not 0 <= weight < 1:
+        raise ValueError(f"Expected smoothing weight in [0, 1). Received: {weight}")
+    out, last, n = [], 0.0, 0
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        n += 1
+        last = weight * last + (1 - weight) * v
+        out.append(last / (1 - weight**n) if weight else v)
+    return out
+
+
+@dataclass
+class Curve:
+    """One run's history for a chart: rows from history.csv (or batches.csv)."""
+
+    label: str
+    rows: list[dict]
+    best_epoch: int | None = None
+    early_stop_epoch: int | None = None
+
+
+def curves_figure(curves: list[Curve], metric: str, smoothing: float = 0.0, x: str = "epoch") -> go.Figure:
+    """Train (dashed) and validation (solid) ``metric`` of several runs on one chart.
+
+    With smoothing, the raw curve stays faintly visible behind the smoothed one. The best
+    epoch (the checkpoint kept) gets a star; where early stopping fired, an x.
+    """
+    fig = go.Figure()
+    for i, c in enumerate(curves):
+        color = PALETTE[i % len(PALETTE)]
+        xs = [r.get(x) for r in c.rows]
+        for key, dash, name in ((metric, "dash", "train"), (f"val_{metric}", "solid", "validation")):
+            ys = [r.get(key) for r in c.rows]
+            if not any(v is not None for v in ys):
+                continue
+            label = f"{c.label} {name}"
+            if smoothing > 0:
+                fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": color, "dash": dash, "width": 1},
+                                opacity=0.25, showlegend=False, hoverinfo="skip")  # fmt: skip
+                ys = smooth(ys, smoothing)
+            fig.add_scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines", name=label,
+                            line={"color": color, "dash": dash, "width": 2.5}, marker={"size": 6})  # fmt: skip
+        by_epoch = {r.get("epoch"): r for r in c.rows}
+        for epoch, symbol, what in ((c.best_epoch, "star", "best checkpoint"), (c.early_stop_epoch, "x", "early stop")):
+            row = by_epoch.get(epoch)
+            if x == "epoch" and row is not None and row.get(f"val_{metric}") is not None:
+                fig.add_scatter(x=[epoch], y=[row[f"val_{metric}"]], mode="markers", name=f"{c.label} {what}",
+                                marker={"symbol": symbol, "size": 16, "color": color, "line": {"width": 1, "color": "black"}})  # fmt: skip
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title=metric.replace("_", " ").capitalize(),
+        xaxis_title="epoch" if x == "epoch" else "batch (step)",
+        legend={"orientation": "h", "y": -0.2},
+        hovermode="x unified",
+    )
+    return fig
+
+
+KIND_COLORS = {
+    "Conv2D": "#1f5fd6",
+    "MaxPooling2D": "#2ca02c",
+    "AveragePooling2D": "#2ca02c",
+    "Dense": "#d62728",
+    "Dropout": "#bbbbbb",
+    "BatchNormalization": "#ff7f0e",
+    "Flatten": "#9467bd",
+    "GlobalAveragePooling2D": "#9467bd",
+}
+
+
+def architecture_figure(rows: list[tuple[str, str, tuple, int]]) -> go.Figure:
+    """A compact left-to-right diagram: one block per layer, sized by its output.
+
+    Args:
+        rows: ``(kind, label, output_shape, params)`` per layer, input first.
+    """
+    fig = go.Figure()
+    x = 0.0
+    for kind, label, shape, params in rows:
+        spatial = shape[0] if len(shape) == 3 else 1
+        channels = shape[-1] if shape else 1
+        h = 0.6 + 2.4 * (np.log2(max(spatial, 1)) / 9)  # taller = larger feature map
+        w = 0.35 + 0.9 * (np.log2(max(channels, 1)) / 12)  # wider = more channels/units
+        color = KIND_COLORS.get(kind, "#888888")
+        fig.add_shape(type="rect", x0=x, x1=x + w, y0=-h / 2, y1=h / 2, fillcolor=color, opacity=0.8,
+                      line={"color": "black", "width": 1})  # fmt: skip
+        dims = "x".join(str(d) for d in shape)
+        fig.add_annotation(x=x + w / 2, y=h / 2 + 0.15, text=f"{label}<br><span style='font-size:10px'>{dims}</span>",
+                           showarrow=False, textangle=-45, xanchor="left", yanchor="bottom", font={"size": 13})  # fmt: skip
+        fig.add_scatter(x=[x + w / 2], y=[0], mode="markers", marker={"opacity": 0}, showlegend=False,
+                        hovertext=f"{label}: {dims}, {params:,} parameters", hoverinfo="text")  # fmt: skip
+        x += w + 0.25
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"visible": False, "range": [-0.2, x + 1.5]},
+        yaxis={"visible": False, "range": [-1.8, 4.5]},
         plot_bgcolor="white",
     )
     return fig

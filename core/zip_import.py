@@ -60,7 +60,9 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(mode)
 
 
-def _strip_common_root(members: list[tuple[tuple[str, ...], zipfile.ZipInfo]]) -> list[tuple[tuple[str, ...], zipfile.ZipInfo]]:
+def _strip_common_root(
+    members: list[tuple[tuple[str, ...], zipfile.ZipInfo]],
+) -> list[tuple[tuple[str, ...], zipfile.ZipInfo]]:
     """Drops a single top folder that wraps everything (``dataset/cats/1.png`` -> ``cats/1.png``)."""
     while members:
         tops = {parts[0] for parts, _ in members}

@@ -6,7 +6,9 @@ in ``core``; this module only adapts it to Streamlit (caching, messages).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,19 @@ def app_icon() -> Image.Image:
     return Image.fromarray(icon)
 
 
+_ROUTED = threading.local()  # set while streamlit_app.py runs a page (same thread, same run)
+
+
+@contextlib.contextmanager
+def routed():
+    """Marks the page run by the router (``with routed(): page.run()``)."""
+    _ROUTED.on = True
+    try:
+        yield
+    finally:
+        _ROUTED.on = False
+
+
 def ensure_router() -> None:
     """Makes sure a page runs under ``streamlit_app.py``'s ``st.navigation``; call it first.
 
@@ -40,7 +55,7 @@ def ensure_router() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not getattr(_ROUTED, "on", False) and PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
@@ -48,6 +63,11 @@ def ensure_router() -> None:
 def data_status() -> dict:
     """What the data folder holds: ``{"root", "mnist": [...], "folders": [...]}``."""
     return _data_status(str(datasets.data_dir().resolve()))
+
+
+def refresh_data_status() -> None:
+    """Forgets the cached data-folder listing (after an import)."""
+    _data_status.clear()
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -166,3 +186,73 @@ def load_path(path: str, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | No
 def digest(arr: np.ndarray) -> str:
     """A short content hash, for keys that must change when an image changes."""
     return hashlib.blake2b(np.ascontiguousarray(arr).tobytes(), digest_size=8).hexdigest()
+
+
+STATUS_ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/autorenew:",
+    "completed": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "interrupted": ":material/warning:",
+}
+
+
+def early_stop_epoch(status: dict) -> int | None:
+    """The epoch where early stopping fired: the run completed before its last epoch."""
+    done, total = status.get("epochs_done"), status.get("epochs")
+    if status.get("status") == "completed" and done and total and done < total and not status.get("stop_reason"):
+        return int(done)
+    return None
+
+
+def render_run_progress(run, queue_pos: int | None = None) -> None:
+    """Status, progress bar with ETA, live curves and log of one run (for a fragment)."""
+    from core import plots
+
+    st_ = run.status()
+    state = st_.get("status", "unknown")
+    icon = STATUS_ICONS.get(state, ":material/help:")
+    if state == "queued":
+        where = f"number {queue_pos} in the queue" if queue_pos else "starting"
+        st.info(f"**{run.id}** is waiting: {where}.", icon=icon)
+    elif state == "running":
+        epoch, epochs = st_.get("epoch") or 0, st_.get("epochs") or 1
+        batch, steps = st_.get("batch") or 0, st_.get("steps_per_epoch") or 1
+        frac = min(((epoch - 1) + batch / steps) / epochs, 1.0) if epoch else 0.0
+        elapsed = st_.get("elapsed") or 0.0
+        eta = f", about {elapsed / frac * (1 - frac):,.0f} s left" if frac > 0.02 else ""
+        st.progress(frac, f"Epoch {epoch}/{epochs}, batch {batch}/{steps}: {elapsed:,.0f} s{eta}")
+    elif state in ("failed", "interrupted"):
+        st.error(f"**{run.id}** {state}: {st_.get('error') or 'no reason recorded'}", icon=icon)
+    else:
+        metrics = run.metrics() or {}
+        acc = metrics.get("accuracy")
+        best = st_.get("best_epoch")
+        st.success(
+            f"**{run.id}** {state}"
+            + (f": test accuracy **{acc:.2%}**" if acc is not None else "")
+            + (f", best epoch {best}" if best else "")
+            + (f", early stopping at epoch {early_stop_epoch(st_)}" if early_stop_epoch(st_) else "")
+            + (f" ({st_.get('stop_reason')})" if st_.get("stop_reason") else ""),
+            icon=icon,
+        )
+        if state in ("completed", "stopped"):
+            c1, c2 = st.columns(2)
+            c1.page_link("pages/curves.py", label="Compare on Learning curves", icon=":material/show_chart:")
+    history = run.history()
+    batches = run.batches()
+    if history or batches:
+        curve = plots.Curve(run.id, history, st_.get("best_epoch"), early_stop_epoch(st_))
+        c1, c2 = st.columns(2)
+        if history:
+            c1.plotly_chart(plots.curves_figure([curve], "loss"), key=f"loss_{run.id}")
+            c2.plotly_chart(plots.curves_figure([curve], "accuracy"), key=f"acc_{run.id}")
+        if batches:
+            fig = plots.curves_figure([plots.Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
+            fig.update_layout(title="Running loss, every few batches", height=260)
+            st.plotly_chart(fig, key=f"batch_{run.id}")
+    log = run.log_path
+    if log.exists():
+        with st.expander("Log"):
+            st.code(log.read_text(encoding="utf-8", errors="replace")[-4000:] or "(empty)", language="text")

@@ -80,3 +80,19 @@ def cli_env(tmp_path: Path) -> dict:
 
 
 requires_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
+
+
+@pytest.fixture(autouse=True)
+def navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest resets Streamlit's legacy ``pages/`` flag before every run, so each run would
+    start in legacy mode and our ``ensure_router`` would rerun it (losing button clicks).
+    A real server flips the flag once, on its first run; do here what that state is."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

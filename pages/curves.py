@@ -1,0 +1,188 @@
+"""Learning curves: every run in a table; overlay, smooth and compare the selected ones."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core import plots
+from core.errors import InputError
+from core.jobs import JobManager
+from core.runs import ACTIVE_STATES, Run, RunStore
+from pages._common import STATUS_ICONS, early_stop_epoch, ensure_router
+
+ensure_router()
+
+MAX_DOWNLOAD_BYTES = 300 * 1024 * 1024  # larger checkpoints: say where the file is instead
+st.session_state.setdefault("curves_selected", None)
+st.session_state.setdefault("curves_smoothing", 0.0)
+st.session_state.setdefault("curves_view", "epochs")
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    rows = []
+    for r in runs:
+        s = r.summary()
+        rows.append({
+            "run": r.id,
+            "status": s["status"],
+            "dataset": (s["dataset"] or "mnist (Keras)").rsplit("/", 1)[-1],
+            "preset": s["preset"],
+            "epochs": s["epochs"],
+            "best val acc": s["best_val_accuracy"],
+            "test acc": s["test_accuracy"],
+            "seconds": s["train_seconds"],
+            "date": (s["created"] or "")[:16].replace("T", " "),
+            "error": s["error"] or "",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def flat_settings(run: Run) -> dict:
+    """The settings that define a run, flattened (for the 'what differs' table)."""
+    cfg = run.config()
+    out = {"dataset": cfg.get("data"), "preset": cfg.get("preset"), "input": str(cfg.get("input_shape"))}
+    spec = cfg.get("spec") or {}
+    for key in ("optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs", "patience", "min_delta",
+                "validation_fraction", "image_size", "color_mode"):  # fmt: skip
+        out[key] = spec.get(key)
+    out["augment"] = json.dumps(spec.get("augment") or {}, sort_keys=True)
+    out["layers"] = " / ".join(layer.get("kind", "?") for layer in spec.get("layers", []))
+    out["seed"] = (cfg.get("train") or {}).get("seed")
+    out["parameters"] = cfg.get("n_params")
+    return out
+
+
+def differences(runs: list[Run]) -> pd.DataFrame:
+    table = {r.id: flat_settings(r) for r in runs}
+    keys = [
+        k for k in next(iter(table.values())) if len({json.dumps(v.get(k), default=str) for v in table.values()}) > 1
+    ]
+    return pd.DataFrame({rid: {k: s.get(k) for k in keys} for rid, s in table.items()}).astype(str)
+
+
+def run_tools(run: Run) -> None:
+    """Downloads, note and delete for one run."""
+    st.markdown(f"**{STATUS_ICONS.get(run.status().get('status'), '')} {run.id}**")
+    err = run.status().get("error")
+    if err:
+        st.error(err)
+    c1, c2 = st.columns(2)
+    hist = run.path / "history.csv"
+    c1.download_button("History CSV", hist.read_bytes() if hist.exists() else b"", file_name=f"{run.id}-history.csv",
+                       disabled=not hist.exists(), key=f"dl_h_{run.id}", icon=":material/download:")  # fmt: skip
+    best = run.path / "best.keras"
+    if best.exists() and best.stat().st_size <= MAX_DOWNLOAD_BYTES:
+        c2.download_button("Best model (.keras)", best.read_bytes(), file_name=f"{run.id}-best.keras",
+                           key=f"dl_m_{run.id}", icon=":material/download:")  # fmt: skip
+    elif best.exists():
+        c2.caption(f"Best model: {best.stat().st_size / 1e6:,.0f} MB, too large to download here: `{best.resolve()}`")
+    else:
+        c2.caption("No checkpoint (yet).")
+    note_path = run.path / "note.txt"
+    note = st.text_area(
+        "Note", note_path.read_text(encoding="utf-8") if note_path.exists() else "", key=f"note_{run.id}", height=70
+    )
+    if st.button("Save note", key=f"save_{run.id}"):
+        try:
+            note_path.write_text(note, encoding="utf-8")
+            st.toast("Note saved.")
+        except OSError as exc:
+            st.error(f"Could not save the note: {exc.strerror or exc}")
+    with st.popover("Delete this run", icon=":material/delete:"):
+        st.write(f"Delete **{run.id}** and its models for good?")
+        if st.button("Yes, delete", key=f"del_{run.id}", type="primary"):
+            try:
+                RunStore().delete(run.id)
+            except (InputError, OSError) as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()  # the selection is repaired at the top of the next run
+
+
+st.title("Learning curves")
+JobManager().pump()  # finished or vanished processes get their honest status first
+runs = RunStore().list()
+if not runs:
+    st.info("No runs yet: train one on the Train page (or with `python -m core.train`).")
+    st.stop()
+
+table = runs_table(runs)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "best val acc": st.column_config.NumberColumn(format="percent"),
+        "test acc": st.column_config.NumberColumn(format="percent"),
+        "seconds": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+
+ids = [r.id for r in runs]
+if st.session_state.curves_selected is None or not set(st.session_state.curves_selected) <= set(ids):
+    st.session_state.curves_selected = ids[:1]
+selected = st.multiselect("Runs to compare", ids, key="curves_selected")
+c1, c2 = st.columns([2, 1])
+c1.slider(
+    "Smoothing",
+    0.0,
+    0.95,
+    step=0.05,
+    key="curves_smoothing",
+    help="Exponential moving average; the raw curve stays faint behind.",
+)
+c2.segmented_control("View", ["epochs", "batches"], key="curves_view", required=True)
+chosen = [Run(RunStore().root / i) for i in selected]
+live = any(r.status().get("status") in ACTIVE_STATES for r in chosen)
+
+
+@st.fragment(run_every=2.0 if live else None)
+def charts() -> None:
+    fresh = [Run(r.path) for r in chosen if r.path.is_dir()]
+    if not fresh:
+        st.caption("Pick one or more runs.")
+        return
+    smoothing = st.session_state.curves_smoothing
+    if st.session_state.curves_view == "epochs":
+        curves = []
+        for r in fresh:
+            s = r.status()
+            curves.append(plots.Curve(r.id, r.history(), s.get("best_epoch"), early_stop_epoch(s)))
+        if not any(c.rows for c in curves):
+            st.caption("No finished epoch yet.")
+        a, b = st.columns(2)
+        a.plotly_chart(plots.curves_figure(curves, "loss", smoothing), key="c_loss")
+        b.plotly_chart(plots.curves_figure(curves, "accuracy", smoothing), key="c_acc")
+        st.caption(
+            "Dashed: training. Solid: validation. Star: the best epoch (its checkpoint is kept). x: where early stopping fired."
+        )
+    else:
+        curves = [plots.Curve(r.id, r.batches()) for r in fresh]
+        a, b = st.columns(2)
+        a.plotly_chart(plots.curves_figure(curves, "loss", smoothing, x="step"), key="b_loss")
+        b.plotly_chart(plots.curves_figure(curves, "accuracy", smoothing, x="step"), key="b_acc")
+    for r in fresh:
+        s = r.status()
+        if s.get("status") == "running":
+            st.caption(
+                f"{r.id}: running, epoch {s.get('epoch')}/{s.get('epochs')}, batch {s.get('batch')}/{s.get('steps_per_epoch')}"
+            )
+
+
+charts()
+
+if len(chosen) > 1:
+    st.subheader("What differs")
+    diff = differences(chosen)
+    if diff.empty:
+        st.caption("Same settings (only the seed or the data order may differ).")
+    else:
+        st.dataframe(diff, width="stretch")
+
+st.subheader("Runs")
+for r in chosen:
+    with st.container(border=True):
+        run_tools(r)

@@ -1,0 +1,196 @@
+"""AppTest of the Train and Learning-curves pages, with runs seeded in a temporary folder."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import time
+import zipfile
+
+import pytest
+from conftest import ROOT
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.jobs import JobManager
+from core.runs import RunStore, write_json_atomic
+
+APP = str(ROOT / "streamlit_app.py")
+HISTORY = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
+
+
+def seed_run(root, run_id, status, history_rows=(), preset="mnist-mlp", lr=0.001, metrics=None, **extra):
+    path = root / run_id
+    path.mkdir(parents=True)
+    spec = {
+        "optimizer": "adam",
+        "learning_rate": lr,
+        "batch_size": 32,
+        "epochs": 5,
+        "layers": [{"kind": "Flatten"}, {"kind": "Dense"}],
+    }
+    write_json_atomic(path / "config.json", {"task": "mnist", "preset": preset, "data": "/d/mnist.npz", "spec": spec,
+                                             "created": "2026-11-20T10:00:00", "train": {"seed": 42}})  # fmt: skip
+    write_json_atomic(path / "status.json", {"status": status, **extra})
+    (path / "history.csv").write_text(HISTORY + "".join(history_rows))
+    if metrics:
+        write_json_atomic(path / "metrics.json", metrics)
+    return path
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    rows = [f"{e},{1 / e:.3f},{0.5 + e / 20:.3f},{1.2 / e:.3f},{0.45 + e / 20:.3f},0.001,1.0\n" for e in range(1, 5)]
+    seed_run(root, "20261120-100000-a", "completed", rows, metrics={"accuracy": 0.71, "loss": 0.4}, best_epoch=4,
+             best_val_accuracy=0.65, epochs_done=4, epochs=5)  # fmt: skip
+    seed_run(
+        root,
+        "20261120-110000-b",
+        "completed",
+        rows[:3],
+        lr=0.01,
+        metrics={"accuracy": 0.6},
+        best_epoch=3,
+        epochs_done=3,
+        epochs=3,
+    )
+    seed_run(root, "20261120-120000-c", "failed", [], error="The loss became NaN at epoch 2.")
+    half = seed_run(root, "20261120-130000-half", "running", rows[:2] + ["3,0.3,0.6"], pid=999_999_99)
+    (half / "status.json").write_text('{"status": "runn')  # torn write of a crashed process
+    return root
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_curves_page_lists_every_run_even_a_half_written_one(runs):
+    at = page("curves")
+    table = at.dataframe[0].value
+    assert set(table["run"]) == {"20261120-100000-a", "20261120-110000-b", "20261120-120000-c", "20261120-130000-half"}
+    assert table.set_index("run").loc["20261120-120000-c", "error"].startswith("The loss became NaN")
+    assert table.set_index("run").loc["20261120-100000-a", "test acc"] == pytest.approx(0.71)
+
+
+def test_curves_compare_two_runs_shows_what_differs(runs):
+    at = page("curves")
+    at.multiselect(key="curves_selected").set_value(["20261120-100000-a", "20261120-110000-b"]).run()
+    assert not at.exception
+    diff = at.dataframe[1].value
+    assert "learning_rate" in diff.index and "optimizer" not in diff.index
+    at.slider(key="curves_smoothing").set_value(0.5).run()
+    at.segmented_control(key="curves_view").set_value("batches").run()
+    assert not at.exception
+
+
+def test_failed_run_shows_its_error_and_can_be_deleted(runs):
+    at = page("curves")
+    at.multiselect(key="curves_selected").set_value(["20261120-120000-c"]).run()
+    assert any("NaN" in e.value for e in at.error)
+    at.text_area(key="note_20261120-120000-c").input("lr too high").run()
+    at.button(key="save_20261120-120000-c").click().run()
+    assert (runs / "20261120-120000-c" / "note.txt").read_text() == "lr too high"
+    at.button(key="del_20261120-120000-c").click().run()
+    assert not at.exception
+    assert not (runs / "20261120-120000-c").exists()
+    assert (runs / "20261120-100000-a").exists()  # no other run damaged
+
+
+def test_train_page_renders_with_a_finished_run(runs, tmp_path, mnist_npz):
+    (tmp_path / "data").mkdir()
+    shutil.copy(mnist_npz, tmp_path / "data" / "mnist.npz")
+    at = page("train")
+    at.selectbox(key="train_preset_mnist").set_value("mnist-mlp").run()
+    assert any("13,002 parameters" in m.value for m in at.markdown)
+    assert any("s per epoch" in c.value for c in at.caption)
+    at.selectbox(key="train_run_id").set_value("20261120-100000-a").run()
+    assert any("test accuracy **71.00%**" in s.value for s in at.success)
+    assert not at.exception
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _png(v: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (20, 20), v).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({f"{c}/{i}.png": _png(i * 30) for c in ("up", "down") for i in range(6)} | {"up/notes.txt": b"x"}, "Imported"),
+        ({"../../evil.png": _png(1)} | {f"{c}/{i}.png": _png(i) for c in ("a", "b") for i in range(3)}, "climbs out"),
+        ({f"only/{i}.png": _png(i) for i in range(6)}, "at least 2 class folders"),
+        ({"x.zip": b"not really"}, "at least 2 class folders"),
+    ],
+    ids=["good", "zip-slip", "one-class", "no-images"],
+)
+def test_zip_upload_on_the_train_page(tmp_path, files, message):
+    at = page("train")
+    at.segmented_control(key="train_data_kind").set_value("Upload a zip").run()
+    at.file_uploader(key="train_zip").upload("set.zip", _zip(files), "application/zip").run()
+    at.button[0].click().run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error) + " ".join(s.value for s in at.success)
+    assert message in shown
+    data = tmp_path / "data"
+    if message == "Imported":
+        assert (data / "set" / "up").is_dir() and (data / "set" / "down").is_dir()
+        at.segmented_control(key="train_data_kind").set_value("Image folder").run()
+        assert not at.exception and "up" in at.dataframe[0].value["class"].tolist()
+    else:
+        assert not data.exists() or [p.name for p in data.iterdir()] == []
+
+
+def test_corrupt_zip_upload(tmp_path):
+    at = page("train")
+    at.segmented_control(key="train_data_kind").set_value("Upload a zip").run()
+    at.file_uploader(key="train_zip").upload("bad.zip", b"PK\x03\x04garbage", "application/zip").run()
+    at.button[0].click().run()
+    assert not at.exception and "not a readable zip" in at.error[0].value
+
+
+def test_train_button_starts_a_background_job_and_a_second_one_queues(tmp_path, mnist_npz):
+    (tmp_path / "data").mkdir()
+    shutil.copy(mnist_npz, tmp_path / "data" / "mnist.npz")
+    at = page("train")
+    at.selectbox(key="train_preset_mnist").set_value("mnist-mlp").run()
+    at.number_input(key="t_epochs_mnist-mlp").set_value(30).run()
+    train = next(b for b in at.button if b.label == "Train")
+    train.click().run()
+    assert not at.exception
+    manager = JobManager()
+    first = RunStore().list()[0]
+    assert first.status().get("pid")  # started in its own process
+    queue = next(b for b in at.button if b.label.startswith("Add to the queue"))
+    queue.click().run()
+    runs = RunStore().list()
+    assert len(runs) == 2 and runs[0].status()["status"] == "queued" and not runs[0].status().get("pid")
+    assert any("waiting: number 1 in the queue" in i.value for i in at.info)
+    for run in runs:
+        manager.stop(run.id, force=True)
+    deadline = time.time() + 30
+    while any(r.status()["status"] in ("queued", "running") for r in RunStore().list()) and time.time() < deadline:
+        manager.pump()
+        time.sleep(0.2)
+    assert {r.status()["status"] for r in RunStore().list()} == {"stopped"}
+
+
+def test_app_start_marks_vanished_runs_interrupted(tmp_path):
+    root = tmp_path / "runs"
+    seed_run(root, "20261120-140000-gone", "running", [], pid=os.getpid() + 10_000_000)
+    AppTest.from_file(APP, default_timeout=120).run()
+    assert json.loads((root / "20261120-140000-gone" / "status.json").read_text())["status"] == "interrupted"
