@@ -84,7 +84,7 @@ def active_runs() -> list[dict]:
     return _active_runs(str(RunStore().root.resolve()))
 
 
-@st.cache_data(ttl=3, show_spinner=False)
+@st.cache_data(ttl=1, show_spinner=False)  # many sessions poll; one listing per second serves all
 def _active_runs(root: str) -> list[dict]:
     try:
         runs = RunStore(root).list()
@@ -107,14 +107,20 @@ def render_sidebar_status() -> None:
                 f"No datasets in `{status['root']}` yet. The Learn page works without data; see Home for how to add some."
             )
         st.markdown("**Training now**")
-        runs = active_runs()
-        if not runs:
-            st.caption("Nothing is training.")
-        for run in runs:
-            p = run["progress"]
-            done, total = p.get("epoch"), p.get("epochs")
-            where = f"epoch {done}/{total}" if done is not None and total else run["status"]
-            st.caption(f"`{run['run_id']}`: {where}")
+        training_now()
+
+
+@st.fragment(run_every=3.0)
+def training_now() -> None:
+    """Queued and running jobs of every session, refreshed every 3 s on every page."""
+    runs = active_runs()
+    if not runs:
+        st.caption("Nothing is training.")
+    for run in runs:
+        p = run["progress"]
+        done, total = p.get("epoch"), p.get("epochs")
+        where = f"epoch {done}/{total}" if done is not None and total else run["status"]
+        st.caption(f"`{run['run_id']}`: {where}")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -178,7 +178,8 @@ def frame_layers(frame: pd.DataFrame) -> list[LayerSpec]:
 
 def choose_model(task: str) -> ModelSpec | None:
     st.subheader("2. Model")
-    names = [n for n, p in PRESETS.items() if p.task in (task, "any")]
+    # The project's fast recipes first: a new user's first click should not be the 130 M model.
+    names = sorted((n for n, p in PRESETS.items() if p.task in (task, "any")), key=lambda n: not n.endswith("-fast"))
     preset = st.selectbox("Preset", names, key=f"train_preset_{task}",
                           format_func=lambda n: f"{n}: {PRESETS[n].description.split('. ')[0]}")  # fmt: skip
     spec = get_preset(preset)
@@ -361,9 +362,7 @@ else:
     ids = [r.id for r in runs]
     if S.train_run_id not in ids:
         S.train_run_id = next((r.id for r in runs if r.status().get("status") in ACTIVE_STATES), ids[0])
-    st.selectbox(
-        "Run", ids, key="train_run_id", format_func=lambda i: f"{i} ({RunStore().get(i).status().get('status')})"
-    )
+    st.selectbox("Run", ids, key="train_run_id")
     run_id = S.train_run_id
     live = RunStore().get(run_id).status().get("status") in ACTIVE_STATES
 
