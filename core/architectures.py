@@ -123,6 +123,51 @@ class ModelSpec:
         return cls(**{**data, "layers": layers})
 
 
+TABLE_COLUMNS = ("kind", "filters", "kernel_size", "strides", "padding", "activation", "pool_size", "rate", "units")
+_INT_COLUMNS = ("filters", "kernel_size", "strides", "pool_size", "units")
+
+
+def layers_to_rows(layers: list[LayerSpec]) -> list[dict]:
+    """Layers as rows of the editable table (``TABLE_COLUMNS``)."""
+    return [{c: getattr(layer, c) for c in TABLE_COLUMNS} for layer in layers]
+
+
+def layers_from_rows(rows: list[dict]) -> list[LayerSpec]:
+    """Reads the editable layer table back; blank cells (None, NaN, "") mean "not set".
+
+    Rows without a kind (a blank row added in the editor) are skipped. Shapes and ranges
+    are checked later by :func:`validate_spec`.
+
+    Raises:
+        InputError: an unknown layer kind, a non-whole number where one is needed, or no layers.
+    """
+    layers = []
+    for i, row in enumerate(rows):
+        clean = {k: (None if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else v)
+                 for k, v in row.items() if k in TABLE_COLUMNS}  # fmt: skip
+        if not clean.get("kind"):
+            continue
+        if clean["kind"] not in LAYER_KINDS or clean["kind"] == "Pretrained":
+            raise InputError(f"Layer {i + 1}: expected a kind in {list(LAYER_KINDS[:-1])}. Received: {clean['kind']!r}")
+        for key in _INT_COLUMNS:
+            value = clean.get(key)
+            if value is not None:
+                try:
+                    whole = float(value) == int(float(value))
+                except (TypeError, ValueError):
+                    whole = False
+                if not whole:
+                    raise InputError(f"Layer {i + 1}: {key} must be a whole number. Received: {value!r}")
+                clean[key] = int(float(value))
+        if clean.get("rate") is not None:
+            clean["rate"] = float(clean["rate"])
+        clean["padding"] = clean.get("padding") or "valid"
+        layers.append(LayerSpec(**clean))
+    if not layers:
+        raise InputError("The model has no layers: add at least a Flatten and a Dense layer.")
+    return layers
+
+
 # ------------------------------------------------------------------------- validation
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core import datasets, plots
-from core.architectures import PRESETS, LayerSpec, ModelSpec, describe, get_preset
+from core.architectures import PRESETS, ModelSpec, describe, get_preset, layers_from_rows, layers_to_rows
 from core.errors import InputError
 from core.jobs import JobManager, queue_position
 from core.runs import ACTIVE_STATES, RunStore
@@ -24,7 +23,6 @@ ensure_router()
 DATA_KINDS = ["MNIST digits", "Image folder", "Upload a zip"]
 LAYER_KINDS = ["Conv2D", "MaxPooling2D", "AveragePooling2D", "BatchNormalization", "Activation",
                "Dropout", "Flatten", "GlobalAveragePooling2D", "Dense"]  # fmt: skip
-EDIT_COLUMNS = ["kind", "filters", "kernel_size", "strides", "padding", "activation", "pool_size", "rate", "units"]
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop"]
 AUGMENTS = {  # option -> (label, default strength when switched on)
     "flip": ("Horizontal flip", "horizontal"),
@@ -151,31 +149,6 @@ def summary_of(spec_dict: dict, input_shape: tuple, k: int):
     return dataclasses.asdict(summary)
 
 
-def layers_frame(spec: ModelSpec) -> pd.DataFrame:
-    return pd.DataFrame([{c: getattr(layer, c) for c in EDIT_COLUMNS} for layer in spec.layers])
-
-
-def frame_layers(frame: pd.DataFrame) -> list[LayerSpec]:
-    layers = []
-    for i, row in enumerate(frame.to_dict("records")):
-        clean = {
-            k: (None if (v is None or (isinstance(v, float) and math.isnan(v)) or v == "") else v)
-            for k, v in row.items()
-        }
-        if not clean.get("kind"):
-            continue
-        for key in ("filters", "kernel_size", "strides", "pool_size", "units"):
-            if clean.get(key) is not None:
-                if float(clean[key]) != int(clean[key]):
-                    raise InputError(f"Layer {i + 1}: {key} must be a whole number. Received: {clean[key]}")
-                clean[key] = int(clean[key])
-        clean["padding"] = clean.get("padding") or "valid"
-        layers.append(LayerSpec(**clean))
-    if not layers:
-        raise InputError("The model has no layers: add at least a Flatten and a Dense layer.")
-    return layers
-
-
 def choose_model(task: str) -> ModelSpec | None:
     st.subheader("2. Model")
     # The project's fast recipes first: a new user's first click should not be the 130 M model.
@@ -188,7 +161,7 @@ def choose_model(task: str) -> ModelSpec | None:
         return spec
     if st.toggle("Edit the layers", key="train_edit_layers"):
         edited = st.data_editor(
-            layers_frame(spec),
+            pd.DataFrame(layers_to_rows(spec.layers)),
             num_rows="dynamic",
             key=f"train_layers_{preset}",
             column_config={
@@ -203,7 +176,10 @@ def choose_model(task: str) -> ModelSpec | None:
         )
         try:
             spec = dataclasses.replace(
-                spec, name="custom", layers=frame_layers(pd.DataFrame(edited)), description=f"Edited from {preset}."
+                spec,
+                name="custom",
+                layers=layers_from_rows(pd.DataFrame(edited).to_dict("records")),
+                description=f"Edited from {preset}.",
             )
         except (InputError, TypeError, ValueError) as exc:
             st.error(f"The layer table is not valid: {exc}", icon=":material/error:")

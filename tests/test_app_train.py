@@ -194,3 +194,13 @@ def test_app_start_marks_vanished_runs_interrupted(tmp_path):
     seed_run(root, "20261120-140000-gone", "running", [], pid=os.getpid() + 10_000_000)
     AppTest.from_file(APP, default_timeout=120).run()
     assert json.loads((root / "20261120-140000-gone" / "status.json").read_text())["status"] == "interrupted"
+
+
+def test_deleting_a_running_run_is_refused(tmp_path):
+    root = tmp_path / "runs"
+    seed_run(root, "20261120-150000-live", "running", [], pid=os.getpid(), epoch=1, epochs=5)
+    at = page("curves")
+    at.button(key="del_20261120-150000-live").click().run()
+    assert not at.exception
+    assert any("still running; stop it first" in e.value for e in at.error)
+    assert (root / "20261120-150000-live").is_dir()

@@ -99,3 +99,23 @@ def test_spec_round_trip_and_unknown_preset():
         get_preset("nope")
     with pytest.raises(InputError, match="not a valid layer"):
         ModelSpec.from_dict({**spec.to_dict(), "layers": [{"kind": "Conv2D", "bogus": 1}]})
+
+
+def test_layer_table_round_trip_and_bad_cells():
+    import math
+
+    from core.architectures import layers_from_rows, layers_to_rows
+
+    spec = get_preset("keras-convnet")
+    rows = layers_to_rows(spec.layers)
+    assert layers_from_rows(rows) == spec.layers
+    # What a data editor gives back: floats for ints, NaN for blank cells, a blank new row.
+    edited = [dict(r, filters=float(r["filters"]) if r["filters"] else math.nan) for r in rows]
+    edited.append({"kind": None, "units": math.nan})
+    assert layers_from_rows(edited) == spec.layers
+    with pytest.raises(InputError, match="whole number"):
+        layers_from_rows([{"kind": "Conv2D", "filters": 2.5, "kernel_size": 3}])
+    with pytest.raises(InputError, match="expected a kind"):
+        layers_from_rows([{"kind": "Conv3D"}])
+    with pytest.raises(InputError, match="no layers"):
+        layers_from_rows([{"kind": ""}])
