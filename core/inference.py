@@ -7,7 +7,8 @@ aspect ratio, then centred by centre of mass in a 28x28 frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,94 @@ def predict_files(run: Run, paths: list[str | Path]) -> list[dict]:
     batch = np.stack([load_and_preprocess(p, spec) for p in paths])
     model = load_run_model(run)
     return [{"image": str(p), **r} for p, r in zip(paths, predict_arrays(model, batch, spec.class_names))]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Changes applied to an image before preprocessing, to see where a model breaks.
+
+    rotate: degrees counter-clockwise; brightness: added, in [-1, 1]; contrast: factor
+    around the mean; noise: Gaussian sigma in [0, 1]; occlude: a gray square
+    ``(row, col, side)`` as fractions of the image.
+    """
+
+    rotate: float = 0.0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    brightness: float = 0.0
+    contrast: float = 1.0
+    noise: float = 0.0
+    occlude: tuple[float, float, float] | None = None
+    seed: int = 0
+
+    def is_identity(self) -> bool:
+        return self == Probe(seed=self.seed)
+
+
+def apply_probe(img: Image.Image, probe: Probe) -> Image.Image:
+    """Returns a changed copy of ``img`` (any mode; the result is "L" or "RGB")."""
+    from core.images import to_mode
+
+    if probe.is_identity():
+        return img
+    mode = "grayscale" if img.mode in ("L", "LA", "1", "I", "I;16", "F") else "rgb"
+    img = to_mode(img, mode)
+    if probe.rotate:
+        fill = 0 if mode == "grayscale" else (0, 0, 0)
+        img = img.rotate(probe.rotate, resample=Image.BILINEAR, expand=False, fillcolor=fill)
+    if probe.flip_horizontal:
+        img = img.transpose(Image.FLIP_LEFT_RIGHT)
+    if probe.flip_vertical:
+        img = img.transpose(Image.FLIP_TOP_BOTTOM)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    if probe.contrast != 1.0:
+        arr = (arr - arr.mean()) * probe.contrast + arr.mean()
+    arr = arr + probe.brightness
+    if probe.noise:
+        arr = arr + np.random.default_rng(probe.seed).normal(0, probe.noise, arr.shape).astype(np.float32)
+    if probe.occlude is not None:
+        r, c, side = probe.occlude
+        h, w = arr.shape[:2]
+        s = max(1, int(round(side * min(h, w))))
+        top, left = int(round(r * (h - s))), int(round(c * (w - s)))
+        arr[top : top + s, left : left + s] = 0.5
+    arr = np.clip(arr, 0, 1)
+    return Image.fromarray((arr * 255).round().astype(np.uint8), "L" if mode == "grayscale" else "RGB")
+
+
+@dataclass
+class Served:
+    """A loaded model ready for many concurrent callers (one per web session).
+
+    Keras models are not documented as safe for concurrent ``predict`` calls, so calls are
+    serialised by a lock: one CPU prediction of an image takes milliseconds, far less
+    than the page round trip, so 20 sessions at once wait little.
+    """
+
+    run_id: str
+    model: object
+    spec: ModelInput
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """``(N, S, S, C)`` -> ``(N, classes)`` float32."""
+        batch = np.asarray(batch, dtype=np.float32)
+        with self.lock:
+            return np.asarray(self.model(batch, training=False), dtype=np.float32)
+
+    def predict_images(self, images: list[Image.Image], probe: Probe | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocesses images (after an optional probe) and predicts them.
+
+        Returns:
+            ``(inputs (N, S, S, C), probabilities (N, classes))``.
+
+        Raises:
+            InputError: an image is unusable (e.g. a blank drawing for an MNIST model).
+        """
+        x = np.stack([preprocess(apply_probe(img, probe) if probe else img, self.spec) for img in images])
+        return x, self.probabilities(x)
+
+
+def serve(run: Run) -> Served:
+    """Loads a run's model for serving (raises InputError when it cannot)."""
+    return Served(run.id, load_run_model(run), model_input_for(run))
