@@ -16,6 +16,10 @@ PAGES = {
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page("pages/curves.py", title="Learning curves", icon=":material/show_chart:", url_path="curves"),
     ],
+    "Use": [
+        st.Page("pages/predict.py", title="Predict", icon=":material/draw:", url_path="predict"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:", url_path="evaluate"),
+    ],
 }
 
 page = st.navigation(PAGES)

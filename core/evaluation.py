@@ -65,3 +65,37 @@ def predict_probs(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 def evaluate_model(model, x: np.ndarray, y_true: np.ndarray, class_names: list[str], loss: str) -> dict:
     """Predicts ``x`` and returns accuracy, loss, confusion matrix and per-class report."""
     return metrics_from_probs(y_true, predict_probs(model, x), class_names, loss)
+
+
+def gallery_indices(
+    y_true: np.ndarray, probs: np.ndarray, mode: str = "all", cell: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Which test images to show, in order.
+
+    Args:
+        y_true: ``(N,)`` class indices.
+        probs: ``(N, k)`` predicted probabilities.
+        mode: "all" (dataset order), "errors" (mistakes only, dataset order) or
+            "confident-errors" (mistakes, the most confident first).
+        cell: ``(true, predicted)``: only that confusion-matrix cell.
+    """
+    y_true = np.asarray(y_true)
+    pred = probs.argmax(axis=1)
+    idx = np.arange(len(y_true))
+    if cell is not None:
+        idx = idx[(y_true == cell[0]) & (pred == cell[1])]
+    if mode in ("errors", "confident-errors"):
+        idx = idx[y_true[idx] != pred[idx]]
+    if mode == "confident-errors":
+        idx = idx[np.argsort(-probs[idx, pred[idx]], kind="stable")]
+    elif mode not in ("all", "errors"):
+        raise ValueError(f"Expected mode 'all', 'errors' or 'confident-errors'. Received: {mode!r}")
+    return idx
+
+
+def to_tflite(model) -> bytes:
+    """Converts a Keras model to a TensorFlow Lite flatbuffer (for phones)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return converter.convert()

@@ -301,3 +301,67 @@ def architecture_figure(rows: list[tuple[str, str, tuple, int]]) -> go.Figure:
         plot_bgcolor="white",
     )
     return fig
+
+
+# ----- prediction and evaluation ----------------------------------------------------------
+
+
+def probability_bars(probs: dict[str, float]) -> go.Figure:
+    """Horizontal bars of class probabilities, the predicted class highlighted."""
+    names, values = list(probs), [float(v) for v in probs.values()]
+    top = int(np.argmax(values)) if values else -1
+    colors = [PALETTE[0] if i == top else "#b8c4d6" for i in range(len(values))]
+    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors,
+                           text=[f"{v:.1%}" for v in values], textposition="outside", cliponaxis=False))  # fmt: skip
+    fig.update_layout(height=max(160, 34 * len(names) + 40), margin={"l": 10, "r": 40, "t": 10, "b": 10},
+                      xaxis={"range": [0, 1.15], "tickformat": ".0%"}, yaxis={"autorange": "reversed", "type": "category"})  # fmt: skip
+    return fig
+
+
+def montage(maps: np.ndarray, columns: int = 8, gap: int = 1, limit: int = 64) -> np.ndarray:
+    """Tiles feature maps ``(H, W, C)`` into one gray image, each map scaled on its own.
+
+    Returns:
+        uint8 RGB ``(rows*(H+gap), columns*(W+gap), 3)`` of the first ``limit`` channels.
+    """
+    h, w, c = maps.shape
+    c = min(c, limit)
+    columns = min(columns, c)
+    rows = -(-c // columns)
+    out = np.full((rows * (h + gap), columns * (w + gap), 3), 255, np.uint8)
+    for i in range(c):
+        r, col = divmod(i, columns)
+        out[r * (h + gap) : r * (h + gap) + h, col * (w + gap) : col * (w + gap) + w] = gray_rgb(maps[:, :, i])
+    return out
+
+
+def _heat_colors(t: np.ndarray) -> np.ndarray:
+    """Dark blue -> cyan -> yellow -> red for t in [0, 1] (a jet-like map, no matplotlib)."""
+    stops = np.array([[0, 0, 0.5], [0, 0.8, 1], [1, 1, 0], [1, 0, 0]], dtype=np.float32)
+    pos = np.clip(t, 0, 1) * (len(stops) - 1)
+    i = np.minimum(pos.astype(int), len(stops) - 2)
+    f = (pos - i)[..., None]
+    return stops[i] * (1 - f) + stops[i + 1] * f
+
+
+def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Blends a heatmap (same H, W, values in [0, 1]) over an image in [0, 1]: uint8 RGB."""
+    base = np.asarray(image, dtype=np.float32)
+    if base.ndim == 3 and base.shape[2] == 1:
+        base = base[:, :, 0]
+    if base.ndim == 2:
+        base = np.repeat(base[:, :, None], 3, axis=2)
+    mix = (1 - alpha * heat[..., None]) * base + alpha * heat[..., None] * _heat_colors(heat)
+    return (np.clip(mix, 0, 1) * 255).round().astype(np.uint8)
+
+
+def confusion_figure(cm: list[list[int]], class_names: list[str]) -> go.Figure:
+    """A confusion matrix heatmap with counts; rows are true classes, columns predictions."""
+    z = np.asarray(cm)
+    fig = go.Figure(go.Heatmap(z=z, x=class_names, y=class_names, text=z, texttemplate="%{text}",
+                               colorscale="Blues", showscale=False,
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))  # fmt: skip
+    fig.update_layout(height=max(300, 40 * len(class_names) + 120), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis={"title": "predicted", "type": "category", "side": "top"},
+                      yaxis={"title": "true", "type": "category", "autorange": "reversed"})  # fmt: skip
+    return fig

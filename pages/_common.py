@@ -262,3 +262,36 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     if log.exists():
         with st.expander("Log"):
             st.code(log.read_text(encoding="utf-8", errors="replace")[-4000:] or "(empty)", language="text")
+
+
+def usable_runs() -> list:
+    """Runs with a checkpoint that finished, stopped or were interrupted, newest first."""
+    out = []
+    for run in RunStore().list():
+        if run.status().get("status") in ("completed", "stopped", "interrupted") and run.checkpoint() is not None:
+            if run.config().get("class_names"):
+                out.append(run)
+    return out
+
+
+def served_model(run_path: str):
+    """The run's model, loaded once per server and shared by every session.
+
+    Keyed by the checkpoint's modification time, so a retrained or replaced checkpoint
+    is picked up. Raises InputError when the checkpoint is gone or cannot be loaded.
+    """
+    from core.runs import Run
+
+    run = Run(run_path)
+    ckpt = run.checkpoint()
+    if ckpt is None:
+        raise InputError(f"Run {run.id} has no checkpoint any more (best.keras was deleted?).")
+    return _served(run_path, ckpt.stat().st_mtime)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model...")
+def _served(run_path: str, mtime: float):
+    from core.inference import serve
+    from core.runs import Run
+
+    return serve(Run(run_path))

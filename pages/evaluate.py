@@ -1,0 +1,157 @@
+"""Evaluate: test metrics, confusion matrix, per-class report, where the model is wrong; export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import plots
+from core.default_model import default_run
+from core.errors import InputError
+from core.evaluation import gallery_indices, metrics_from_probs, to_tflite
+from core.zip_import import import_zip
+from pages._common import data_status, ensure_router, refresh_data_status, served_model, usable_runs
+
+ensure_router()
+
+GALLERY_SIZE = 48
+GREEN, RED = (0, 150, 70), (210, 30, 40)
+MODES = {"all": "All", "errors": "Mistakes", "confident-errors": "Most-confident mistakes first"}
+
+
+@st.cache_data(show_spinner="Predicting the evaluation images...", max_entries=8)
+def evaluate(
+    run_path: str, mtime: float, data: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], dict]:
+    """x, true labels, probabilities, class names and metrics of a run on its test split or ``data``."""
+    from core.evaluate import evaluation_data
+    from core.runs import Run
+
+    run = Run(run_path)
+    served = served_model(run_path)
+    x, y, names = evaluation_data(run, data)
+    probs = np.concatenate([served.probabilities(x[i : i + 512]) for i in range(0, len(x), 512)])
+    loss = (run.config().get("spec") or {}).get("loss", "categorical_crossentropy")
+    return x, y.argmax(axis=1), probs, names, metrics_from_probs(y, probs, names, loss)
+
+
+@st.cache_data(show_spinner="Converting to TensorFlow Lite...", max_entries=4)
+def tflite_bytes(run_path: str, mtime: float) -> bytes:
+    return to_tflite(served_model(run_path).model)
+
+
+def framed(x: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
+    img = x[:, :, 0] if x.shape[2] == 1 else x
+    rgb = plots.gray_rgb(img, 0, 1) if img.ndim == 2 else (img * 255).astype(np.uint8)
+    big, _ = plots.enlarge(rgb, 84)
+    return plots.draw_box(big, 0, 0, big.shape[0], big.shape[1], color, thickness=max(3, big.shape[0] // 28))
+
+
+st.title("Evaluate")
+runs = usable_runs()
+shipped = default_run()
+options = {r.id: r for r in runs}
+if shipped:
+    options["Shipped MNIST model"] = shipped
+if not options:
+    st.info("No trained model yet: train one on the Train page.")
+    st.stop()
+choice = st.selectbox("Model", list(options), key="eval_model")
+run = options[choice]
+ckpt = run.checkpoint()
+if ckpt is None:
+    st.error("This run's checkpoint is gone (best.keras was deleted); nothing to evaluate.")
+    st.stop()
+
+status = data_status()
+task = run.config().get("task")
+targets = (
+    ["Its test split"]
+    + (status["mnist"] if task == "mnist" else status["folders"])
+    + (["Upload a zip"] if task == "images" else [])
+)
+target = st.selectbox(
+    "Evaluate on",
+    targets,
+    key="eval_target",
+    format_func=lambda p: p if p in ("Its test split", "Upload a zip") else Path(p).name,
+)
+data = None if target == "Its test split" else target
+if target == "Upload a zip":
+    up = st.file_uploader("Zip of class folders (the same classes as the model)", type=["zip"], key="eval_zip")
+    if up is None or not st.button("Import and evaluate", key="eval_import"):
+        st.stop()
+    try:
+        report = import_zip(up, Path(up.name).stem)
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    refresh_data_status()
+    st.success(
+        f"Imported {report.name} into the data folder ({', '.join(f'{c}: {k}' for c, k in report.class_counts.items())})."
+    )
+    data = report.path
+
+try:
+    x, y, probs, names, metrics = evaluate(str(run.path), ckpt.stat().st_mtime, data)
+except InputError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Accuracy", f"{metrics['accuracy']:.2%}")
+c2.metric("Loss", f"{metrics['loss']:.4f}")
+c3.metric("Images", f"{metrics['n']:,}")
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(plots.confusion_figure(metrics["confusion_matrix"], names), key="cm")
+with right:
+    report = pd.DataFrame(metrics["per_class"]).T
+    st.dataframe(
+        report,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+    )
+
+st.subheader("Gallery: predicted (true)")
+a, b, c = st.columns(3)
+mode = a.segmented_control("Show", list(MODES), format_func=MODES.get, default="errors", key="eval_mode", required=True)
+true_cls = b.selectbox("True class", ["any"] + names, key="eval_true")
+pred_cls = c.selectbox("Predicted class", ["any"] + names, key="eval_pred")
+cell = None
+if true_cls != "any" and pred_cls != "any":
+    cell = (names.index(true_cls), names.index(pred_cls))
+idx = gallery_indices(y, probs, mode, cell)
+if true_cls != "any" and cell is None:
+    idx = idx[y[idx] == names.index(true_cls)]
+if pred_cls != "any" and cell is None:
+    idx = idx[probs[idx].argmax(axis=1) == names.index(pred_cls)]
+st.caption(f"{len(idx):,} image(s) match; showing up to {GALLERY_SIZE}. Green frame: right. Red frame: wrong.")
+pred = probs.argmax(axis=1)
+cols = st.columns(8)
+for n, i in enumerate(idx[:GALLERY_SIZE]):
+    ok = pred[i] == y[i]
+    cols[n % 8].image(
+        framed(x[i], GREEN if ok else RED),
+        caption=f"{names[pred[i]]} ({names[y[i]]}) {probs[i, pred[i]]:.0%}",
+        width="stretch",
+    )
+
+st.subheader("Export")
+e1, e2 = st.columns(2)
+e1.download_button("Model (.keras)", ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:", key="dl_keras")
+try:
+    blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime)
+except Exception as exc:  # the converter rejects some layers; say so instead of failing the page
+    e2.warning(f"TensorFlow Lite conversion failed: {exc}")
+else:
+    e2.download_button(
+        f"TensorFlow Lite for phones ({len(blob) / 1e6:.1f} MB)",
+        blob,
+        f"{run.id}.tflite",
+        icon=":material/smartphone:",
+        key="dl_tflite",
+    )

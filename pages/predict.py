@@ -1,0 +1,219 @@
+"""Predict: draw or upload, see what the model sees, how sure it is, and why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from core import explain, plots
+from core.default_model import default_run
+from core.errors import InputError
+from core.images import open_image
+from core.inference import Probe
+from pages._common import data_status, ensure_router, folder_samples, mnist_test_digits, served_model, usable_runs
+from pages._drawpad import draw_pad
+
+ensure_router()
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+MAX_IMAGES = 200
+S = st.session_state
+for key, value in {"p_rotate": 0, "p_flip_h": False, "p_flip_v": False, "p_bright": 0.0, "p_contrast": 1.0,
+                   "p_noise": 0.0, "p_occlude": False, "p_occ_row": 0.5, "p_occ_col": 0.5, "p_occ_size": 0.3}.items():  # fmt: skip
+    S.setdefault(key, value)
+
+
+def pick_model():
+    """Returns the served model of the chosen run, or None (with a message) if unusable."""
+    runs = usable_runs()
+    shipped = default_run()
+    options = [r.id for r in runs] + (["__default__"] if shipped else [])
+    if not options:
+        st.error("No trained model yet, and the shipped MNIST model is missing. Train one on the Train page.")
+        return None
+    labels = {r.id: f"{r.id}: {r.summary()['preset']}, test acc {r.summary()['test_accuracy'] or 0:.1%}" for r in runs}
+    if shipped:
+        labels["__default__"] = f"Shipped MNIST model (mnist-fast, test acc {shipped.metrics()['accuracy']:.1%})"
+    choice = st.selectbox("Model", options, format_func=labels.get, key="predict_model")
+    run = shipped if choice == "__default__" else next(r for r in runs if r.id == choice)
+    try:
+        return served_model(str(run.path))
+    except InputError as exc:
+        st.error(f"This model cannot be used: {exc}", icon=":material/error:")
+        return None
+
+
+def pick_images(task: str) -> list[tuple[str, Image.Image]]:
+    """Renders the input widgets; returns (name, image) pairs, bad files reported and skipped."""
+    status = data_status()
+    sources = (["Draw"] if task == "mnist" else []) + ["Upload", "Camera"]
+    if (task == "mnist" and status["mnist"]) or (task == "images" and status["folders"]):
+        sources.append("Sample")
+    first = "Sample" if task == "images" and "Sample" in sources else sources[0]
+    source = st.pills("Input", sources, default=first, key=f"predict_source_{task}", required=True)
+    out: list[tuple[str, Image.Image]] = []
+    if source == "Draw":
+        st.caption("Draw one digit, large, in the middle.")
+        img = draw_pad("predict_pad")
+        if img is not None:
+            out.append(("drawing", img))
+    elif source == "Upload":
+        files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload")
+        for f in (files or [])[:MAX_IMAGES]:
+            try:
+                out.append((f.name, open_image(f.getvalue())[0]))
+            except InputError as exc:
+                st.error(f"{f.name}: {exc}".replace("the image", f.name), icon=":material/error:")
+        if files and len(files) > MAX_IMAGES:
+            st.warning(f"Only the first {MAX_IMAGES} images are used.")
+    elif source == "Camera":
+        photo = st.camera_input("Take a picture", key="predict_camera")
+        if photo is not None:
+            try:
+                out.append(("camera", open_image(photo.getvalue())[0]))
+            except InputError as exc:
+                st.error(str(exc))
+    elif task == "mnist":
+        x, y = mnist_test_digits(status["mnist"][0])
+        i = st.number_input("MNIST test digit #", 0, len(x) - 1, 0, key="predict_digit")
+        out.append((f"test digit #{i} (a {y[i]})", Image.fromarray(x[i])))
+    else:
+        folder = st.selectbox(
+            "Dataset", status["folders"], key="predict_folder", format_func=lambda p: p.rsplit("/", 1)[-1]
+        )
+        samples = folder_samples(folder)
+        cls = st.selectbox("Class", list(samples), key="predict_class")
+        j = st.slider("Sample", 0, len(samples[cls]) - 1, 0, key="predict_sample")
+        try:
+            out.append((f"{cls}/{samples[cls][j].rsplit('/', 1)[-1]}", open_image(samples[cls][j])[0]))
+        except InputError as exc:
+            st.error(str(exc))
+    return out
+
+
+def pick_probe() -> Probe:
+    with st.expander("Robustness probes: change the image and watch the probabilities", icon=":material/tune:"):
+        c1, c2, c3 = st.columns(3)
+        c1.slider("Rotate (degrees)", -180, 180, step=5, key="p_rotate")
+        c1.checkbox("Flip left-right", key="p_flip_h")
+        c1.checkbox("Flip upside down", key="p_flip_v")
+        c2.slider("Brightness", -0.5, 0.5, step=0.05, key="p_bright")
+        c2.slider("Contrast", 0.0, 2.0, step=0.1, key="p_contrast")
+        c2.slider("Noise", 0.0, 0.5, step=0.02, key="p_noise")
+        c3.checkbox("Occlude a patch", key="p_occlude")
+        if S.p_occlude:
+            c3.slider("Patch row", 0.0, 1.0, step=0.05, key="p_occ_row")
+            c3.slider("Patch column", 0.0, 1.0, step=0.05, key="p_occ_col")
+            c3.slider("Patch size", 0.05, 0.8, step=0.05, key="p_occ_size")
+    occlude = (S.p_occ_row, S.p_occ_col, S.p_occ_size) if S.p_occlude else None
+    return Probe(S.p_rotate, S.p_flip_h, S.p_flip_v, S.p_bright, S.p_contrast, S.p_noise, occlude)
+
+
+def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: Image.Image, probe: Probe) -> None:
+    names = list(served.spec.class_names)
+    top = int(np.argmax(probs))
+    c1, c2, c3 = st.columns([1, 1, 2])
+    with c1:
+        from core.inference import apply_probe
+
+        shown = apply_probe(original, probe) if not probe.is_identity() else original
+        st.image(shown, caption=f"{name}" + (" (probed)" if not probe.is_identity() else ""), width="stretch")
+    with c2:
+        seen = x[:, :, 0] if x.shape[2] == 1 else x
+        st.image(plots.enlarge(plots.gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0],
+                 caption=f"What the model sees: {x.shape[0]}x{x.shape[1]}x{x.shape[2]}", width="stretch")  # fmt: skip
+    with c3:
+        st.markdown(f"### {names[top]}  \nconfidence **{probs[top]:.1%}**")
+        st.plotly_chart(plots.probability_bars(dict(zip(names, probs))), config={"displayModeBar": False}, key="bars")
+
+    tab_cam, tab_maps = st.tabs(["Grad-CAM: where the evidence is", "Feature maps"])
+    layers = explain.spatial_layers(served.model)
+    with tab_cam:
+        if not layers:
+            st.info("This model has no convolutional layers (an MLP): there is no feature map to explain.")
+        else:
+            a, b = st.columns(2)
+            layer = a.selectbox(
+                "Layer",
+                layers,
+                index=layers.index(explain.conv_layers(served.model)[-1]),
+                key="cam_layer",
+                help="The last conv layer is the usual choice.",
+            )
+            cls = b.selectbox("Explain class", names, index=top, key="cam_class")
+            try:
+                with served.lock:
+                    heat, _ = explain.gradcam(served.model, x, layer, names.index(cls))
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                up = explain.upsample(heat, x.shape[:2])
+                over = plots.heat_overlay(x, up)
+                st.image(
+                    plots.enlarge(over, 320)[0],
+                    caption=f"Grad-CAM for '{cls}' at {layer} ({heat.shape[0]}x{heat.shape[1]}), red = strongest evidence",
+                    width=360,
+                )
+    with tab_maps:
+        convs = explain.conv_layers(served.model)
+        if not convs:
+            st.info("No convolutional layers in this model.")
+        else:
+            layer = st.selectbox("Layer", convs, key="maps_layer")
+            with served.lock:
+                fmap = explain.feature_maps(served.model, x, [layer])[layer]
+            st.image(plots.enlarge(plots.montage(fmap), 480)[0], width="stretch",
+                     caption=f"{layer}: {fmap.shape[2]} feature maps of {fmap.shape[0]}x{fmap.shape[1]} (first 64; each scaled on its own, white = strong)")  # fmt: skip
+
+
+st.title("Predict")
+served = pick_model()
+if served is None:
+    st.stop()
+task = served.spec.task
+images = pick_images(task)
+probe = pick_probe()
+if not images:
+    st.info(
+        "Give the model an image: "
+        + ("draw a digit, " if task == "mnist" else "")
+        + "upload one or more, use the camera, or pick a sample."
+    )
+    st.stop()
+
+results, inputs, probs_all = [], [], []
+for name, img in images:
+    try:
+        x, probs = served.predict_images([img], probe)
+    except InputError as exc:
+        st.error(f"{name}: {exc}", icon=":material/error:")
+        continue
+    inputs.append((name, img, x[0]))
+    probs_all.append(probs[0])
+    top = int(np.argmax(probs[0]))
+    results.append({"file": name, "label": served.spec.class_names[top], "confidence": float(probs[0][top])})
+
+if not results:
+    st.stop()
+if len(results) > 1:
+    table = pd.DataFrame(results)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"confidence": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
+    )
+    st.download_button(
+        "Download results (CSV)",
+        table.to_csv(index=False).encode(),
+        "predictions.csv",
+        "text/csv",
+        icon=":material/download:",
+    )
+    pick = st.selectbox("Look closer at", range(len(inputs)), format_func=lambda i: inputs[i][0], key="predict_pick")
+else:
+    pick = 0
+name, original, x = inputs[pick]
+explain_one(served, name, x, probs_all[pick], original, probe)

@@ -1,0 +1,180 @@
+"""AppTest of the Predict and Evaluate pages, with small models trained in the test."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, stripes, synthetic_digits
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.images import MAX_PIXELS
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+def train(args: list[str], runs) -> str:
+    cmd = [sys.executable, "-m", "core.train", *args, "--runs-dir", str(runs)]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["run_id"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """An MNIST run and a 2-class image run, trained once for the module."""
+    root = tmp_path_factory.mktemp("use")
+    runs, data = root / "runs", root / "data"
+    data.mkdir()
+    x, y = synthetic_digits(600, seed=1)
+    xt, yt = synthetic_digits(100, seed=2)
+    np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=xt, y_test=yt)
+    mnist_id = train(
+        ["--task", "mnist", "--data", str(data / "mnist.npz"), "--preset", "keras-convnet", "--epochs", "2"], runs
+    )
+    for cls in ("horizontal", "vertical"):
+        (data / "stripes" / cls).mkdir(parents=True)
+        for i in range(20):
+            stripes(cls, 32, seed=i).save(data / "stripes" / cls / f"{i}.png")
+    for cls in ("cats", "dogs"):  # a dataset whose classes differ from the image model's
+        (data / "animals" / cls).mkdir(parents=True)
+        for i in range(3):
+            stripes("horizontal", 32, seed=i).save(data / "animals" / cls / f"{i}.png")
+    img_id = train(["--task", "images", "--data", str(data / "stripes"), "--preset", "orientation-fast", "--epochs", "2",
+                    "--image-size", "32"], runs)  # fmt: skip
+    return {"root": root, "runs": runs, "data": data, "mnist": mnist_id, "images": img_id}
+
+
+@pytest.fixture
+def app_dirs(trained, tmp_path, monkeypatch):
+    runs = tmp_path / "runs_copy"
+    shutil.copytree(trained["runs"], runs)
+    monkeypatch.setenv("CNNLAB_RUNS_DIR", str(runs))
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(trained["data"]))
+    return runs
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def digit_photo(position_class: int) -> Image.Image:
+    """A white-background photo of the synthetic class (dark block), as a user would upload."""
+    x, y = synthetic_digits(10, seed=5)
+    i = int(np.flatnonzero(y == position_class)[0])
+    return Image.fromarray(255 - x[i]).resize((140, 140))
+
+
+def headings(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("### ")]
+
+
+def test_predict_uploads_one_image_with_explanations(app_dirs, trained):
+    at = page("predict")
+    at.selectbox(key="predict_model").set_value(trained["mnist"]).run()
+    at.pills(key="predict_source_mnist").set_value("Upload").run()
+    at.file_uploader(key="predict_upload").upload("three.png", png(digit_photo(3)), "image/png").run()
+    assert not at.exception
+    assert headings(at) and headings(at)[0].startswith("### ")
+    assert any(m.value.startswith("### ") and "confidence **" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 1  # the probability bars
+    at.selectbox(key="maps_layer").set_value(at.selectbox(key="maps_layer").options[0]).run()
+    assert not at.exception
+
+
+def test_predict_many_images_table_and_bad_files(app_dirs, trained):
+    at = page("predict")
+    at.selectbox(key="predict_model").set_value(trained["mnist"]).run()
+    at.pills(key="predict_source_mnist").set_value("Upload").run()
+    side = int((MAX_PIXELS * 2) ** 0.5)
+    frames = [digit_photo(1).convert("L"), Image.new("L", (140, 140), 255)]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
+    rgba = digit_photo(4).convert("RGBA")
+    files = [
+        ("a.png", png(digit_photo(0)), "image/png"),
+        ("b.jpg", png(digit_photo(7).convert("RGB"), "JPEG"), "image/jpeg"),
+        ("anim.gif", gif.getvalue(), "image/gif"),
+        ("alpha.png", png(rgba), "image/png"),
+        ("sixteen.png", png(Image.fromarray(np.asarray(digit_photo(2), dtype=np.uint16) * 257)), "image/png"),
+        ("notes.png", b"not an image at all", "image/png"),
+        ("cut.png", png(digit_photo(5))[:80], "image/png"),
+        ("bomb.png", png(Image.new("1", (side, side), 0)), "image/png"),
+        ("blank.png", png(Image.new("L", (50, 50), 255)), "image/png"),
+    ]
+    at.file_uploader(key="predict_upload").set_value(files).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    for bad, why in [
+        ("notes.png", "not an image"),
+        ("cut.png", "corrupt"),
+        ("bomb.png", "decompression bomb"),
+        ("blank.png", "No digit found"),
+    ]:
+        assert bad in errors and why in errors
+    table = at.dataframe[0].value
+    assert table["file"].tolist() == ["a.png", "b.jpg", "anim.gif", "alpha.png", "sixteen.png"]
+    assert table["confidence"].between(0, 1).all()
+    assert at.get("download_button")
+
+
+def test_probes_change_the_probabilities(app_dirs, trained):
+    at = page("predict")
+    at.selectbox(key="predict_model").set_value(trained["mnist"]).run()
+    at.pills(key="predict_source_mnist").set_value("Sample").run()
+    before = headings(at)[0]
+    bars_before = at.get("plotly_chart")[0].proto.spec
+    at.checkbox(key="p_occlude").check().run()
+    at.slider(key="p_occ_size").set_value(0.8).run()
+    assert not at.exception
+    assert at.get("plotly_chart")[0].proto.spec != bars_before or headings(at)[0] != before
+
+
+def test_missing_or_broken_checkpoint_is_a_clear_message(app_dirs, trained):
+    (app_dirs / trained["images"] / "best.keras").write_bytes(b"broken")
+    (app_dirs / trained["images"] / "final.keras").unlink(missing_ok=True)
+    at = page("predict")
+    at.selectbox(key="predict_model").set_value(trained["images"]).run()
+    assert not at.exception
+    assert "cannot be used" in at.error[0].value and "Could not load" in at.error[0].value
+    (app_dirs / trained["images"] / "best.keras").unlink()
+    at = page("evaluate")
+    assert not at.exception  # the run without a checkpoint is simply not offered
+    assert trained["images"] not in at.selectbox(key="eval_model").options
+
+
+def test_evaluate_shows_metrics_matrix_and_gallery(app_dirs, trained):
+    at = page("evaluate")
+    at.selectbox(key="eval_model").set_value(trained["mnist"]).run()
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Images"] == "100" and labels["Accuracy"].endswith("%")
+    at.segmented_control(key="eval_mode").set_value("all").run()
+    at.selectbox(key="eval_true").set_value("3").run()
+    at.selectbox(key="eval_pred").set_value("3").run()
+    assert not at.exception
+    assert any("image(s) match" in c.value for c in at.caption)
+
+
+def test_evaluate_on_a_dataset_with_other_classes(app_dirs, trained):
+    other = trained["data"] / "animals"
+    at = page("evaluate")
+    at.selectbox(key="eval_model").set_value(trained["images"]).run()
+    assert {m.label for m in at.metric} == {"Accuracy", "Loss", "Images"}
+    at.selectbox(key="eval_target").set_value(str(other)).run()
+    assert not at.exception
+    assert "do not match the model's" in at.error[0].value
