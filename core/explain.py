@@ -59,7 +59,8 @@ def _submodel(model, names: tuple[str, ...], with_output: bool):
             outputs = [model.get_layer(n).output for n in names]
             if with_output:
                 outputs.append(model.output)
-            sub = keras.Model(model.inputs, outputs)
+            inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # called with one tensor
+            sub = keras.Model(inputs, outputs)
             cache[key] = sub
     return sub
 

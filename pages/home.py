@@ -9,27 +9,31 @@ ensure_router()
 st.title("CNN Lab")
 st.markdown("See how convolutional networks work, on real images, and train real ones without writing code.")
 
-col_learn, col_cli = st.columns(2, border=True)
-with col_learn:
-    st.subheader(":material/grid_on: Learn")
-    st.markdown(
-        "Slide a kernel over an image and watch the feature map appear: presets (Sobel, "
-        "Laplacian, blur...) or your own numbers, stride, padding, ReLU, max and average "
-        "pooling, and the arithmetic of any single output cell."
-    )
-    st.page_link("pages/learn.py", label="Open Convolution & pooling", icon=":material/arrow_forward:")
-with col_cli:
-    st.subheader(":material/terminal: Train and predict")
-    st.markdown(
-        "Training, evaluation and prediction work today from the command line (the Train and Use pages come next):"
-    )
-    st.code(
-        "python -m core.train --list-presets\n"
-        "python -m core.train --task mnist --data data/mnist.npz --preset mnist-fast\n"
-        "python -m core.train --task images --data data/chest-orientation --preset orientation-fast\n"
-        "python -m core.runs list",
-        language="bash",
-    )
+PAGES = [
+    (":material/grid_on:", "Learn", "pages/learn.py", "Convolution & pooling",
+     "Slide a kernel over an image and watch the feature map appear: presets or your own numbers, "
+     "stride, padding, ReLU, pooling, and the arithmetic of any single output cell."),
+    (":material/model_training:", "Train", "pages/train.py", "Train",
+     "Pick MNIST, a folder of class images or an uploaded zip, a preset or your own layers, and train "
+     "in the background with a live progress bar and learning curves."),
+    (":material/show_chart:", "Compare", "pages/curves.py", "Learning curves",
+     "Every run on disk: overlay curves, see the best epoch and where early stopping fired, what "
+     "differs between runs; download or delete them."),
+    (":material/draw:", "Predict", "pages/predict.py", "Predict",
+     "Draw a digit (a model ships with the app) or upload images: what the model sees, how sure it "
+     "is, Grad-CAM and feature maps, and probes to find where it breaks."),
+    (":material/fact_check:", "Evaluate", "pages/evaluate.py", "Evaluate",
+     "Confusion matrix, per-class precision and recall, the most confident mistakes; export the "
+     "model as .keras or TensorFlow Lite."),
+]  # fmt: skip
+for row in (PAGES[:3], PAGES[3:]):
+    for col, (icon, head, path, label, text) in zip(st.columns(3, border=True), row):
+        with col:
+            st.subheader(f"{icon} {head}")
+            st.markdown(text)
+            st.page_link(path, label=f"Open {label}", icon=":material/arrow_forward:")
+
+st.caption("Everything also works from the command line: `python -m core.train --list-presets` (see the README).")
 
 status = data_status()
 st.subheader(":material/folder_open: Your data")

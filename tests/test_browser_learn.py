@@ -10,7 +10,14 @@ import pytest
 from browser import AppServer, require_browser, screenshot_dir, wait_idle
 from conftest import synthetic_digits
 
-PAGES = {"home": "/", "learn": "/learn"}
+PAGES = {
+    "home": "/",
+    "learn": "/learn",
+    "train": "/train",
+    "curves": "/curves",
+    "predict": "/predict",
+    "evaluate": "/evaluate",
+}
 
 
 @pytest.fixture(scope="module")
