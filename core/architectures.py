@@ -474,7 +474,7 @@ def describe(spec: ModelSpec, input_shape: tuple[int, int, int], num_classes: in
     """Validates, builds and summarizes a spec in one call (for the UI and the CLI)."""
     warnings = validate_spec(spec, input_shape, num_classes)
     notes: list[str] = []
-    model = build_model(spec, input_shape, num_classes, notes)
+    model = build_model(spec, input_shape, num_classes, notes, pretrained_weights=False)  # shapes only: no download
     return summarize(model, warnings + notes)
 
 

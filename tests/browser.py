@@ -7,6 +7,7 @@ browser tests skip, unless ``CNNLAB_REQUIRE_BROWSER=1`` (set by ``.ci/run``) mak
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
@@ -105,3 +107,37 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
     page.evaluate("() => { window.__idleSince = 0; }")
     page.wait_for_function(_IDLE_JS, timeout=timeout, polling=100)
+
+
+@contextlib.contextmanager
+def app_with_mnist(root: Path, train: tuple, test: tuple):
+    """A running app whose data folder holds a synthetic ``mnist.npz`` (and no runs yet)."""
+    require_browser()
+    data = root / "data"
+    data.mkdir()
+    np.savez_compressed(data / "mnist.npz", x_train=train[0], y_train=train[1], x_test=test[0], y_test=test[1])
+    app = AppServer(data, root / "runs", root / "streamlit.log")
+    try:
+        app.wait_ready()
+        yield app
+    finally:
+        app.stop()
+
+
+@contextlib.contextmanager
+def chromium_page(height: int = 2400):
+    """A fresh headless Chromium page, 1600 px wide (tall, for full-page screenshots)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            yield browser.new_page(viewport={"width": 1600, "height": height})
+        finally:
+            browser.close()
+
+
+def no_exception(page) -> None:
+    """Fails with the app's own message when the page shows a Streamlit exception box."""
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.first.inner_text()

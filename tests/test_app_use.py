@@ -178,3 +178,29 @@ def test_evaluate_on_a_dataset_with_other_classes(app_dirs, trained):
     at.selectbox(key="eval_target").set_value(str(other)).run()
     assert not at.exception
     assert "do not match the model's" in at.error[0].value
+
+
+def test_evaluate_on_an_uploaded_zip(app_dirs, trained):
+    import zipfile
+
+    def zipped(classes: tuple[str, str]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for cls, orient in zip(classes, ("horizontal", "vertical")):
+                for i in range(4):
+                    zf.writestr(f"{cls}/{i}.png", png(stripes(orient, 32, seed=50 + i)))
+        return buf.getvalue()
+
+    at = page("evaluate")
+    at.selectbox(key="eval_model").set_value(trained["images"]).run()
+    at.selectbox(key="eval_target").set_value("Upload a zip").run()
+    at.file_uploader(key="eval_zip").upload("fresh.zip", zipped(("horizontal", "vertical")), "application/zip").run()
+    at.button(key="eval_import").click().run()
+    assert not at.exception
+    assert "Imported fresh" in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Images"] == "8"
+    at.file_uploader(key="eval_zip").upload("pets.zip", zipped(("cats", "dogs")), "application/zip").run()
+    at.button(key="eval_import").click().run()
+    assert not at.exception and "do not match the model's" in at.error[0].value
+    for name in ("fresh", "pets"):
+        shutil.rmtree(trained["data"] / name, ignore_errors=True)

@@ -5,9 +5,8 @@ Screenshots go to ``test-artifacts/browser-learn/`` (look at them).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from browser import AppServer, require_browser, screenshot_dir, wait_idle
+from browser import app_with_mnist, chromium_page, no_exception, screenshot_dir, wait_idle
 from conftest import synthetic_digits
 
 PAGES = {
@@ -22,42 +21,15 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_browser()
-    root = tmp_path_factory.mktemp("browser")
-    data = root / "data"
-    data.mkdir()
     x, y = synthetic_digits(50)
-    np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=x, y_test=y)
-    app = AppServer(data, root / "runs", root / "streamlit.log")
-    try:
-        app.wait_ready()
+    with app_with_mnist(tmp_path_factory.mktemp("browser"), (x, y), (x, y)) as app:
         yield app
-    finally:
-        app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from browser import CHROMIUM
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1600, "height": 2400})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
-
-
-def no_exception(page) -> None:
-    errors = page.locator("[data-testid='stException']")
-    assert errors.count() == 0, errors.first.inner_text()
+def page(server):
+    with chromium_page() as pg:
+        yield pg
 
 
 def test_a_fresh_server_opens_a_page_url_through_the_router(server, page):

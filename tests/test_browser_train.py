@@ -5,44 +5,23 @@ Screenshots go to ``test-artifacts/browser-train/`` (look at them).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from browser import AppServer, require_browser, screenshot_dir, wait_idle
+from browser import app_with_mnist, chromium_page, no_exception, screenshot_dir, wait_idle
 from conftest import synthetic_digits
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_browser()
-    root = tmp_path_factory.mktemp("browser-train")
-    data = root / "data"
-    data.mkdir()
     x, y = synthetic_digits(2000, seed=1)
     xt, yt = synthetic_digits(200, seed=2)
-    np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=xt, y_test=yt)
-    app = AppServer(data, root / "runs", root / "streamlit.log")
-    try:
-        app.wait_ready()
+    with app_with_mnist(tmp_path_factory.mktemp("browser-train"), (x, y), (xt, yt)) as app:
         yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture
 def page(server):
-    from browser import CHROMIUM
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        pg = browser.new_page(viewport={"width": 1600, "height": 2600})
+    with chromium_page(2600) as pg:
         yield pg
-        browser.close()
-
-
-def no_exception(page) -> None:
-    errors = page.locator("[data-testid='stException']")
-    assert errors.count() == 0, errors.first.inner_text()
 
 
 def test_train_mlp_in_the_browser_then_find_it_on_learning_curves(server, page):

@@ -3,43 +3,22 @@ and Evaluate. Screenshots go to ``test-artifacts/browser-use/`` (look at them)."
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from browser import AppServer, require_browser, screenshot_dir, wait_idle
+from browser import app_with_mnist, chromium_page, no_exception, screenshot_dir, wait_idle
 from conftest import synthetic_digits
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_browser()
-    root = tmp_path_factory.mktemp("browser-use")
-    data = root / "data"
-    data.mkdir()
     x, y = synthetic_digits(200, seed=3)
-    np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=x[:100], y_test=y[:100])
-    app = AppServer(data, root / "runs", root / "streamlit.log")  # no runs: only the shipped model
-    try:
-        app.wait_ready()
-        yield app
-    finally:
-        app.stop()
+    with app_with_mnist(tmp_path_factory.mktemp("browser-use"), (x, y), (x[:100], y[:100])) as app:
+        yield app  # no runs: only the shipped model
 
 
 @pytest.fixture
 def page(server):
-    from browser import CHROMIUM
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        pg = browser.new_page(viewport={"width": 1600, "height": 2200})
+    with chromium_page(2200) as pg:
         yield pg
-        browser.close()
-
-
-def no_exception(page) -> None:
-    errors = page.locator("[data-testid='stException']")
-    assert errors.count() == 0, errors.first.inner_text()
 
 
 def test_draw_a_one_and_the_shipped_model_reads_it(server, page):
