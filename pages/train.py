@@ -345,7 +345,11 @@ else:
     @st.fragment(run_every=1.0 if live else None)
     def progress_view() -> None:
         JobManager().pump()
-        run = RunStore().get(run_id)
+        try:
+            run = RunStore().get(run_id)
+        except InputError:  # deleted meanwhile (from Learning curves, maybe by someone else)
+            st.warning(f"Run {run_id} was deleted.")
+            return
         pos = queue_position(manager, run_id)
         render_run_progress(run, pos)
         if run.status().get("status") in ACTIVE_STATES:
