@@ -222,6 +222,8 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     if state == "queued":
         where = f"number {queue_pos} in the queue" if queue_pos else "starting"
         st.info(f"**{run.id}** is waiting: {where}.", icon=icon)
+    elif state == "running" and not st_.get("epoch"):
+        st.info(f"**{run.id}** is loading its data and building the model...", icon=icon)
     elif state == "running":
         epoch, epochs = st_.get("epoch") or 0, st_.get("epochs") or 1
         batch, steps = st_.get("batch") or 0, st_.get("steps_per_epoch") or 1

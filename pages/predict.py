@@ -11,7 +11,7 @@ from core import explain, plots
 from core.default_model import default_run
 from core.errors import InputError
 from core.images import open_image
-from core.inference import Probe
+from core.inference import Probe, apply_probe
 from pages._common import data_status, ensure_router, folder_samples, mnist_test_digits, served_model, usable_runs
 from pages._drawpad import draw_pad
 
@@ -116,8 +116,6 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
     top = int(np.argmax(probs))
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
-        from core.inference import apply_probe
-
         shown = apply_probe(original, probe) if not probe.is_identity() else original
         st.image(shown, caption=f"{name}" + (" (probed)" if not probe.is_identity() else ""), width="stretch")
     with c2:
