@@ -48,6 +48,19 @@ def conv_layers(model) -> list[str]:
     return keep or spatial_layers(model)
 
 
+def _outer_output(layer):
+    """The layer's output in the outer model's graph.
+
+    For a nested model (a pretrained backbone) ``layer.output`` is the output of its own
+    inner graph, which is not connected to the outer inputs; the node where the outer
+    model called it is.
+    """
+    nodes = getattr(layer, "_inbound_nodes", None)
+    if nodes:
+        return nodes[-1].output_tensors[0]
+    return layer.output
+
+
 def _submodel(model, names: tuple[str, ...], with_output: bool):
     import keras
 
@@ -56,11 +69,14 @@ def _submodel(model, names: tuple[str, ...], with_output: bool):
         cache = _SUBMODELS.setdefault(model, {})
         sub = cache.get(key)
         if sub is None:
-            outputs = [model.get_layer(n).output for n in names]
+            outputs = [_outer_output(model.get_layer(n)) for n in names]
             if with_output:
                 outputs.append(model.output)
             inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # called with one tensor
-            sub = keras.Model(inputs, outputs)
+            try:
+                sub = keras.Model(inputs, outputs)
+            except ValueError as exc:
+                raise InputError(f"Cannot read the layers {list(names)} of this model: {exc}") from exc
             cache[key] = sub
     return sub
 

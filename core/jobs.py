@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,8 @@ from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso, p
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUNNING = 1
-STOP_GRACE_SECONDS = 60.0  # after a STOP request: SIGTERM after this, SIGKILL after twice this
+STOP_GRACE_SECONDS = 120.0  # a stopping run silent this long gets SIGTERM; twice this, SIGKILL
+KILLED_MARK, TERM_MARK = "KILLED", "TERM"  # marker files: status.json is rewritten by training every second
 TAIL_CHARS = 1500
 
 # Processes this Python process started: polled so they are reaped (a zombie looks alive).
@@ -48,6 +50,16 @@ def _tail(path: Path, chars: int = TAIL_CHARS) -> str:
         return path.read_text(encoding="utf-8", errors="replace")[-chars:].strip()
     except OSError:
         return ""
+
+
+def _timestamp(iso: str | None, default: float) -> float:
+    """Seconds since the epoch of an ISO timestamp written by ``now_iso``."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(iso).timestamp() if iso else default
+    except (TypeError, ValueError):
+        return default
 
 
 def _json_error(stdout: Path) -> str | None:
@@ -101,11 +113,15 @@ class JobManager:
         """
         if any(a in ("--run-dir", "--runs-dir") for a in argv):
             raise InputError("argv must not choose the run folder; the job manager does.")
+        run = None
         try:
-            run = self.store.create(name, {**summary, "job": {"argv": list(argv), "submitted": now_iso()}})
-            if spec is not None:
-                (run.path / "spec.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+            with self._lock():  # a concurrent pump must not start it before its spec is written
+                run = self.store.create(name, {**summary, "job": {"argv": list(argv), "submitted": now_iso()}})
+                if spec is not None:
+                    (run.path / "spec.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
         except OSError as exc:
+            if run is not None:
+                shutil.rmtree(run.path, ignore_errors=True)
             raise InputError(f"Could not create a run in {self.store.root}: {exc.strerror or exc}.") from exc
         self.pump()
         return run
@@ -180,7 +196,7 @@ class JobManager:
         if st.get("status") not in ACTIVE_STATES:
             return  # training wrote its own final status
         err_tail = _tail(run.path / "stderr.txt")
-        if st.get("hard_killed"):
+        if (run.path / KILLED_MARK).exists():
             run.update_status(status="stopped", ended=now_iso(), error=None)
         elif returncode is not None and returncode < 0:
             name = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else -returncode
@@ -201,23 +217,34 @@ class JobManager:
             )
 
     def _escalate_stop(self, run: Run, st: dict) -> None:
-        asked = st.get("stop_requested_at")
+        """Escalates a STOP the run seems to ignore: only when it has also stopped reporting.
+
+        A run that is validating, saving or running its final test evaluation still
+        finishes normally; one that wrote nothing for the grace period gets SIGTERM, then
+        SIGKILL (its best checkpoint stays).
+        """
         pid = st.get("pid")
-        if not asked or not pid:
+        if not pid or not run.stop_requested():
             return
-        waited = time.time() - float(asked)
-        if waited > 2 * STOP_GRACE_SECONDS:
+        now = time.time()
+        asked = now - run.stop_path.stat().st_mtime
+        silent = now - _timestamp(st.get("updated"), default=now)
+        if min(asked, silent) > 2 * STOP_GRACE_SECONDS:
+            (run.path / KILLED_MARK).write_text(now_iso())
             self._kill(run, signal.SIGKILL)
-        elif waited > STOP_GRACE_SECONDS and not st.get("sigterm_sent"):
+        elif min(asked, silent) > STOP_GRACE_SECONDS and not (run.path / TERM_MARK).exists():
+            (run.path / TERM_MARK).write_text(now_iso())
             self._kill(run, signal.SIGTERM)
-            run.update_status(sigterm_sent=now_iso())
 
     def _kill(self, run: Run, sig: signal.Signals) -> bool:
         pid = run.status().get("pid")
         if not pid or not pid_alive(pid):
             return False
         try:
-            os.killpg(os.getpgid(int(pid)), sig)  # the job and anything it started
+            pgid = os.getpgid(int(pid))
+            if pgid != int(pid) or pgid == os.getpgrp():  # not a job's own group: never ours
+                raise PermissionError
+            os.killpg(pgid, sig)  # the job (a session leader) and anything it started
         except (ProcessLookupError, PermissionError):
             try:
                 os.kill(int(pid), sig)
@@ -246,20 +273,20 @@ class JobManager:
                 )
                 return f"Run {run_id} was waiting in the queue: cancelled."
             if force:
-                run.update_status(hard_killed=True)
+                (run.path / KILLED_MARK).write_text(now_iso())
                 if self._kill(run, signal.SIGKILL):
                     proc = _CHILDREN.pop(run.id, None)
                     if proc is not None:
-                        proc.wait(10)
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            proc.wait(10)
                     self._finalise(run, None)
                     return f"Run {run_id} was killed; its best checkpoint so far is kept."
                 self.refresh()
                 return f"Run {run_id} had already ended."
-            if st.get("stop_requested_at"):
-                waited = time.time() - float(st["stop_requested_at"])
+            if run.stop_requested():
+                waited = time.time() - run.stop_path.stat().st_mtime
                 return f"Stop was already requested {waited:.0f} s ago; the run stops after its current batch (or use Force stop)."
             run.request_stop()
-            run.update_status(stop_requested_at=time.time())
             return f"Stop requested: run {run_id} stops after its current batch and keeps its best checkpoint."
 
     # ----- plumbing ------------------------------------------------------------------

@@ -47,6 +47,9 @@ def _train_queued_run(args) -> dict:
     from core.runs import now_iso, open_run
 
     run = open_run(args.run_dir)
+    state = run.status().get("status")
+    if state != "queued":  # never train over a finished run's history and checkpoints
+        raise InputError(f"Run {run.id} is {state}, not queued: a run folder is trained only once.")
     try:
         return _train(args, run)
     except InputError as exc:

@@ -9,7 +9,9 @@ temporary folder that is renamed into place only when the dataset is valid.
 
 from __future__ import annotations
 
+import errno
 import io
+import lzma
 import shutil
 import stat
 import uuid
@@ -71,7 +73,9 @@ def _strip_common_root(
         top = tops.pop()
         if top.lower() in ("train", "test"):
             break
-        members = [(parts[1:], info) for parts, info in members]
+        members = [
+            (parts[1:], info) for parts, info in members if len(parts) > 1
+        ]  # a lone file named like the folder goes
     return members
 
 
@@ -133,6 +137,8 @@ def import_zip(
             depth = 3 if splits else 2
             if len(parts) != depth or (splits and parts[0].lower() not in ("train", "test")):
                 skipped.append((info.filename, "not inside a class folder"))
+            elif parts[-2].startswith((".", "__")):
+                skipped.append((info.filename, "in a hidden folder (ignored by training)"))
             elif PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append((info.filename, "not an image file"))
             elif info.file_size > max_file_bytes:
@@ -140,9 +146,12 @@ def import_zip(
             else:
                 wanted.append((parts, info))
 
-        root.mkdir(parents=True, exist_ok=True)
         tmp = root / f".import-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+        except OSError as exc:
+            raise InputError(f"Cannot write to the data folder {root}: {exc.strerror or exc}.") from exc
         try:
             written = 0
             counts: dict[str, int] = {}
@@ -150,7 +159,14 @@ def import_zip(
                 if progress is not None:
                     progress(n, len(wanted))
                 dest = tmp.joinpath(*(p.lower() if splits and i == 0 else p for i, p in enumerate(parts)))
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    if dest.exists():
+                        skipped.append((info.filename, "a second file with the same name"))
+                        continue
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # e.g. a name longer than the disk allows
+                    skipped.append((info.filename, f"could not be written here ({exc.strerror or exc})"))
+                    continue
                 size = 0
                 try:
                     with zf.open(info) as src, dest.open("wb") as out:
@@ -164,9 +180,22 @@ def import_zip(
                             if size > max_file_bytes:
                                 break
                             out.write(chunk)
-                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                except (
+                    zipfile.BadZipFile,
+                    zlib.error,
+                    lzma.LZMAError,
+                    EOFError,
+                    NotImplementedError,
+                    RuntimeError,
+                ) as exc:
                     dest.unlink(missing_ok=True)
                     skipped.append((info.filename, f"corrupt inside the zip ({exc})"))
+                    continue
+                except OSError as exc:  # a corrupt bzip2 stream, a name too long for the disk...
+                    dest.unlink(missing_ok=True)
+                    if exc.errno == errno.ENOSPC:
+                        raise InputError("The disk is full: the zip could not be extracted.") from exc
+                    skipped.append((info.filename, f"could not be extracted ({exc})"))
                     continue
                 if size > max_file_bytes:
                     dest.unlink()
@@ -189,8 +218,15 @@ def import_zip(
                     f"{MIN_IMAGES_PER_CLASS}+ readable images each. Found: {found}. "
                     "Expected a zip like cats/*.png, dogs/*.png (one folder per class)."
                 )
-            final = _unique(root, slugify(name) or "dataset")
-            tmp.rename(final)
+            for _attempt in range(5):  # another import may take the same name meanwhile
+                final = _unique(root, slugify(name) or "dataset")
+                try:
+                    tmp.rename(final)
+                    break
+                except OSError:
+                    continue
+            else:
+                raise InputError(f"Could not move the imported dataset into {root}.")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

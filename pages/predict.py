@@ -144,7 +144,7 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
             try:
                 with served.lock:
                     heat, _ = explain.gradcam(served.model, x, layer, names.index(cls))
-            except InputError as exc:
+            except (InputError, ValueError, RuntimeError) as exc:  # an explanation must never break the page
                 st.error(str(exc))
             else:
                 up = explain.upsample(heat, x.shape[:2])
@@ -160,10 +160,14 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
             st.info("No convolutional layers in this model.")
         else:
             layer = st.selectbox("Layer", convs, key="maps_layer")
-            with served.lock:
-                fmap = explain.feature_maps(served.model, x, [layer])[layer]
-            st.image(plots.enlarge(plots.montage(fmap), 480)[0], width="stretch",
-                     caption=f"{layer}: {fmap.shape[2]} feature maps of {fmap.shape[0]}x{fmap.shape[1]} (first 64; each scaled on its own, white = strong)")  # fmt: skip
+            try:
+                with served.lock:
+                    fmap = explain.feature_maps(served.model, x, [layer])[layer]
+            except (InputError, ValueError, RuntimeError) as exc:
+                st.error(f"Cannot show the feature maps of {layer}: {exc}")
+            else:
+                st.image(plots.enlarge(plots.montage(fmap), 480)[0], width="stretch",
+                         caption=f"{layer}: {fmap.shape[2]} feature maps of {fmap.shape[0]}x{fmap.shape[1]} (first 64; each scaled on its own, white = strong)")  # fmt: skip
 
 
 st.title("Predict")

@@ -356,7 +356,7 @@ else:
             c1, c2 = st.columns([1, 4])
             if c1.button("Stop", icon=":material/stop:", key="stop"):
                 st.info(JobManager().stop(run_id))
-            if run.status().get("stop_requested_at") and c2.button("Force stop (kill now)", key="force"):
+            if run.stop_requested() and c2.button("Force stop (kill now)", key="force"):
                 st.warning(JobManager().stop(run_id, force=True))
         elif live:
             st.rerun()  # it just ended: rerun the page once to stop the timer

@@ -94,3 +94,17 @@ def test_probes_change_the_image_as_described():
     np.testing.assert_array_equal(a(noisy), a(apply_probe(img, Probe(noise=0.1, seed=3))))  # seeded
     rot = a(apply_probe(img, Probe(rotate=180)))
     np.testing.assert_allclose(rot[5:15, 5:15], a(img)[::-1, ::-1][5:15, 5:15], atol=2)
+
+
+def test_explanations_work_on_the_nested_transfer_backbone(tmp_path):
+    from core.architectures import build_model, get_preset
+
+    model = build_model(get_preset("transfer-mobilenetv2"), (64, 64, 3), 2, [], pretrained_weights=False)
+    model.save(tmp_path / "t.keras")
+    for m in (model, keras.models.load_model(tmp_path / "t.keras")):
+        backbone = explain.conv_layers(m)[-1]
+        x = np.random.default_rng(0).random((64, 64, 3)).astype("float32")
+        maps = explain.feature_maps(m, x, [backbone])
+        assert maps[backbone].ndim == 3
+        heat, idx = explain.gradcam(m, x, backbone)
+        assert heat.shape == maps[backbone].shape[:2] and idx in (0, 1)

@@ -131,3 +131,30 @@ def test_full_disk_gives_a_clear_error(manager, monkeypatch, mnist_npz):
 def test_argv_may_not_choose_the_run_folder(manager, mnist_npz):
     with pytest.raises(InputError):
         manager.submit([*argv(mnist_npz), "--runs-dir", "/tmp/x"], "x", {})
+
+
+def test_a_finished_run_folder_is_never_trained_again(manager, mnist_npz):
+    run = manager.submit(argv(mnist_npz), "once", {"task": "mnist"})
+    wait_for(lambda: state(run) == "completed", manager=manager)
+    history = (run.path / "history.csv").read_text()
+    cmd = [sys.executable, "-m", "core.train", *argv(mnist_npz), "--run-dir", str(run.path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=jobs.ROOT)
+    assert proc.returncode == 2 and "not queued" in proc.stdout
+    assert state(run) == "completed" and (run.path / "history.csv").read_text() == history
+
+
+def test_an_ignored_stop_escalates_only_when_the_run_is_silent(manager, monkeypatch):
+    run = manager.store.create("stuck", {"task": "mnist"})
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # core.train"])
+    jobs._CHILDREN[run.id] = sleeper
+    run.update_status(status="running", pid=sleeper.pid)
+    run.request_stop()
+    old = time.time() - 10 * jobs.STOP_GRACE_SECONDS
+    os.utime(run.stop_path, (old, old))
+    manager.pump()  # still reporting (status just updated): left alone
+    assert sleeper.poll() is None
+    monkeypatch.setattr(jobs, "_timestamp", lambda iso, default: old)  # silent for long
+    manager.pump()
+    sleeper.wait(10)
+    manager.pump()
+    assert state(run) == "stopped"  # killed after a STOP: honest "stopped", checkpoint kept

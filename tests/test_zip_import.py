@@ -113,3 +113,19 @@ def test_zip_bomb_is_stopped_by_real_byte_count(tmp_path):
 def test_too_many_files(tmp_path):
     with pytest.raises(InputError, match="limit is 5"):
         import_zip(make_zip(classes(3)), "many", tmp_path, max_files=5)
+
+
+def test_odd_members_are_skipped_not_crashing(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in classes(prefix="wrap/").items():
+            zf.writestr(name, data)
+        zf.writestr("wrap", b"a file named like the folder")
+        zf.writestr("wrap/cats/0.png", png(7))  # the same name twice
+        zf.writestr("wrap/__pycache__/x.png", png())  # a hidden class folder
+        zf.writestr("wrap/cats/" + "n" * 300 + ".png", png())  # too long for the disk
+    report = import_zip(buf.getvalue(), "odd", tmp_path)
+    assert report.class_counts == {"cats": 3, "dogs": 3}
+    reasons = " ".join(r for _, r in report.skipped)
+    assert "same name" in reasons and "hidden folder" in reasons and "could not be" in reasons
+    assert sorted(p.name for p in (tmp_path / "odd").iterdir()) == ["cats", "dogs"]
