@@ -248,6 +248,7 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
         if state in ("completed", "stopped"):
             c1, c2 = st.columns(2)
             c1.page_link("pages/curves.py", label="Compare on Learning curves", icon=":material/show_chart:")
+            c2.page_link("pages/predict.py", label="Try it on Predict", icon=":material/draw:")
     history = run.history()
     batches = run.batches()
     if history or batches:

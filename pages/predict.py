@@ -33,7 +33,12 @@ def pick_model():
     if not options:
         st.error("No trained model yet, and the shipped MNIST model is missing. Train one on the Train page.")
         return None
-    labels = {r.id: f"{r.id}: {r.summary()['preset']}, test acc {r.summary()['test_accuracy'] or 0:.1%}" for r in runs}
+    labels = {}
+    for r in runs:
+        s = r.summary()
+        data = (s["dataset"] or "MNIST").rstrip("/").rsplit("/", 1)[-1]
+        acc = f"test acc {s['test_accuracy']:.1%}" if s["test_accuracy"] is not None else "not tested"
+        labels[r.id] = f"{r.id}: {data}, {s['preset']}, {acc}"
     if shipped:
         labels["__default__"] = f"Shipped MNIST model (mnist-fast, test acc {shipped.metrics()['accuracy']:.1%})"
     choice = st.selectbox("Model", options, format_func=labels.get, key="predict_model")
