@@ -187,7 +187,8 @@ class JobManager:
             if st.get("status") == "queued" and not pid_alive(pid):
                 self._finalise(run, None)
             elif st.get("status") == "running":
-                if mark_if_orphaned(run):
+                if not pid_alive(pid):
+                    self._finalise(run, None)  # a KILLED mark makes it "stopped", else "interrupted"
                     continue
                 self._escalate_stop(run, st)
 
