@@ -7,7 +7,6 @@ in ``core``; this module only adapts it to Streamlit (caching, messages).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 from pathlib import Path
 
@@ -187,11 +186,6 @@ def load_path(path: str, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | No
     except (OSError, InputError) as exc:
         return None, [], f"{Path(path).name}: {exc}"
     return arr, notices, None
-
-
-def digest(arr: np.ndarray) -> str:
-    """A short content hash, for keys that must change when an image changes."""
-    return hashlib.blake2b(np.ascontiguousarray(arr).tobytes(), digest_size=8).hexdigest()
 
 
 STATUS_ICONS = {
