@@ -3,7 +3,8 @@
 import streamlit as st
 
 from core.jobs import JobManager
-from pages._common import app_icon, render_sidebar_status, routed
+from pages._router import app_icon, routed
+from pages._sidebar import render_sidebar_status
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")

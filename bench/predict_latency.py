@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from core.cli import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 XRAYS = ROOT.parent / "shared" / "data" / "chest-orientation"
@@ -69,10 +69,11 @@ def _concurrent(served, img: Image.Image, sessions: int = 20, each: int = 10) ->
 
 
 def _xray_run(tmp: str) -> str:
-    cmd = [sys.executable, "-m", "core.train", "--task", "images", "--data", str(XRAYS), "--preset", "orientation-fast",
-           "--epochs", "1", "--runs-dir", tmp]  # fmt: skip
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["run_dir"]
+    done = run_module("train", ["--task", "images", "--data", str(XRAYS), "--preset", "orientation-fast",
+                                "--epochs", "1", "--runs-dir", tmp])  # fmt: skip
+    if done.code != 0:
+        raise SystemExit(f"training failed: {done.output}")
+    return done.output["run_dir"]
 
 
 def main() -> None:

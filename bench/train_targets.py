@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from core.cli import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -29,31 +30,13 @@ TARGETS = {
 
 def run_one(preset: str, seed: int, runs_dir: str) -> dict:
     t = TARGETS[preset]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.train",
-            "--task",
-            t["task"],
-            "--data",
-            str(t["data"]),
-            "--preset",
-            preset,
-            "--seed",
-            str(seed),
-            "--runs-dir",
-            runs_dir,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    done = run_module("train", ["--task", t["task"], "--data", str(t["data"]), "--preset", preset, "--seed", str(seed),
+                                "--runs-dir", runs_dir])  # fmt: skip
+    out = done.output
     out.update(
         preset=preset,
         seed=seed,
-        exit_code=proc.returncode,
+        exit_code=done.code,
         met=bool(
             out.get("test_accuracy") and out["test_accuracy"] >= t["accuracy"] and out["train_seconds"] <= t["seconds"]
         ),

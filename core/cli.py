@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
+import subprocess
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import InputError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+MAX_JSON_BYTES = 1024 * 1024  # a model spec is a few kB; refuse to read more than this
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,3 +76,63 @@ def run_cli(parser: argparse.ArgumentParser, handler: Callable, argv: list[str] 
     code = int(result.pop("_exit", EXIT_OK))
     emit(result)
     return code
+
+
+def read_json_file(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES) -> dict:
+    """Reads a JSON object from a regular file of at most ``max_bytes``.
+
+    Special files (``/dev/zero``, a FIFO), folders, huge, undecodable or deeply nested
+    files are refused with a message instead of hanging, filling memory or crashing.
+
+    Raises:
+        InputError: the file cannot be used as ``what``.
+    """
+    p = Path(path)
+    try:
+        info = os.stat(p)
+    except OSError as exc:
+        raise InputError(f"Could not read the {what} {p}: {exc.strerror or exc}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"Expected the {what} to be a regular JSON file. Received: {p} (a folder or special file).")
+    if info.st_size > max_bytes:
+        raise InputError(
+            f"Expected a {what} of at most {max_bytes // 1024:,} kB. Received: {info.st_size:,} bytes in {p}."
+        )
+    try:
+        with open(p, "rb") as fh:
+            data = json.loads(fh.read(max_bytes + 1).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise InputError(f"Could not read the {what} {p}: not valid JSON ({reason}).") from None
+    if not isinstance(data, dict):
+        raise InputError(f"Expected the {what} {p} to hold a JSON object. Received: {type(data).__name__}.")
+    return data
+
+
+@dataclass
+class CliResult:
+    """What a ``python -m core.<module>`` child printed: its exit code, last JSON line and stderr."""
+
+    code: int
+    output: dict
+    stderr: str
+
+
+def run_module(module: str, args: list[str], env: dict | None = None, timeout: float | None = None) -> CliResult:
+    """Runs ``python -m core.<module> ARGS`` from the project root and parses its JSON line.
+
+    Used by tests, benchmarks and the shipped-model builder, so the contract is read one way.
+
+    Raises:
+        RuntimeError: the child printed no JSON line (a crash outside the contract).
+    """
+    proc = subprocess.run([sys.executable, "-m", f"core.{module}", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    lines = proc.stdout.strip().splitlines()
+    try:
+        output = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        raise RuntimeError(
+            f"core.{module} printed no JSON (exit {proc.returncode}); stderr:\n{proc.stderr[-3000:]}"
+        ) from None
+    return CliResult(proc.returncode, output, proc.stderr)

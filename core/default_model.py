@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from core.cli import run_module
 from core.runs import Run
 
 DEFAULT_RUN_DIR = Path(__file__).resolve().parent / "assets" / "mnist-default"
@@ -36,11 +36,10 @@ def build(data: str, seed: int = 42) -> dict:
     import keras
 
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "core.train", "--task", "mnist", "--data", data, "--preset", "mnist-fast",
-               "--seed", str(seed), "--runs-dir", tmp]  # fmt: skip
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        if proc.returncode != 0:
+        done = run_module("train", ["--task", "mnist", "--data", data, "--preset", "mnist-fast",
+                                    "--seed", str(seed), "--runs-dir", tmp])  # fmt: skip
+        result = done.output
+        if done.code != 0:
             raise SystemExit(f"training failed: {result}")
         src = Path(result["run_dir"])
         if DEFAULT_RUN_DIR.exists():

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.cli import make_parser, run_cli
 from core.errors import InputError
+
+EVAL_BATCH = 512
 
 
 def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -52,17 +56,52 @@ def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list
     return x, one_hot(np.array(labels), len(names)), names
 
 
-def _handler(args) -> dict:
-    from core.evaluation import evaluate_model
+@dataclass
+class Evaluation:
+    """A run's predictions on an evaluation set, with the metrics of DESIGN.md."""
+
+    x: np.ndarray  # (N, S, S, C) what the model saw
+    y: np.ndarray  # (N,) true class indices
+    probs: np.ndarray  # (N, K)
+    class_names: list[str]
+    metrics: dict
+
+
+def evaluate_run(
+    run, data: str | None = None, probabilities: Callable[[np.ndarray], np.ndarray] | None = None
+) -> Evaluation:
+    """Predicts a run's test split (or ``data``) and computes its metrics.
+
+    Args:
+        run: the run (its checkpoint is loaded unless ``probabilities`` is given).
+        data: another dataset; None for the run's own test split.
+        probabilities: ``(N, S, S, C) -> (N, K)``, e.g. a served model shared by a web server.
+
+    Raises:
+        InputError: no test split, missing images, other classes, or no usable checkpoint.
+    """
+    from core.evaluation import metrics_from_probs, predict_probs
     from core.inference import load_run_model
+
+    x, y, names = evaluation_data(run, data)
+    if probabilities is None:
+        model = load_run_model(run)
+        probabilities = lambda batch: predict_probs(model, batch)  # noqa: E731
+    probs = (
+        np.concatenate([probabilities(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
+        if len(x)
+        else (np.zeros((0, len(names)), np.float32))
+    )
+    loss = (run.config().get("spec") or {}).get("loss", "categorical_crossentropy")
+    return Evaluation(x, y.argmax(axis=1), probs, names, metrics_from_probs(y, probs, names, loss))
+
+
+def _handler(args) -> dict:
     from core.runs import open_run
 
     run = open_run(args.run)
-    x, y, names = evaluation_data(run, args.data)
-    model = load_run_model(run)
-    loss = (run.config().get("spec") or {}).get("loss", "categorical_crossentropy")
-    print(f"Evaluating {run.id} on {len(y)} images ...", file=sys.stderr)
-    return evaluate_model(model, x, y, names, loss)
+    print(f"Evaluating {run.id} ...", file=sys.stderr)
+    return evaluate_run(run, args.data).metrics
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from core.errors import InputError
 
@@ -180,6 +179,8 @@ def convolve_bank(image: np.ndarray, kernels: list[np.ndarray], stride: int = 1,
     _check_fits(image.shape, kh, kw, stride, padding, "kernel")
     x = image[None, :, :, None]  # (1, H, W, 1)
     w = np.stack(ks, axis=-1)[:, :, None, :]  # (kh, kw, 1, N)
+    import tensorflow as tf  # imported here: shape arithmetic (output_size) must not load TensorFlow
+
     y = tf.nn.conv2d(x, w, strides=stride, padding=padding.upper())  # (1, H', W', N)
     return np.transpose(y.numpy()[0], (2, 0, 1))
 
@@ -217,6 +218,8 @@ def pool(
         raise InputError(f"Expected pooling mode 'max' or 'avg'. Received: mode={mode!r}")
     padding = _check_padding(padding)
     _check_fits(image.shape, size, size, stride, padding, "pooling window")
+    import tensorflow as tf
+
     op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
     y = op(image[None, :, :, None], ksize=size, strides=stride, padding=padding.upper())
     return y.numpy()[0, :, :, 0]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso, pid_alive
+from core.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUNNING = 1
@@ -96,29 +97,21 @@ class JobManager:
 
     # ----- submit / start -----------------------------------------------------------
 
-    def submit(self, argv: list[str], name: str, summary: dict, spec: dict | None = None) -> Run:
-        """Queues ``python -m core.train ARGV`` as a new run and starts it if a slot is free.
+    def submit(self, config: TrainConfig) -> Run:
+        """Queues a training run and starts it if a slot is free.
 
-        Args:
-            argv: the training arguments (``--task``, ``--data``, ``--preset``...), checked by
-                the caller; ``--runs-dir``/``--run-dir`` are added here.
-            name: a short name for the run id.
-            summary: what the run folder's config.json says before training starts
-                (task, preset, data...), so tables show it while it waits.
-            spec: a full model spec (layer editor, augmentation choices): saved as the
-                run's ``spec.json`` and passed to training with ``--spec``.
+        The config is checked here (the same checks as the command line), then written once
+        as the new run folder's ``config.json``; the training process reads it from there
+        (``python -m core.train --run-dir``).
 
         Raises:
-            InputError: the runs folder cannot be written (full disk, permissions).
+            InputError: a bad setting, or the runs folder cannot be written (full disk, permissions).
         """
-        if any(a in ("--run-dir", "--runs-dir") for a in argv):
-            raise InputError("argv must not choose the run folder; the job manager does.")
+        config.validate()
         run = None
         try:
-            with self._lock():  # a concurrent pump must not start it before its spec is written
-                run = self.store.create(name, {**summary, "job": {"argv": list(argv), "submitted": now_iso()}})
-                if spec is not None:
-                    (run.path / "spec.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+            with self._lock():  # a concurrent pump must not start it before its config is written
+                run = self.store.create(config.run_name(), {**config.to_dict(), "job": {"submitted": now_iso()}})
         except OSError as exc:
             if run is not None:
                 shutil.rmtree(run.path, ignore_errors=True)
@@ -144,10 +137,7 @@ class JobManager:
         return started
 
     def _start(self, run: Run) -> None:
-        argv = list(run.config().get("job", {}).get("argv") or [])
-        if (run.path / "spec.json").is_file():
-            argv += ["--spec", str((run.path / "spec.json").resolve())]
-        cmd = [sys.executable, "-m", "core.train", *argv, "--run-dir", str(run.path.resolve())]
+        cmd = [sys.executable, "-m", "core.train", "--run-dir", str(run.path.resolve())]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         env["CNNLAB_RUNS_DIR"] = str(self.store.root.resolve())
         try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from core.architectures import KINDS
+
 # Blue (negative) -> white (zero) -> red (positive): negatives matter in a feature map.
 DIVERGING = np.array([[33, 102, 172], [247, 247, 247], [178, 24, 43]], dtype=np.float32)
 DIVERGING_SCALE = [[0.0, "rgb(33,102,172)"], [0.5, "rgb(247,247,247)"], [1.0, "rgb(178,24,43)"]]
@@ -259,18 +261,6 @@ def curves_figure(curves: list[Curve], metric: str, smoothing: float = 0.0, x: s
     return fig
 
 
-KIND_COLORS = {
-    "Conv2D": "#1f5fd6",
-    "MaxPooling2D": "#2ca02c",
-    "AveragePooling2D": "#2ca02c",
-    "Dense": "#d62728",
-    "Dropout": "#bbbbbb",
-    "BatchNormalization": "#ff7f0e",
-    "Flatten": "#9467bd",
-    "GlobalAveragePooling2D": "#9467bd",
-}
-
-
 def architecture_figure(rows: list[tuple[str, str, tuple, int]]) -> go.Figure:
     """A compact left-to-right diagram: one block per layer, sized by its output.
 
@@ -284,7 +274,7 @@ def architecture_figure(rows: list[tuple[str, str, tuple, int]]) -> go.Figure:
         channels = shape[-1] if shape else 1
         h = 0.6 + 2.4 * (np.log2(max(spatial, 1)) / 9)  # taller = larger feature map
         w = 0.35 + 0.9 * (np.log2(max(channels, 1)) / 12)  # wider = more channels/units
-        color = KIND_COLORS.get(kind, "#888888")
+        color = KINDS[kind].color if kind in KINDS else "#888888"  # the layer registry's colour
         fig.add_shape(type="rect", x0=x, x1=x + w, y0=-h / 2, y1=h / 2, fillcolor=color, opacity=0.8,
                       line={"color": "black", "width": 1})  # fmt: skip
         dims = "x".join(str(d) for d in shape)

@@ -176,6 +176,10 @@ class Run:
         write_json_atomic(self.status_path, status)
         return status
 
+    def update_config(self, **facts) -> None:
+        """Adds what training learnt (class names, split sizes...) to config.json, once, atomically."""
+        write_json_atomic(self.config_path, {**self.config(), **facts})
+
     def request_stop(self) -> None:
         self.stop_path.write_text(now_iso())
 

@@ -1,32 +1,31 @@
-"""``python -m core.train``: train a model from the command line (see DESIGN.md)."""
+"""``python -m core.train``: train a model from the command line (see DESIGN.md).
+
+The training flags are not written here: they come from the settings table
+(``core.training.SETTINGS``), so every setting the Train page offers is a flag too.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 
-from core.cli import make_parser, run_cli
+from core.cli import make_parser, read_json_file, run_cli
 from core.errors import InputError
+from core.settings import add_flags, values_from_args
 
 
 def list_presets() -> dict:
-    """Every preset with its task, description and parameter count at its default input."""
-    from core.architectures import PRESETS, build_model, preset_input_shape
+    """Every preset with its task, description and parameter count at its own input size.
+
+    Counted by arithmetic (``summarize_spec``): nothing is built, so listing is instant.
+    """
+    from core.architectures import PRESETS, summarize_spec
 
     rows = []
     for name, spec in PRESETS.items():
-        shape = (28, 28, 1) if spec.task == "mnist" else preset_input_shape(spec)
-        k = 10 if spec.task == "mnist" else 2
-        model = build_model(spec, shape, k, pretrained_weights=False)
-        rows.append(
-            {
-                "name": name,
-                "task": spec.task,
-                "description": spec.description,
-                "params": int(model.count_params()),
-                "input_shape": list(shape),
-            }
-        )
+        classes = 10 if spec.task == "mnist" else 2
+        summary = summarize_spec(spec, spec.input_shape(), classes)
+        rows.append({"name": name, "task": spec.task, "description": spec.description,
+                     "params": summary.total_params, "input_shape": list(spec.input_shape())})  # fmt: skip
     return {"presets": rows}
 
 
@@ -39,19 +38,23 @@ def _handler(args) -> dict:
 
 
 def _train_queued_run(args) -> dict:
-    """Trains into a run folder that ``core.jobs`` created (status ``queued``).
+    """Trains the run folder that ``core.jobs`` created: its config.json holds every setting.
 
     Bad input marks that run ``failed`` (so the app shows why), then the next queued
     job is started: the queue moves on even with no browser open.
     """
     from core.runs import now_iso, open_run
+    from core.training import SETTINGS, TrainConfig, train
 
+    given = values_from_args(args, SETTINGS)
+    if given or args.task or args.preset or args.spec or args.data:
+        raise InputError("--run-dir trains the settings in that folder's config.json; give no other settings.")
     run = open_run(args.run_dir)
     state = run.status().get("status")
     if state != "queued":  # never train over a finished run's history and checkpoints
         raise InputError(f"Run {run.id} is {state}, not queued: a run folder is trained only once.")
     try:
-        return _train(args, run)
+        return train(TrainConfig.from_dict(run.config()), run=run)
     except InputError as exc:
         run.update_status(status="failed", error=str(exc), ended=now_iso())
         run.log(f"failed: {exc}")
@@ -65,70 +68,35 @@ def _train_queued_run(args) -> dict:
             print(f"warning: could not start the next queued job: {exc}", file=sys.stderr)
 
 
-def _train(args, run=None) -> dict:
+def _train(args) -> dict:
+    from core.training import SETTINGS, TrainConfig, train
+
     if not args.task:
         raise InputError("--task is required (mnist or images).")
     if not args.preset and not args.spec:
         raise InputError("--preset NAME (or --spec FILE.json) is required. See --list-presets.")
     if args.task == "images" and not args.data:
         raise InputError("--data FOLDER is required for --task images.")
-    spec = None
-    if args.spec:
-        try:
-            with open(args.spec, encoding="utf-8") as fh:
-                spec = json.load(fh)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"Could not read the model spec {args.spec}: {exc}") from exc
-        if not isinstance(spec, dict):
-            raise InputError(f"{args.spec} must hold a JSON object (a model spec).")
-    from core.training import TrainConfig, train
-
-    cfg = TrainConfig(
-        task=args.task,
-        data=args.data,
-        preset=args.preset or "custom",
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        optimizer=args.optimizer,
-        patience=args.patience,
-        min_delta=args.min_delta,
-        validation_fraction=args.validation_fraction,
-        test_fraction=args.test_fraction,
-        image_size=args.image_size,
-        color_mode=args.color_mode,
-        augment=not args.no_augment,
-        seed=args.seed,
-        max_seconds=args.max_seconds,
-        name=args.name,
-        spec=spec,
-    )
-    return train(cfg, args.runs_dir, run=run)
+    spec = read_json_file(args.spec, "model spec") if args.spec else None
+    cfg = TrainConfig.from_preset(args.task, args.data, args.preset, spec, values_from_args(args, SETTINGS),
+                                  augment=not args.no_augment, name=args.name or "")  # fmt: skip
+    return train(cfg, args.runs_dir)
 
 
 def build_parser():
+    from core.training import SETTINGS
+
     p = make_parser("python -m core.train", "Train a CNN Lab model; prints one JSON line on stdout.")
     p.add_argument("--task", choices=["mnist", "images"])
     p.add_argument("--data", help="mnist.npz for --task mnist; a class-folder dataset for --task images")
     p.add_argument("--preset", help="preset name (see --list-presets)")
     p.add_argument("--spec", help="a JSON model spec (layer editor output) instead of a preset")
-    p.add_argument("--list-presets", action="store_true")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"])
-    p.add_argument("--patience", type=int)
-    p.add_argument("--min-delta", type=float)
-    p.add_argument("--validation-fraction", type=float)
-    p.add_argument("--test-fraction", type=float, default=0.15)
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--color-mode", choices=["grayscale", "rgb"])
+    p.add_argument("--list-presets", action="store_true", help="print every preset and exit")
     p.add_argument("--no-augment", action="store_true", help="turn off the preset's augmentation")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--max-seconds", type=float, help="stop training after this many seconds")
-    p.add_argument("--runs-dir", default=None)
-    p.add_argument("--run-dir", help="train into this existing queued run folder (used by core.jobs)")
     p.add_argument("--name", help="a name for the run id")
+    p.add_argument("--runs-dir", default=None, help="where run folders go (default $CNNLAB_RUNS_DIR or ./runs)")
+    p.add_argument("--run-dir", help="train this queued run folder from its config.json (used by core.jobs)")
+    add_flags(p, SETTINGS)
     return p
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from core import plots
+from core.compare import differences
 from core.errors import InputError
 from core.jobs import JobManager
+from core.progress import early_stop_epoch
 from core.runs import ACTIVE_STATES, Run, RunStore
-from pages._common import STATUS_ICONS, early_stop_epoch, ensure_router
+from pages._router import ensure_router
+from pages._runs import STATUS_ICONS
 
 ensure_router()
 
@@ -38,29 +39,6 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "error": s["error"] or "",
         })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def flat_settings(run: Run) -> dict:
-    """The settings that define a run, flattened (for the 'what differs' table)."""
-    cfg = run.config()
-    out = {"dataset": cfg.get("data"), "preset": cfg.get("preset"), "input": str(cfg.get("input_shape"))}
-    spec = cfg.get("spec") or {}
-    for key in ("optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs", "patience", "min_delta",
-                "validation_fraction", "image_size", "color_mode"):  # fmt: skip
-        out[key] = spec.get(key)
-    out["augment"] = json.dumps(spec.get("augment") or {}, sort_keys=True)
-    out["layers"] = " / ".join(layer.get("kind", "?") for layer in spec.get("layers", []))
-    out["seed"] = (cfg.get("train") or {}).get("seed")
-    out["parameters"] = cfg.get("n_params")
-    return out
-
-
-def differences(runs: list[Run]) -> pd.DataFrame:
-    table = {r.id: flat_settings(r) for r in runs}
-    keys = [
-        k for k in next(iter(table.values())) if len({json.dumps(v.get(k), default=str) for v in table.values()}) > 1
-    ]
-    return pd.DataFrame({rid: {k: s.get(k) for k in keys} for rid, s in table.items()}).astype(str)
 
 
 def run_tools(run: Run) -> None:
@@ -176,7 +154,7 @@ charts()
 
 if len(chosen) > 1:
     st.subheader("What differs")
-    diff = differences(chosen)
+    diff = pd.DataFrame(differences(chosen))
     if diff.empty:
         st.caption("Same settings (only the seed or the data order may differ).")
     else:

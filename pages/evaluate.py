@@ -11,9 +11,13 @@ import streamlit as st
 from core import plots
 from core.default_model import default_run
 from core.errors import InputError
-from core.evaluation import gallery_indices, metrics_from_probs, to_tflite
+from core.evaluate import Evaluation, evaluate_run
+from core.evaluation import gallery_indices, to_tflite
+from core.runs import Run
 from core.zip_import import import_zip
-from pages._common import data_status, ensure_router, refresh_data_status, served_model, usable_runs
+from pages._data import data_status, refresh_data_status
+from pages._router import ensure_router
+from pages._runs import served_model, usable_runs
 
 ensure_router()
 
@@ -23,19 +27,9 @@ MODES = {"all": "All", "errors": "Mistakes", "confident-errors": "Most-confident
 
 
 @st.cache_data(show_spinner="Predicting the evaluation images...", max_entries=8)
-def evaluate(
-    run_path: str, mtime: float, data: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], dict]:
-    """x, true labels, probabilities, class names and metrics of a run on its test split or ``data``."""
-    from core.evaluate import evaluation_data
-    from core.runs import Run
-
-    run = Run(run_path)
-    served = served_model(run_path)
-    x, y, names = evaluation_data(run, data)
-    probs = np.concatenate([served.probabilities(x[i : i + 512]) for i in range(0, len(x), 512)])
-    loss = (run.config().get("spec") or {}).get("loss", "categorical_crossentropy")
-    return x, y.argmax(axis=1), probs, names, metrics_from_probs(y, probs, names, loss)
+def evaluate(run_path: str, mtime: float, data: str | None) -> Evaluation:
+    """The run's predictions and metrics on its test split or ``data`` (the CLI's code path)."""
+    return evaluate_run(Run(run_path), data, served_model(run_path).probabilities)
 
 
 @st.cache_data(show_spinner="Converting to TensorFlow Lite...", max_entries=4)
@@ -96,10 +90,11 @@ if target == "Upload a zip":
     data = report.path
 
 try:
-    x, y, probs, names, metrics = evaluate(str(run.path), ckpt.stat().st_mtime, data)
+    result = evaluate(str(run.path), ckpt.stat().st_mtime, data)
 except InputError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
+x, y, probs, names, metrics = result.x, result.y, result.probs, result.class_names, result.metrics
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Accuracy", f"{metrics['accuracy']:.2%}")

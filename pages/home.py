@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages._common import data_status, ensure_router
+from pages._data import data_status
+from pages._router import ensure_router
 
 ensure_router()
 

@@ -10,7 +10,8 @@ import streamlit as st
 
 from core import filters, plots
 from core.errors import InputError
-from pages._common import data_status, ensure_router, folder_samples, load_path, load_upload, mnist_test_digits
+from pages._data import data_status, folder_samples, load_path, load_upload, mnist_test_digits
+from pages._router import ensure_router
 
 ensure_router()
 

@@ -12,8 +12,10 @@ from core.default_model import default_run
 from core.errors import InputError
 from core.images import open_image
 from core.inference import Probe, apply_probe
-from pages._common import data_status, ensure_router, folder_samples, mnist_test_digits, served_model, usable_runs
+from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
+from pages._router import ensure_router
+from pages._runs import served_model, usable_runs
 
 ensure_router()
 

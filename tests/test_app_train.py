@@ -44,8 +44,12 @@ def seed_run(root, run_id, status, history_rows=(), preset="mnist-mlp", lr=0.001
 def runs(tmp_path):
     root = tmp_path / "runs"
     rows = [f"{e},{1 / e:.3f},{0.5 + e / 20:.3f},{1.2 / e:.3f},{0.45 + e / 20:.3f},0.001,1.0\n" for e in range(1, 5)]
-    seed_run(root, "20261120-100000-a", "completed", rows, metrics={"accuracy": 0.71, "loss": 0.4}, best_epoch=4,
-             best_val_accuracy=0.65, epochs_done=4, epochs=5)  # fmt: skip
+    a = seed_run(root, "20261120-100000-a", "completed", rows, metrics={"accuracy": 0.71, "loss": 0.4}, best_epoch=4,
+                 best_val_accuracy=0.65, epochs_done=4, epochs=5)  # fmt: skip
+    (a / "batches.csv").write_text(
+        "epoch,batch,step,loss,accuracy,seconds\n"
+        + "".join(f"1,{s},{s},{2 / s:.3f},0.5,{s / 10}\n" for s in (10, 20, 30, 40))
+    )
     seed_run(
         root,
         "20261120-110000-b",
@@ -87,6 +91,9 @@ def test_curves_compare_two_runs_shows_what_differs(runs):
     at.slider(key="curves_smoothing").set_value(0.5).run()
     at.segmented_control(key="curves_view").set_value("batches").run()
     assert not at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    xs = [x for c in charts for trace in c["data"] for x in (trace.get("x") or [])]
+    assert 30 in xs and 40 in xs  # steps from run a's batches.csv
 
 
 def test_failed_run_shows_its_error_and_can_be_deleted(runs):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,15 +12,16 @@ from conftest import ROOT, stripes, synthetic_digits
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core.cli import run_module
 from core.images import MAX_PIXELS
 
 APP = str(ROOT / "streamlit_app.py")
 
 
 def train(args: list[str], runs) -> str:
-    cmd = [sys.executable, "-m", "core.train", *args, "--runs-dir", str(runs)]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["run_id"]
+    done = run_module("train", [*args, "--runs-dir", str(runs)])
+    assert done.code == 0, done.stderr[-2000:]
+    return done.output["run_id"]
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +89,30 @@ def test_predict_uploads_one_image_with_explanations(app_dirs, trained):
     at.file_uploader(key="predict_upload").upload("three.png", png(digit_photo(3)), "image/png").run()
     assert not at.exception
     assert headings(at) and headings(at)[0].startswith("### ")
-    assert any(m.value.startswith("### ") and "confidence **" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 1  # the probability bars
     at.selectbox(key="maps_layer").set_value(at.selectbox(key="maps_layer").options[0]).run()
     assert not at.exception
+
+
+def font_digit(digit: str) -> Image.Image:
+    """A printed digit, black on white, as a phone photo of a written one would look."""
+    from PIL import ImageDraw, ImageFont
+
+    img = Image.new("L", (140, 140), 255)
+    ImageDraw.Draw(img).text((35, 0), digit, fill=0, font=ImageFont.load_default(size=120))
+    return img
+
+
+def test_predict_shows_the_shipped_models_label_for_each_upload(app_dirs):
+    at = page("predict")
+    at.selectbox(key="predict_model").set_value("__default__").run()
+    at.pills(key="predict_source_mnist").set_value("Upload").run()
+    for digit in "3702":
+        at.file_uploader(key="predict_upload").upload(f"{digit}.png", png(font_digit(digit)), "image/png").run()
+        assert not at.exception
+        heading = headings(at)[0]
+        assert heading.startswith(f"### {digit}  \nconfidence **"), heading
+        assert float(heading.split("**")[1].rstrip("%")) > 90
 
 
 def test_predict_many_images_table_and_bad_files(app_dirs, trained):
@@ -163,11 +182,14 @@ def test_evaluate_shows_metrics_matrix_and_gallery(app_dirs, trained):
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert labels["Images"] == "100" and labels["Accuracy"].endswith("%")
+    cm = json.loads((app_dirs / trained["mnist"] / "metrics.json").read_text())["confusion_matrix"]
     at.segmented_control(key="eval_mode").set_value("all").run()
-    at.selectbox(key="eval_true").set_value("3").run()
-    at.selectbox(key="eval_pred").set_value("3").run()
-    assert not at.exception
-    assert any("image(s) match" in c.value for c in at.caption)
+    for true, pred in ((3, 3), (3, 5), (8, 8)):
+        at.selectbox(key="eval_true").set_value(str(true)).run()
+        at.selectbox(key="eval_pred").set_value(str(pred)).run()
+        assert not at.exception
+        assert any(c.value.startswith(f"{cm[true][pred]:,} image(s) match") for c in at.caption), (true, pred)
+    assert cm[3][3] > 0  # the diagonal cell really holds images
 
 
 def test_evaluate_on_a_dataset_with_other_classes(app_dirs, trained):

@@ -1,29 +1,19 @@
 """The command-line contracts of DESIGN.md, through real subprocesses."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, cli_env
+from core.cli import run_module
+from tests.conftest import cli_env
 
 
 def cli(tmp_path: Path, module: str, *args: str, timeout: int = 300) -> tuple[int, dict, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", f"core.{module}", *args],
-        cwd=ROOT,
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"no stdout; stderr:\n{proc.stderr[-2000:]}"
-    return proc.returncode, json.loads(lines[-1]), proc.stderr
+    done = run_module(module, list(args), env=cli_env(tmp_path), timeout=timeout)
+    return done.code, done.output, done.stderr
 
 
 @pytest.fixture(scope="module")

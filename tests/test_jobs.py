@@ -15,10 +15,11 @@ from core import jobs
 from core.errors import InputError
 from core.jobs import JobManager, queue_position
 from core.runs import Run, RunStore
+from core.training import TrainConfig
 
 
-def argv(npz, epochs=1, preset="mnist-mlp"):
-    return ["--task", "mnist", "--data", str(npz), "--preset", preset, "--epochs", str(epochs)]
+def config(npz, epochs=1, preset="mnist-mlp", name=""):
+    return TrainConfig.from_preset("mnist", str(npz), preset, settings={"epochs": epochs}, name=name)
 
 
 def wait_for(predicate, timeout=120.0, manager: JobManager | None = None):
@@ -45,17 +46,17 @@ def manager(tmp_path):
 
 
 def test_submit_runs_a_training_process_to_completion(manager, mnist_npz):
-    run = manager.submit(argv(mnist_npz), "mlp", {"task": "mnist", "preset": "mnist-mlp"})
+    run = manager.submit(config(mnist_npz, name="mlp"))
     assert run.status().get("pid")  # started at once: the slot was free
     wait_for(lambda: state(run) == "completed", manager=manager)
     assert run.history() and run.checkpoint() is not None
-    assert run.config()["preset"] == "mnist-mlp" and run.config()["job"]["argv"][:2] == ["--task", "mnist"]
+    assert run.config()["preset"] == "mnist-mlp" and run.config()["spec"]["epochs"] == 1
     assert (run.metrics() or {}).get("accuracy") is not None
 
 
 def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
-    first = manager.submit(argv(mnist_npz, epochs=3), "first", {"task": "mnist"})
-    second = manager.submit(argv(mnist_npz), "second", {"task": "mnist"})
+    first = manager.submit(config(mnist_npz, epochs=3, name="first"))
+    second = manager.submit(config(mnist_npz, name="second"))
     assert state(second) == "queued" and not second.status().get("pid")
     assert queue_position(manager, second.id) == 1
     # No pumping here: the first training starts the next job itself when it ends.
@@ -65,7 +66,7 @@ def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
 
 
 def test_stop_is_cooperative_and_safe_twice(manager, mnist_npz):
-    run = manager.submit(argv(mnist_npz, epochs=500), "long", {"task": "mnist"})
+    run = manager.submit(config(mnist_npz, epochs=500, name="long"))
     wait_for(lambda: (run.status().get("epoch") or 0) >= 1, manager=manager)
     assert "Stop requested" in manager.stop(run.id)
     assert "already requested" in manager.stop(run.id)
@@ -75,8 +76,8 @@ def test_stop_is_cooperative_and_safe_twice(manager, mnist_npz):
 
 
 def test_queued_job_is_cancelled_at_once(manager, mnist_npz):
-    first = manager.submit(argv(mnist_npz, epochs=500), "first", {"task": "mnist"})
-    second = manager.submit(argv(mnist_npz), "second", {"task": "mnist"})
+    first = manager.submit(config(mnist_npz, epochs=500, name="first"))
+    second = manager.submit(config(mnist_npz, name="second"))
     assert "cancelled" in manager.stop(second.id)
     assert state(second) == "stopped"
     assert "killed" in manager.stop(first.id, force=True)
@@ -86,7 +87,7 @@ def test_queued_job_is_cancelled_at_once(manager, mnist_npz):
 
 
 def test_bad_data_marks_the_run_failed_with_the_reason(manager, tmp_path):
-    run = manager.submit(argv(tmp_path / "missing.npz"), "bad", {"task": "mnist"})
+    run = manager.submit(config(tmp_path / "missing.npz", name="bad"))
     wait_for(lambda: state(run) == "failed", manager=manager)
     assert "not found" in run.status()["error"]
 
@@ -103,7 +104,7 @@ def test_a_crashing_process_is_failed_with_its_stderr(manager):
 
 
 def test_killed_from_outside_becomes_interrupted(manager, mnist_npz):
-    run = manager.submit(argv(mnist_npz, epochs=500), "victim", {"task": "mnist"})
+    run = manager.submit(config(mnist_npz, epochs=500, name="victim"))
     wait_for(lambda: state(run) == "running", manager=manager)
     os.kill(run.status()["pid"], signal.SIGKILL)
     wait_for(lambda: state(run) == "interrupted", manager=manager)
@@ -125,19 +126,20 @@ def test_full_disk_gives_a_clear_error(manager, monkeypatch, mnist_npz):
 
     monkeypatch.setattr(RunStore, "create", no_space)
     with pytest.raises(InputError, match="No space left on device"):
-        manager.submit(argv(mnist_npz), "full", {"task": "mnist"})
+        manager.submit(config(mnist_npz, name="full"))
 
 
-def test_argv_may_not_choose_the_run_folder(manager, mnist_npz):
-    with pytest.raises(InputError):
-        manager.submit([*argv(mnist_npz), "--runs-dir", "/tmp/x"], "x", {})
+def test_a_bad_setting_is_refused_before_a_folder_is_made(manager, mnist_npz):
+    with pytest.raises(InputError, match="epochs in 1..1000"):
+        manager.submit(config(mnist_npz, epochs=0))
+    assert manager.store.list() == []
 
 
 def test_a_finished_run_folder_is_never_trained_again(manager, mnist_npz):
-    run = manager.submit(argv(mnist_npz), "once", {"task": "mnist"})
+    run = manager.submit(config(mnist_npz, name="once"))
     wait_for(lambda: state(run) == "completed", manager=manager)
     history = (run.path / "history.csv").read_text()
-    cmd = [sys.executable, "-m", "core.train", *argv(mnist_npz), "--run-dir", str(run.path)]
+    cmd = [sys.executable, "-m", "core.train", "--run-dir", str(run.path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=jobs.ROOT)
     assert proc.returncode == 2 and "not queued" in proc.stdout
     assert state(run) == "completed" and (run.path / "history.csv").read_text() == history

@@ -13,5 +13,5 @@ def test_ruff_is_clean():
 
 
 def test_core_never_imports_streamlit():
-    offenders = [p.name for p in (ROOT / "core").glob("*.py") if "import streamlit" in p.read_text()]
+    offenders = [p.name for p in (ROOT / "core").rglob("*.py") if "import streamlit" in p.read_text()]
     assert offenders == []

@@ -3,13 +3,10 @@
 Accuracy targets are asserted here; speed targets live in bench/ (never in tests).
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA, cli_env, requires_shared
+from core.cli import run_module
+from tests.conftest import SHARED_DATA, cli_env, requires_shared
 
 pytestmark = [pytest.mark.slow, requires_shared]
 MNIST = SHARED_DATA / "mnist" / "mnist.npz"
@@ -17,15 +14,8 @@ CHEST = SHARED_DATA / "chest-orientation"
 
 
 def train_cli(tmp_path, *args, timeout=900):
-    proc = subprocess.run(
-        [sys.executable, "-m", "core.train", *args, "--runs-dir", str(tmp_path / "runs")],
-        cwd=ROOT,
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+    done = run_module("train", [*args, "--runs-dir", str(tmp_path / "runs")], env=cli_env(tmp_path), timeout=timeout)
+    return done.code, done.output, done.stderr
 
 
 def test_mnist_fast_reaches_99_percent(tmp_path):
@@ -47,16 +37,9 @@ def test_mnist_tutorial_presets_train_and_evaluate(tmp_path, preset):
     )
     assert code == 0, err[-3000:]
     assert out["status"] in ("completed", "stopped") and out["test_accuracy"] > 0.8, out
-    ev = subprocess.run(
-        [sys.executable, "-m", "core.evaluate", "--run", out["run_dir"]],
-        cwd=ROOT,
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    metrics = json.loads(ev.stdout.strip().splitlines()[-1])
-    assert ev.returncode == 0 and metrics["n"] == 10_000
+    ev = run_module("evaluate", ["--run", out["run_dir"]], env=cli_env(tmp_path), timeout=300)
+    metrics = ev.output
+    assert ev.code == 0 and metrics["n"] == 10_000
     assert metrics["accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)
 
 

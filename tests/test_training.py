@@ -4,19 +4,13 @@ import pytest
 
 from core.errors import InputError
 from core.runs import RunStore, read_csv
-from core.training import TrainConfig, _make_run_callback, train
+from core.training import TrainConfig, train
+from core.training.callbacks import make_run_callback
 
 
-def _mlp(mnist_npz, tmp_path, **kw):
-    cfg = TrainConfig(
-        task="mnist",
-        data=str(mnist_npz),
-        preset="mnist-mlp",
-        epochs=kw.pop("epochs", 2),
-        batch_size=kw.pop("batch_size", 32),
-        seed=kw.pop("seed", 7),
-        **kw,
-    )
+def _mlp(mnist_npz, tmp_path, **settings):
+    settings = {"epochs": 2, "batch_size": 32, "seed": 7, **settings}
+    cfg = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings=settings)
     return train(cfg, tmp_path / "runs")
 
 
@@ -87,7 +81,7 @@ def test_nan_loss_marks_run_failed(tmp_path):
         stop_training = False
 
     run = RunStore(tmp_path).create("nan", {})
-    cb = _make_run_callback(run, steps_per_epoch=10, epochs=1, max_seconds=None)
+    cb = make_run_callback(run, steps_per_epoch=10, epochs=1, max_seconds=None)
     cb.set_model(FakeModel())
     cb.on_train_begin()
     cb.on_epoch_begin(0)
@@ -97,8 +91,11 @@ def test_nan_loss_marks_run_failed(tmp_path):
 
 
 def test_image_folder_run_skips_and_reports_corrupt_files(image_folder, tmp_path):
-    cfg = TrainConfig(
-        task="images", data=str(image_folder), preset="orientation-fast", epochs=2, image_size=24, batch_size=8, seed=1
+    cfg = TrainConfig.from_preset(
+        "images",
+        str(image_folder),
+        "orientation-fast",
+        settings={"epochs": 2, "image_size": 24, "batch_size": 8, "seed": 1},
     )
     result = train(cfg, tmp_path / "runs")
     assert result["status"] == "completed"
@@ -122,17 +119,20 @@ def test_image_folder_run_skips_and_reports_corrupt_files(image_folder, tmp_path
         ({"preset": "orientation-fast"}, "made for --task images"),
         ({"image_size": 64}, "MNIST images are 28x28"),
         ({"validation_fraction": 0.95}, "validation_fraction"),
+        ({"weight_decay": 0.01}, "weight_decay applies only when optimizer is one of adamw, sgd"),
+        ({"label_smoothing": 0.9}, "label_smoothing in 0..0.5"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_is_written(mnist_npz, tmp_path, kw, message):
-    cfg = TrainConfig(**{"task": "mnist", "data": str(mnist_npz), "preset": "mnist-mlp", **kw})
+    preset = kw.pop("preset", "mnist-mlp")
     with pytest.raises(InputError, match=message):
+        cfg = TrainConfig.from_preset("mnist", str(mnist_npz), preset, settings=kw)
         train(cfg, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
 
 
 def test_bad_data_fails_the_run_with_its_reason(tmp_path):
-    cfg = TrainConfig(task="mnist", data=str(tmp_path / "missing.npz"), preset="mnist-mlp")
+    cfg = TrainConfig.from_preset("mnist", str(tmp_path / "missing.npz"), "mnist-mlp")
     result = train(cfg, tmp_path / "runs")
     assert result["status"] == "failed" and "not found" in result["error"]
     run = RunStore(tmp_path / "runs").get(result["run_id"])

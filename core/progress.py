@@ -1,0 +1,59 @@
+"""How far a run is, read from its status.json: for progress bars, ETAs and final messages.
+
+Pure functions over the status dict, so the pages only render what these return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.training.callbacks import STOP_REASONS
+
+MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
+
+
+@dataclass
+class Progress:
+    fraction: float  # 0..1 of all planned batches
+    epoch: int
+    epochs: int
+    batch: int
+    steps: int
+    elapsed: float  # seconds since fit began
+    eta: float | None  # seconds left, None when too early to say
+
+    def text(self) -> str:
+        eta = f", about {self.eta:,.0f} s left" if self.eta is not None else ""
+        return f"Epoch {self.epoch}/{self.epochs}, batch {self.batch}/{self.steps}: {self.elapsed:,.0f} s{eta}"
+
+
+def progress(status: dict) -> Progress | None:
+    """Progress of a running run from its status (None before its first epoch starts)."""
+    epoch = int(status.get("epoch") or 0)
+    if not epoch:
+        return None
+    epochs, steps = int(status.get("epochs") or 1), int(status.get("steps_per_epoch") or 1)
+    batch = min(int(status.get("batch") or 0), steps)
+    fraction = min(((epoch - 1) + batch / steps) / epochs, 1.0)
+    elapsed = float(status.get("elapsed") or 0.0)
+    eta = elapsed / fraction * (1 - fraction) if fraction > MIN_FRACTION_FOR_ETA else None
+    return Progress(fraction, epoch, epochs, batch, steps, elapsed, eta)
+
+
+def early_stop_epoch(status: dict) -> int | None:
+    """The epoch where early stopping fired: the run completed before its last epoch."""
+    done, total = status.get("epochs_done"), status.get("epochs")
+    if status.get("status") == "completed" and done and total and done < total and not status.get("stop_reason"):
+        return int(done)
+    return None
+
+
+def stop_words(status: dict) -> str | None:
+    """Why a run stopped, in words ("stopped on request at epoch 2, batch 141 of 422")."""
+    reason = status.get("stop_reason")
+    if not reason:
+        return None
+    words = STOP_REASONS.get(reason, str(reason))
+    if status.get("epoch") and status.get("batch") is not None:
+        words += f" at epoch {status['epoch']}, batch {status['batch']} of {status.get('steps_per_epoch', '?')}"
+    return words

@@ -1,0 +1,158 @@
+"""TrainConfig: the one description of a training run, from the form to the run folder.
+
+A config is built once (by the command line from its flags, or by the Train page from its
+widgets), checked once by :meth:`TrainConfig.validate` (the same messages everywhere), written
+once to the run's ``config.json`` when the run is created, and read back by the training
+process (``python -m core.train --run-dir``).
+
+``SETTINGS`` is the table of every setting a person can change: the recipe's (declared on
+``ModelSpec``) and the run's (declared here). The CLI flags and the page widgets come from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.architectures import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, validate_spec
+from core.architectures.specs import MAX_TEXT, TASKS
+from core.errors import InputError
+from core.settings import Setting, check_all, setting, settings_of
+from core.training.augment import check_augment
+
+MNIST_CLASSES = 10
+MIN_TRAIN_SHARE = 0.1  # validation + test must leave this much of the data for training
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; ``to_dict()`` is the run's ``config.json``."""
+
+    task: str
+    data: str | None
+    spec: ModelSpec
+    preset: str = "custom"  # the preset the spec started from, or "custom"
+    name: str = ""  # a name for the run id (default: the preset's)
+    seed: int = setting(int, 42, "Seed", "same seed, same data order and initial weights", lo=0, hi=2**31 - 1)
+    max_seconds: float | None = setting(
+        float, None, "Time budget (s)", "stop training after this many seconds (empty: no limit)",
+        lo=1.0, hi=7 * 24 * 3600.0, optional=True,
+    )  # fmt: skip
+    test_fraction: float = setting(
+        float, 0.15, "Test fraction", "images kept aside for the final test (a dataset's test/ folder wins)",
+        lo=0.0, hi=0.5, tasks=("images",), group="advanced",
+    )  # fmt: skip
+
+    # ----- building -----------------------------------------------------------------------
+
+    @classmethod
+    def from_preset(
+        cls,
+        task: str,
+        data: str | None,
+        preset: str | None = None,
+        spec: ModelSpec | dict | None = None,
+        settings: dict[str, Any] | None = None,
+        augment: bool = True,
+        name: str = "",
+    ) -> TrainConfig:
+        """A config from a preset (or a full spec) plus changed settings.
+
+        Args:
+            task: "mnist" or "images".
+            data: the dataset path (None: MNIST from the data folder or Keras's download).
+            preset: a preset name; ignored when ``spec`` is given.
+            spec: a full spec (the layer editor, a ``--spec`` file) instead of a preset.
+            settings: values for any setting of ``SETTINGS`` (recipe or run), by name.
+            augment: False drops the recipe's augmentation.
+            name: a name for the run id.
+
+        Raises:
+            InputError: unknown preset or setting name. Values are checked by :meth:`validate`.
+        """
+        if spec is None:
+            base = get_preset(preset or "")
+        else:
+            base = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
+        settings = dict(settings or {})
+        unknown = set(settings) - set(SETTING)
+        if unknown:
+            raise InputError(f"Unknown setting(s) {sorted(unknown)}. Expected some of: {', '.join(SETTING)}")
+        spec_values = {k: v for k, v in settings.items() if SETTING[k].owner == "spec"}
+        run_values = {k: v for k, v in settings.items() if SETTING[k].owner == "run"}
+        base = replace(base, **spec_values, augment=dict(base.augment) if augment else {})
+        label = preset if spec is None else "custom"
+        return cls(task=task, data=data, spec=base, preset=label or "custom", name=name, **run_values)
+
+    # ----- checking -------------------------------------------------------------------------
+
+    def validate(self, num_classes: int | None = None) -> list[str]:
+        """Checks every setting, the task and the model against its input; returns warnings.
+
+        MNIST runs have their input set to 28x28 grayscale here (a different size is refused).
+
+        Raises:
+            InputError: the first problem, in words a person can act on.
+        """
+        if self.task not in TASKS:
+            raise InputError(f"Expected task in {TASKS}. Received: task={self.task!r}")
+        if self.spec.task not in ("any", self.task):
+            raise InputError(f"Preset {self.spec.name!r} is made for --task {self.spec.task}, not {self.task}.")
+        for key in ("preset", "name"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or len(value) > MAX_TEXT:
+                raise InputError(f"Expected {key} to be text of at most {MAX_TEXT} characters.")
+        if self.data is not None and not isinstance(self.data, str):
+            raise InputError(f"Expected data to be a path. Received: {self.data!r}")
+        check_all(self.spec, SPEC_SETTINGS)
+        check_all(self, RUN_SETTINGS)
+        self.spec.augment = check_augment(self.spec.augment)
+        if self.task == "mnist":
+            if self.spec.image_size not in (28, SETTING["image_size"].default) or self.spec.color_mode != "grayscale":
+                raise InputError(f"MNIST images are 28x28 grayscale. Received: --image-size {self.spec.image_size}")
+            self.spec.image_size = 28
+        held_out = self.spec.validation_fraction + (self.test_fraction if self.task == "images" else 0.0)
+        if held_out > 1 - MIN_TRAIN_SHARE:
+            raise InputError(
+                f"validation_fraction + test_fraction must leave at least {MIN_TRAIN_SHARE:.0%} for training. "
+                f"Received: {held_out:g}"
+            )
+        classes = num_classes or (MNIST_CLASSES if self.task == "mnist" else 2)
+        return validate_spec(self.spec, self.input_shape(), classes)
+
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.spec.input_shape()
+
+    def run_name(self) -> str:
+        return self.name or (self.preset if self.preset != "custom" else self.spec.name) or "run"
+
+    # ----- config.json ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        out = {s.name: getattr(self, s.name) for s in RUN_SETTINGS}
+        return {"task": self.task, "data": self.data, "preset": self.preset, "name": self.name,
+                **out, "spec": self.spec.to_dict()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TrainConfig:
+        """Reads a run's ``config.json`` (other keys, such as what training learnt of the data, are ignored).
+
+        Raises:
+            InputError: missing or mistyped keys.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
+            raise InputError("This run folder's config.json holds no training config (no 'spec').")
+        run_values = {s.name: data[s.name] for s in RUN_SETTINGS if s.name in data}
+        return cls(task=data.get("task"), data=data.get("data"), spec=ModelSpec.from_dict(data["spec"]),
+                   preset=data.get("preset") or "custom", name=data.get("name") or "", **run_values)  # fmt: skip
+
+
+RUN_SETTINGS: tuple[Setting, ...] = settings_of(TrainConfig, "run")
+SETTINGS: tuple[Setting, ...] = SPEC_SETTINGS + RUN_SETTINGS
+SETTING: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def presets_for(task: str) -> list[str]:
+    """Preset names usable for a task, the project's fast recipes first."""
+    names = [n for n, p in PRESETS.items() if p.task in (task, "any")]
+    return sorted(names, key=lambda n: not n.endswith("-fast"))

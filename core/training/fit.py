@@ -1,0 +1,154 @@
+"""``train(config)``: the one code path from a TrainConfig to a finished run folder.
+
+Used by the CLI (``python -m core.train``) and, through :mod:`core.jobs`, by the web app.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import traceback
+from pathlib import Path
+
+from core import datasets
+from core.architectures import build_model, make_loss, make_optimizer, summarize_spec
+from core.errors import InputError
+from core.runs import Run, RunStore, now_iso, write_json_atomic
+from core.training.augment import make_augmenter
+from core.training.callbacks import STOP_REASONS, make_run_callback
+from core.training.config import TrainConfig
+from core.training.data import PreparedData, prepare_data
+
+VALIDATION_BATCH = 256  # validation has no gradients: larger batches are simply faster
+
+
+def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None = None) -> dict:
+    """Trains one run end to end and returns the CLI's result dict.
+
+    Args:
+        cfg: the run's config (checked here).
+        runs_dir: where to create the run folder (ignored when ``run`` is given).
+        run: a folder created by :mod:`core.jobs` (its config.json is ``cfg``).
+
+    Bad input found before the run folder exists raises InputError (nothing written).
+    Problems during training mark the run ``failed`` and are returned with ``"error"``
+    and ``"_exit"`` (2 for bad input, 1 for anything else).
+    """
+    warnings = cfg.validate()
+    if run is None:
+        run = RunStore(runs_dir).create(cfg.run_name(), cfg.to_dict())
+    run.update_status(status="running", pid=os.getpid(), started=now_iso())
+    _stop_on_sigterm(run)
+    result = {"run_id": run.id, "run_dir": str(run.path.resolve()), "status": "running", "epochs": 0,
+              "train_seconds": None, "test_accuracy": None, "best_val_accuracy": None}  # fmt: skip
+    try:
+        for w in warnings:
+            run.log(f"warning: {w}")
+        data = prepare_data(cfg, run.log)
+        if data.split:
+            write_json_atomic(run.path / "split.json", data.split)
+        return _fit_and_test(cfg, run, data, result)
+    except InputError as exc:
+        return _failed(run, result, str(exc), 2)
+    except Exception as exc:  # anything unexpected: the run says why, the caller gets exit 1
+        run.log(traceback.format_exc())
+        return _failed(run, result, f"{type(exc).__name__}: {exc}", 1)
+
+
+def _failed(run: Run, result: dict, error: str, code: int) -> dict:
+    run.update_status(status="failed", error=error, ended=now_iso())
+    run.log(f"failed: {error}")
+    return {**result, "status": "failed", "error": error, "_exit": code}
+
+
+def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) -> dict:
+    import keras
+    import tensorflow as tf
+
+    spec, k = cfg.spec, len(data.class_names)
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    summary = summarize_spec(spec, cfg.input_shape(), k)
+    notes: list[str] = []
+    model = build_model(spec, cfg.input_shape(), k, notes)
+    for n in notes:
+        run.log(n)
+    steps = math.ceil(len(data.y_train) / spec.batch_size)
+    model.compile(optimizer=make_optimizer(spec, steps, spec.epochs), loss=make_loss(spec),
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])  # fmt: skip
+    run.update_config(**data.facts(), input_shape=list(cfg.input_shape()), n_params=summary.total_params,
+                      macs=summary.total_macs, steps_per_epoch=steps, versions=_versions())  # fmt: skip
+    run.log(f"Model {spec.name}: {summary.total_params:,} parameters ({summary.total_params * 4 / 1e6:,.1f} MB as "
+            f"float32), {summary.total_macs / 1e6:,.2f} M multiply-adds per image, input {cfg.input_shape()}.")  # fmt: skip
+    run.log(f"Training on {len(data.y_train)} images, validating on {len(data.y_val)}, "
+            f"{spec.epochs} epoch(s) of {steps} batches of {spec.batch_size}.")  # fmt: skip
+    train_ds = datasets.make_dataset(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=cfg.seed,
+                                     augment=make_augmenter(spec.augment, cfg.seed))  # fmt: skip
+    val_ds = datasets.make_dataset(data.x_val, data.y_val, max(spec.batch_size, VALIDATION_BATCH))
+    best_path = run.path / "best.keras"
+    progress = make_run_callback(run, steps, spec.epochs, cfg.max_seconds)
+    callbacks = [
+        progress,
+        keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
+    ]
+    t0 = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0)
+    seconds = round(time.perf_counter() - t0, 2)
+    result.update(train_seconds=seconds, epochs=progress.epochs_done, best_val_accuracy=progress.best_val_accuracy)
+    if progress.stop_reason == "nan":
+        msg = (f"The loss became NaN/infinite at epoch {progress.epoch}; training diverged. "
+               "Try a lower learning rate or add BatchNormalization.")  # fmt: skip
+        run.update_status(train_seconds=seconds)
+        return _failed(run, result, msg, 1)
+    model.save(run.path / "final.keras")
+    return _test(run, model, data, cfg, progress, result)
+
+
+def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, result: dict) -> dict:
+    """Evaluates the best checkpoint on the test split and writes the final status."""
+    import keras
+
+    from core.evaluation import evaluate_model
+
+    best_path = run.path / "best.keras"
+    checkpoint = best_path if best_path.exists() else run.path / "final.keras"
+    best_model = keras.models.load_model(checkpoint) if best_path.exists() else model
+    metrics = evaluate_model(best_model, data.x_test, data.y_test, data.class_names, cfg.spec.loss)
+    metrics["checkpoint"] = checkpoint.name
+    write_json_atomic(run.path / "metrics.json", metrics)
+    status = "stopped" if progress.stop_reason in ("stop_file", "max_seconds") else "completed"
+    run.update_status(status=status, stop_reason=progress.stop_reason,
+                      stop_message=STOP_REASONS.get(progress.stop_reason), ended=now_iso(),
+                      train_seconds=result["train_seconds"], epochs_done=progress.epochs_done,
+                      best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,
+                      test_accuracy=metrics["accuracy"])  # fmt: skip
+    run.log(f"{status}: test accuracy {metrics['accuracy']:.4f} on {metrics['n']} images ({checkpoint.name}), "
+            f"fit took {result['train_seconds']:.1f} s.")  # fmt: skip
+    return {**result, "status": status, "test_accuracy": metrics["accuracy"]}
+
+
+def _stop_on_sigterm(run: Run) -> None:
+    """SIGTERM (e.g. from core.jobs or ``kill``) becomes a cooperative STOP request."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _handler(signum, frame):
+        run.request_stop()
+
+    signal.signal(signal.SIGTERM, _handler)
+
+
+def _versions() -> dict:
+    import platform
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__}  # fmt: skip

@@ -1,0 +1,98 @@
+"""Data for the pages: what the data folder holds, MNIST samples, and decoding uploads with notices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import datasets, images
+from core.errors import InputError
+
+WORK_MAX_SIDE = 512  # the Learn page works on images up to 512 px (fast enough to feel live)
+
+
+def data_status() -> dict:
+    """What the data folder holds: ``{"root", "mnist": [...], "folders": [...]}``."""
+    return _data_status(str(datasets.data_dir().resolve()))
+
+
+def refresh_data_status() -> None:
+    """Forgets the cached data-folder listing (after an import)."""
+    _data_status.clear()
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _data_status(root: str) -> dict:  # keyed by the folder so a changed $CNNLAB_DATA_DIR is seen
+    found = datasets.list_datasets(root)
+    mnist = datasets.find_mnist()
+    if mnist is not None and str(mnist) not in found["mnist"]:
+        found["mnist"].insert(0, str(mnist))
+    return {"root": root, **found}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _decode(data: bytes, max_side: int) -> tuple[np.ndarray, list[str]]:
+    img, info = images.open_image(data)
+    notices = []
+    if info.frames > 1:
+        notices.append(f"Animated {info.format} with {info.frames} frames: showing the first frame.")
+    if info.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        notices.append(
+            f"{info.mode} ({'16-bit' if '16' in info.mode else '32-bit'}) image: rescaled to 0..255 by its own range."
+        )
+    if "A" in info.mode or "transparency" in img.info:
+        notices.append("Transparent image: transparent areas are shown on white.")
+    if info.mode not in ("L", "LA", "1", "F") and not info.mode.startswith("I"):
+        notices.append(f"{info.mode} image converted to grayscale (one channel keeps the arithmetic readable).")
+    img, shrunk = images.downscale(img, max_side)
+    if shrunk:
+        notices.append(
+            f"Large image ({info.width}x{info.height}) downscaled to {img.size[0]}x{img.size[1]} to stay live."
+        )
+    return images.to_array(img, "grayscale"), notices
+
+
+def load_upload(upload, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | None, list[str], str | None]:
+    """Decodes a Streamlit upload (or camera photo) to a grayscale ``(H, W)`` array in [0, 1].
+
+    Returns:
+        ``(array, notices, error)``: on bad input the array is None and ``error`` says why.
+    """
+    data = upload.getvalue()
+    try:
+        arr, notices = _decode(data, max_side)
+    except InputError as exc:
+        name = getattr(upload, "name", "The file")
+        return None, [], str(exc).replace("the image", name, 1)
+    return arr, notices, None
+
+
+@st.cache_data(show_spinner="Loading MNIST...")
+def mnist_test_digits(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST test images ``(N, 28, 28)`` uint8 and labels ``(N,)``."""
+    data = datasets.load_mnist_npz(path)
+    return data.x_test, data.y_test
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def folder_samples(folder: str, per_class: int = 24) -> dict[str, list[str]]:
+    """Up to ``per_class`` image paths per class of a dataset folder (not checked yet)."""
+    base = Path(folder) / "train" if (Path(folder) / "train").is_dir() else Path(folder)
+    out = {}
+    for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        files = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in images.IMAGE_EXTENSIONS)
+        if files:
+            out[class_dir.name] = [str(p) for p in files[:per_class]]
+    return out
+
+
+def load_path(path: str, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | None, list[str], str | None]:
+    """Like :func:`load_upload` for a file in the data folder."""
+    try:
+        data = Path(path).read_bytes()
+        arr, notices = _decode(data, max_side)
+    except (OSError, InputError) as exc:
+        return None, [], f"{Path(path).name}: {exc}"
+    return arr, notices, None

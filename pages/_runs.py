@@ -1,0 +1,98 @@
+"""Runs on the pages: status icons, the live progress view of one run, and models served to every session."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import plots
+from core.errors import InputError
+from core.progress import early_stop_epoch, progress, stop_words
+from core.runs import Run, RunStore
+
+STATUS_ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/autorenew:",
+    "completed": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "interrupted": ":material/warning:",
+}
+
+
+def render_run_progress(run, queue_pos: int | None = None) -> None:
+    """Status, progress bar with ETA, live curves and log of one run (for a fragment)."""
+    st_ = run.status()
+    state = st_.get("status", "unknown")
+    icon = STATUS_ICONS.get(state, ":material/help:")
+    if state == "queued":
+        where = f"number {queue_pos} in the queue" if queue_pos else "starting"
+        st.info(f"**{run.id}** is waiting: {where}.", icon=icon)
+    elif state == "running" and progress(st_) is None:
+        st.info(f"**{run.id}** is loading its data and building the model...", icon=icon)
+    elif state == "running":
+        p = progress(st_)
+        st.progress(p.fraction, p.text())
+    elif state in ("failed", "interrupted"):
+        st.error(f"**{run.id}** {state}: {st_.get('error') or 'no reason recorded'}", icon=icon)
+    else:
+        metrics = run.metrics() or {}
+        acc = metrics.get("accuracy")
+        best = st_.get("best_epoch")
+        st.success(
+            f"**{run.id}** {state}"
+            + (f": test accuracy **{acc:.2%}**" if acc is not None else "")
+            + (f", best epoch {best}" if best else "")
+            + (f", early stopping at epoch {early_stop_epoch(st_)}" if early_stop_epoch(st_) else "")
+            + (f" ({stop_words(st_)})" if stop_words(st_) else ""),
+            icon=icon,
+        )
+        if state in ("completed", "stopped"):
+            c1, c2 = st.columns(2)
+            c1.page_link("pages/curves.py", label="Compare on Learning curves", icon=":material/show_chart:")
+            c2.page_link("pages/predict.py", label="Try it on Predict", icon=":material/draw:")
+    history = run.history()
+    batches = run.batches()
+    if history or batches:
+        curve = plots.Curve(run.id, history, st_.get("best_epoch"), early_stop_epoch(st_))
+        c1, c2 = st.columns(2)
+        if history:
+            c1.plotly_chart(plots.curves_figure([curve], "loss"), key=f"loss_{run.id}")
+            c2.plotly_chart(plots.curves_figure([curve], "accuracy"), key=f"acc_{run.id}")
+        if batches:
+            fig = plots.curves_figure([plots.Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
+            fig.update_layout(title="Running loss, every few batches", height=260)
+            st.plotly_chart(fig, key=f"batch_{run.id}")
+    log = run.log_path
+    if log.exists():
+        with st.expander("Log"):
+            st.code(log.read_text(encoding="utf-8", errors="replace")[-4000:] or "(empty)", language="text")
+
+
+def usable_runs() -> list:
+    """Runs with a checkpoint that finished, stopped or were interrupted, newest first."""
+    out = []
+    for run in RunStore().list():
+        if run.status().get("status") in ("completed", "stopped", "interrupted") and run.checkpoint() is not None:
+            if run.config().get("class_names"):
+                out.append(run)
+    return out
+
+
+def served_model(run_path: str):
+    """The run's model, loaded once per server and shared by every session.
+
+    Keyed by the checkpoint's modification time, so a retrained or replaced checkpoint
+    is picked up. Raises InputError when the checkpoint is gone or cannot be loaded.
+    """
+    run = Run(run_path)
+    ckpt = run.checkpoint()
+    if ckpt is None:
+        raise InputError(f"Run {run.id} has no checkpoint any more (best.keras was deleted?).")
+    return _served(run_path, ckpt.stat().st_mtime)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model...")
+def _served(run_path: str, mtime: float):
+    from core.inference import serve
+
+    return serve(Run(run_path))

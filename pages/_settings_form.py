@@ -1,0 +1,89 @@
+"""Widgets made from the settings table (``core.training.SETTINGS``) and the layer registry.
+
+A setting or a layer kind added in ``core`` shows up here by itself: its widget (or table
+column) is chosen from its type, range and choices.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from core.architectures import editable_kinds, table_columns
+from core.architectures.specs import LAYER_FIELD
+from core.settings import Setting
+from core.training import SETTINGS
+
+COLUMNS = 4
+
+
+def _step(value: Any, s: Setting) -> float:
+    """A step one decade below the value (0.001 -> 0.0001), so arrows make sensible changes."""
+    ref = value if isinstance(value, int | float) and value else s.default
+    if not isinstance(ref, int | float) or not ref:
+        return 0.01
+    return 10 ** math.floor(math.log10(abs(ref))) / 10
+
+
+def setting_widget(container, s: Setting, value: Any, key: str, disabled: bool = False) -> Any:
+    """Renders one setting's widget in ``container``; returns the value it holds."""
+    help_text = f"{s.help} ({s.range_text()})" if s.range_text() else s.help
+    if s.choices:
+        options = list(s.choices)
+        return container.selectbox(s.label, options, options.index(value) if value in options else 0, key=key,
+                                   help=help_text, disabled=disabled)  # fmt: skip
+    if s.kind is bool:
+        return container.toggle(s.label, bool(value), key=key, help=help_text, disabled=disabled)
+    if s.steps:
+        options = sorted({*s.steps, value})
+        return container.select_slider(s.label, options, value, key=key, help=help_text, disabled=disabled)
+    if s.kind is int:
+        return container.number_input(s.label, int(s.lo), int(s.hi), None if value is None else int(value), step=1,
+                                      key=key, help=help_text, disabled=disabled)  # fmt: skip
+    return container.number_input(s.label, float(s.lo), float(s.hi), None if value is None else float(value),
+                                  step=_step(value, s), format="%g", key=key, help=help_text,
+                                  disabled=disabled)  # fmt: skip
+
+
+def settings_form(current: dict[str, Any], task: str, key_suffix: str) -> dict[str, Any]:
+    """Every setting that applies to ``task``, main ones in a grid and the rest under "Advanced".
+
+    Args:
+        current: the starting value of each setting (the preset's), by name.
+        key_suffix: part of each widget key, so another preset starts from its own values.
+
+    Returns:
+        The values the widgets hold now, by setting name.
+    """
+    table = [s for s in SETTINGS if s.applies_to(task)]
+    values: dict[str, Any] = {}
+    for group, box in (("training", st.container()), ("advanced", st.expander("Advanced settings"))):
+        cols = box.columns(COLUMNS)
+        for i, s in enumerate(x for x in table if x.group == group):
+            other, allowed = s.only_with or (None, ())
+            off = other is not None and values.get(other, current.get(other)) not in allowed
+            value = setting_widget(cols[i % COLUMNS], s, s.default if off else current.get(s.name, s.default),
+                                   f"t_{s.name}_{key_suffix}", disabled=off)  # fmt: skip
+            values[s.name] = s.default if off else value
+    return values
+
+
+def layer_table_config() -> dict:
+    """``st.data_editor`` column configs for the layer table, from the layer fields' declarations."""
+    config: dict[str, Any] = {
+        "kind": st.column_config.SelectboxColumn("layer", options=editable_kinds(), required=True, width="medium")
+    }
+    for name in table_columns()[1:]:
+        f = LAYER_FIELD[name]
+        if f.choices:
+            config[name] = st.column_config.SelectboxColumn(f.label, options=list(f.choices), help=f.help)
+        elif f.kind is bool:
+            config[name] = st.column_config.CheckboxColumn(f.label, help=f.help)
+        else:
+            step = 1 if f.kind is int else 0.05
+            config[name] = st.column_config.NumberColumn(
+                f.label, min_value=f.lo, max_value=f.hi, step=step, help=f.help
+            )
+    return config

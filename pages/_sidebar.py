@@ -1,0 +1,54 @@
+"""The sidebar every page shows: datasets found and what is training now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.runs import ACTIVE_STATES, RunStore
+from pages._data import data_status
+
+
+def active_runs() -> list[dict]:
+    """Runs that are queued or running now (any session's), newest first."""
+    return _active_runs(str(RunStore().root.resolve()))
+
+
+@st.cache_data(ttl=1, show_spinner=False)  # many sessions poll; one listing per second serves all
+def _active_runs(root: str) -> list[dict]:
+    try:
+        runs = RunStore(root).list()
+        return [r.summary() | {"progress": r.status()} for r in runs if r.status().get("status") in ACTIVE_STATES]
+    except OSError:  # an unreadable runs folder must not break every page
+        return []
+
+
+def render_sidebar_status() -> None:
+    """The sidebar block every page shows: datasets found and what is training now."""
+    status = data_status()
+    with st.sidebar:
+        st.markdown("**Data folder**")
+        lines = [f"MNIST: `{Path(p).name}`" for p in status["mnist"][:1]]
+        lines += [f"Images: `{Path(p).name}`" for p in status["folders"]]
+        if lines:
+            st.caption("  \n".join(lines))
+        else:
+            st.caption(
+                f"No datasets in `{status['root']}` yet. The Learn page works without data; see Home for how to add some."
+            )
+        st.markdown("**Training now**")
+        training_now()
+
+
+@st.fragment(run_every=3.0)
+def training_now() -> None:
+    """Queued and running jobs of every session, refreshed every 3 s on every page."""
+    runs = active_runs()
+    if not runs:
+        st.caption("Nothing is training.")
+    for run in runs:
+        p = run["progress"]
+        done, total = p.get("epoch"), p.get("epochs")
+        where = f"epoch {done}/{total}" if done is not None and total else run["status"]
+        st.caption(f"`{run['run_id']}`: {where}")
