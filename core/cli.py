@@ -100,12 +100,27 @@ def read_json_file(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES)
         )
     try:
         with open(p, "rb") as fh:
-            data = json.loads(fh.read(max_bytes + 1).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"Could not read the {what} {p}: {exc.strerror or exc}.") from None
+    return parse_json_object(raw, f"{what} {p}", max_bytes)
+
+
+def parse_json_object(raw: bytes, what: str, max_bytes: int = MAX_JSON_BYTES) -> dict:
+    """Parses untrusted bytes (a file, an upload) as one JSON object.
+
+    Raises:
+        InputError: too large, not UTF-8 JSON, nested too deeply, or not an object.
+    """
+    if len(raw) > max_bytes:
+        raise InputError(f"Expected a {what} of at most {max_bytes // 1024:,} kB. Received: {len(raw):,} bytes.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
-        raise InputError(f"Could not read the {what} {p}: not valid JSON ({reason}).") from None
+        raise InputError(f"Could not read the {what}: not valid JSON ({reason}).") from None
     if not isinstance(data, dict):
-        raise InputError(f"Expected the {what} {p} to hold a JSON object. Received: {type(data).__name__}.")
+        raise InputError(f"Expected the {what} to hold a JSON object. Received: {type(data).__name__}.")
     return data
 
 

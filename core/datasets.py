@@ -1,4 +1,4 @@
-"""Datasets: MNIST from an .npz, and folders of class images checked file by file.
+"""Datasets: folders of class images checked file by file (MNIST is ``core.mnist``).
 
 Image folders look like ``root/<class>/*.png`` or ``root/train/<class>/...`` plus an
 optional ``root/test/<class>/...``. Every file is opened and verified before training;
@@ -16,7 +16,6 @@ import numpy as np
 from core.errors import InputError
 from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, check_image_file, load_array
 
-MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
 MIN_IMAGES_PER_CLASS = 5
 DEFAULT_SPLIT = (0.70, 0.15, 0.15)  # train / validation / test
 
@@ -24,85 +23,6 @@ DEFAULT_SPLIT = (0.70, 0.15, 0.15)  # train / validation / test
 def data_dir() -> Path:
     """The data folder: ``$CNNLAB_DATA_DIR`` or ``./data``."""
     return Path(os.environ.get("CNNLAB_DATA_DIR", "data"))
-
-
-# ----------------------------------------------------------------------------- MNIST
-
-
-@dataclass
-class MnistData:
-    """MNIST arrays as uint8 images (N, 28, 28) and uint8 labels (N,)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: str
-
-    class_names = [str(d) for d in range(10)]
-
-
-def find_mnist(path: str | Path | None = None) -> Path | None:
-    """Finds an MNIST .npz: an explicit path, else ``$CNNLAB_DATA_DIR/mnist.npz``
-    (or ``mnist/mnist.npz``, the layout of the shared data folder)."""
-    if path is not None:
-        return Path(path)
-    for candidate in (data_dir() / "mnist.npz", data_dir() / "mnist" / "mnist.npz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def load_mnist_npz(path: str | Path) -> MnistData:
-    """Loads an .npz with Keras's key names (x_train, y_train, x_test, y_test).
-
-    Raises:
-        InputError: missing file, not an .npz, missing keys or wrong shapes.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"MNIST file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"Expected an .npz file for MNIST. Received a folder: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in MNIST_KEYS if k not in npz.files]
-            if missing:
-                raise InputError(f"{path.name} lacks the MNIST arrays {missing}; expected keys {list(MNIST_KEYS)}.")
-            arrays = {k: npz[k] for k in MNIST_KEYS}
-    except InputError:
-        raise
-    except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError, pickle refusal
-        raise InputError(f"{path.name} is not a readable .npz file: {exc}") from exc
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[0] == 0 or y.ndim != 1:
-            raise InputError(
-                f"Expected x_{split} of shape (N, H, W) and y_{split} of shape (N,). Received: {x.shape} and {y.shape}"
-            )
-    return MnistData(*(arrays[k] for k in MNIST_KEYS), source=str(path))
-
-
-def load_mnist(path: str | Path | None = None) -> MnistData:
-    """Loads MNIST from ``path``, the data folder, or (last resort) Keras's download.
-
-    Raises:
-        InputError: nothing found locally and the download failed (offline).
-    """
-    found = find_mnist(path)
-    if found is not None:
-        return load_mnist_npz(found)
-    try:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as exc:
-        raise InputError(
-            "MNIST was not found and could not be downloaded "
-            f"({type(exc).__name__}). Put mnist.npz (Keras key names) at "
-            f"{data_dir().resolve() / 'mnist.npz'} or pass --data PATH/mnist.npz."
-        ) from exc
-    return MnistData(x_train, y_train, x_test, y_test, source="keras.datasets.mnist")
 
 
 # ------------------------------------------------------------------------ image folders
@@ -136,43 +56,59 @@ class FolderScan:
         return {name: int((labels == i).sum()) for i, name in enumerate(self.class_names)}
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (links resolved) stays inside ``root``."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(
-        (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))),
-        key=lambda p: p.name,
-    )
+    """Class subfolders: real folders only (a linked folder could lead anywhere on the machine)."""
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise InputError(f"Could not list {folder}: {exc.strerror or exc}.") from None
+    return [p for p in entries if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "__"))]
 
 
-def _list_class_files(class_dir: Path) -> list[Path]:
-    return sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
+def _list_class_files(class_dir: Path, root: Path, skipped: list[SkippedFile]) -> list[Path]:
+    """Every file under a class folder, never following links out of the dataset."""
+    out = []
+    for base, dirs, names in os.walk(class_dir, followlinks=False, onerror=lambda e: skipped.append(
+            SkippedFile(str(e.filename), f"could not be read: {e.strerror}"))):  # fmt: skip
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(base) / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() and not _inside(path, root):
+                skipped.append(SkippedFile(str(path), "a link that leads outside the dataset folder"))
+            elif path.is_file():
+                out.append(path)
+            else:
+                skipped.append(SkippedFile(str(path), "not a regular file (a device, pipe or socket)"))
+    return out
 
 
-def scan_image_folder(
-    root: str | Path,
-    min_per_class: int = MIN_IMAGES_PER_CLASS,
-    max_bytes: int = MAX_FILE_BYTES,
-    progress=None,
-) -> FolderScan:
-    """Lists and checks every file of a class-folder dataset.
+def sample_files(folder: str | Path, per_class: int = 24) -> dict[str, list[str]]:
+    """Up to ``per_class`` image paths per class (not decoded; links out of the dataset skipped)."""
+    root = Path(folder)
+    base = root / "train" if (root / "train").is_dir() else root
+    out = {}
+    for class_dir in _class_dirs(base):
+        files = []
+        for path in sorted(class_dir.iterdir())[: per_class * 4]:
+            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and _inside(path, root.resolve()):
+                files.append(str(path))
+        if files:
+            out[class_dir.name] = files[:per_class]
+    return out
 
-    Args:
-        root: ``root/<class>/...`` or ``root/train/<class>/...`` (+ optional ``root/test/``).
-        min_per_class: fewer usable images than this in a class is an error.
-        max_bytes: larger files are skipped.
-        progress: optional ``callable(done, total)`` called while checking files.
 
-    Returns:
-        A :class:`FolderScan`; unreadable, non-image or too-large files are in ``skipped``.
-
-    Raises:
-        InputError: missing/empty folder, fewer than 2 classes, too few images in a class,
-            or train/test class names that differ.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise InputError(f"Dataset folder not found: {root}")
-    if not root.is_dir():
-        raise InputError(f"Expected a folder of class subfolders. Received a file: {root}")
+def _roots(root: Path) -> tuple[Path, Path | None, list[str]]:
+    """The train root, the optional test root and the class names (checked)."""
     train_root = root / "train" if (root / "train").is_dir() else root
     test_root = root / "test" if (root / "train").is_dir() and (root / "test").is_dir() else None
     class_dirs = _class_dirs(train_root)
@@ -190,13 +126,43 @@ def scan_image_folder(
             raise InputError(
                 f"train/ and test/ must hold the same classes. Received train={class_names}, test={test_names}."
             )
+    return train_root, test_root, class_names
+
+
+def scan_image_folder(
+    root: str | Path,
+    min_per_class: int = MIN_IMAGES_PER_CLASS,
+    max_bytes: int = MAX_FILE_BYTES,
+    progress=None,
+) -> FolderScan:
+    """Lists and checks every file of a class-folder dataset.
+
+    Args:
+        root: ``root/<class>/...`` or ``root/train/<class>/...`` (+ optional ``root/test/``).
+        min_per_class: fewer usable images than this in a class is an error.
+        max_bytes: larger files are skipped.
+        progress: optional ``callable(done, total)`` called while checking files.
+
+    Returns:
+        A :class:`FolderScan`; unreadable, non-image, too-large or outside-linked files are
+        in ``skipped``. Linked class folders are not followed.
+
+    Raises:
+        InputError: missing/empty folder, fewer than 2 classes, too few images in a class,
+            or train/test class names that differ.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise InputError(f"Dataset folder not found: {root}")
+    if not root.is_dir():
+        raise InputError(f"Expected a folder of class subfolders. Received a file: {root}")
+    real_root = root.resolve()
+    train_root, test_root, class_names = _roots(root)
+    scan = FolderScan(str(root), class_names, [], [])
     jobs: list[tuple[str, Path, int]] = []
     for split_name, base in (("train", train_root), ("test", test_root)):
-        if base is None:
-            continue
-        for label, name in enumerate(class_names):
-            jobs += [(split_name, f, label) for f in _list_class_files(base / name)]
-    scan = FolderScan(str(root), class_names, [], [])
+        for label, name in enumerate(class_names if base is not None else []):
+            jobs += [(split_name, f, label) for f in _list_class_files(base / name, real_root, scan.skipped)]
     for done, (split_name, path, label) in enumerate(jobs, start=1):
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
             reason = f"not an image file type ({path.suffix or 'no extension'})"
@@ -204,12 +170,12 @@ def scan_image_folder(
             reason = check_image_file(path, max_bytes)
         if reason is not None:
             scan.skipped.append(SkippedFile(str(path), reason))
-        elif split_name == "train":
-            scan.train_files.append(str(path))
-            scan.train_labels.append(label)
         else:
-            scan.test_files.append(str(path))
-            scan.test_labels.append(label)
+            files, labels = (
+                (scan.train_files, scan.train_labels) if split_name == "train" else (scan.test_files, scan.test_labels)
+            )
+            files.append(str(path))
+            labels.append(label)
         if progress is not None and (done % 50 == 0 or done == len(jobs)):
             progress(done, len(jobs))
     too_few = {n: c for n, c in scan.counts().items() if c < min_per_class}

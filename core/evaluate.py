@@ -22,15 +22,16 @@ def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list
     has one, else every image) whose class names must match the run's.
     """
     from core import datasets
+    from core import mnist as mnist_files
     from core.inference import model_input_for
-    from core.runs import read_json
+    from core.storage import read_json
     from core.training import mnist_to_model_input, one_hot
 
     spec = model_input_for(run)
     names = list(spec.class_names)
     cfg = run.config()
     if spec.task == "mnist":
-        mnist = datasets.load_mnist(data or cfg.get("data"))
+        mnist = mnist_files.load_mnist(data or cfg.get("data"))
         return mnist_to_model_input(mnist.x_test), one_hot(mnist.y_test, 10), names
     if data is None:
         split = read_json(run.path / "split.json")

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core.architectures.specs import TASKS
 from core.errors import InputError
 from core.images import ImageSource, open_image, to_array
+from core.run_schema import class_names
 from core.runs import Run
 
 MNIST_SIZE, MNIST_BOX = 28, 20
@@ -33,15 +35,26 @@ class ModelInput:
 
 
 def model_input_for(run: Run) -> ModelInput:
-    """Reads a run's config.json to know how to preprocess images for it."""
+    """Reads a run's config.json to know how to preprocess images for it.
+
+    Raises:
+        InputError: the run has no class names yet, or its config does not say a usable input.
+    """
     cfg = run.config()
     spec = cfg.get("spec") or {}
-    names = cfg.get("class_names")
-    if not names:
-        raise InputError(f"Run {run.id} has no class names yet (its data was never loaded).")
-    return ModelInput(
-        cfg.get("task", "images"), int(spec.get("image_size", 28)), spec.get("color_mode", "grayscale"), tuple(names)
+    names = class_names(cfg.get("class_names"))
+    if names is None:
+        raise InputError(
+            f"Run {run.id} has no usable class names (its data was never loaded, or config.json is damaged)."
+        )
+    size, mode, task = (
+        spec.get("image_size", MNIST_SIZE),
+        spec.get("color_mode", "grayscale"),
+        cfg.get("task", "images"),
     )
+    if type(size) is not int or not 8 <= size <= 1024 or mode not in ("grayscale", "rgb") or task not in TASKS:
+        raise InputError(f"Run {run.id}'s config.json does not describe a usable input (image size, colour, task).")
+    return ModelInput(task, size, mode, tuple(names))
 
 
 def prepare_digit(gray: np.ndarray) -> np.ndarray:
@@ -71,7 +84,9 @@ def prepare_digit(gray: np.ndarray) -> np.ndarray:
     small = np.asarray(pil, dtype=np.float32) / 255.0
     # Centre of mass -> frame centre, as in the original MNIST preprocessing.
     ys, xs = np.indices(small.shape)
-    mass = small.sum()
+    mass = float(small.sum())
+    if not mass > 0:  # a few dots of ink can vanish when shrunk: nothing is left to centre
+        raise InputError("No digit found: only a few dots of ink, too little to read. Draw the digit larger.")
     cy, cx = (ys * small).sum() / mass, (xs * small).sum() / mass
     top = int(round(MNIST_SIZE / 2 - cy))
     left = int(round(MNIST_SIZE / 2 - cx))

@@ -24,12 +24,17 @@ import sys
 import time
 from pathlib import Path
 
+from core import procs
 from core.errors import InputError
-from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso, pid_alive
+from core.limits import take
+from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
+from core.storage import read_text_tail
 from core.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUNNING = 1
+DEFAULT_MAX_QUEUE = 20  # queued + running jobs of everyone together
+MAX_JOBS_PER_SESSION = 3
 STOP_GRACE_SECONDS = 120.0  # a stopping run silent this long gets SIGTERM; twice this, SIGKILL
 KILLED_MARK, TERM_MARK = "KILLED", "TERM"  # marker files: status.json is rewritten by training every second
 TAIL_CHARS = 1500
@@ -46,11 +51,16 @@ def max_running_default() -> int:
         return DEFAULT_MAX_RUNNING
 
 
-def _tail(path: Path, chars: int = TAIL_CHARS) -> str:
+def max_queue() -> int:
+    """``$CNNLAB_MAX_QUEUE`` (queued and running jobs of everyone together), default 20."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")[-chars:].strip()
-    except OSError:
-        return ""
+        return max(1, int(os.environ.get("CNNLAB_MAX_QUEUE", DEFAULT_MAX_QUEUE)))
+    except ValueError:
+        return DEFAULT_MAX_QUEUE
+
+
+def _tail(path: Path, chars: int = TAIL_CHARS) -> str:
+    return read_text_tail(path, chars).strip()
 
 
 def _timestamp(iso: str | None, default: float) -> float:
@@ -97,27 +107,47 @@ class JobManager:
 
     # ----- submit / start -----------------------------------------------------------
 
-    def submit(self, config: TrainConfig) -> Run:
+    def submit(self, config: TrainConfig, session: str | None = None) -> Run:
         """Queues a training run and starts it if a slot is free.
 
         The config is checked here (the same checks as the command line), then written once
         as the new run folder's ``config.json``; the training process reads it from there
         (``python -m core.train --run-dir``).
 
+        Args:
+            config: the run.
+            session: the web session asking (None from Python): its jobs in the queue and its
+                rate of submissions are limited.
+
         Raises:
-            InputError: a bad setting, or the runs folder cannot be written (full disk, permissions).
+            InputError: a bad setting, a full queue, too many jobs or submissions from this
+                session, or the runs folder cannot be written (full disk, permissions).
         """
         config.validate()
         run = None
         try:
             with self._lock():  # a concurrent pump must not start it before its config is written
-                run = self.store.create(config.run_name(), {**config.to_dict(), "job": {"submitted": now_iso()}})
+                self._check_queue_room(session)
+                take("submit", session)
+                job = {"submitted": now_iso(), **({"session": session} if session else {})}
+                run = self.store.create(config.run_name(), {**config.to_dict(), "job": job})
         except OSError as exc:
             if run is not None:
                 shutil.rmtree(run.path, ignore_errors=True)
             raise InputError(f"Could not create a run in {self.store.root}: {exc.strerror or exc}.") from exc
         self.pump()
         return run
+
+    def _check_queue_room(self, session: str | None) -> None:
+        active = self.active()
+        if len(active) >= max_queue():
+            raise InputError(f"The queue is full ({len(active)} jobs waiting or running); try again when one ends.")
+        mine = [r for r in active if session and (r.config().get("job") or {}).get("session") == session]
+        if len(mine) >= MAX_JOBS_PER_SESSION:
+            raise InputError(
+                f"You already have {len(mine)} jobs waiting or running (at most {MAX_JOBS_PER_SESSION}); "
+                "stop one or wait for it to end."
+            )
 
     def pump(self) -> list[str]:
         """Finalises ended processes, then starts queued runs while slots are free.
@@ -149,7 +179,7 @@ class JobManager:
             run.update_status(status="failed", error=f"Could not start the training process: {exc}", ended=now_iso())
             return
         _CHILDREN[run.id] = proc
-        run.update_status(pid=proc.pid, launched=now_iso())
+        run.update_status(pid=proc.pid, pid_start=procs.start_ticks(proc.pid), launched=now_iso())
 
     # ----- watch ---------------------------------------------------------------------
 
@@ -174,10 +204,10 @@ class JobManager:
                 if run.id in _CHILDREN:
                     self._escalate_stop(run, st)
                 continue
-            if st.get("status") == "queued" and not pid_alive(pid):
+            if st.get("status") == "queued" and not run.process_alive():
                 self._finalise(run, None)
             elif st.get("status") == "running":
-                if not pid_alive(pid):
+                if not run.process_alive():
                     self._finalise(run, None)  # a KILLED mark makes it "stopped", else "interrupted"
                     continue
                 self._escalate_stop(run, st)
@@ -228,20 +258,9 @@ class JobManager:
             self._kill(run, signal.SIGTERM)
 
     def _kill(self, run: Run, sig: signal.Signals) -> bool:
-        pid = run.status().get("pid")
-        if not pid or not pid_alive(pid):
-            return False
-        try:
-            pgid = os.getpgid(int(pid))
-            if pgid != int(pid) or pgid == os.getpgrp():  # not a job's own group: never ours
-                raise PermissionError
-            os.killpg(pgid, sig)  # the job (a session leader) and anything it started
-        except (ProcessLookupError, PermissionError):
-            try:
-                os.kill(int(pid), sig)
-            except ProcessLookupError:
-                return False
-        return True
+        """Signals the run's training process, only if it provably is one (see core.procs)."""
+        st = run.status()
+        return procs.signal_training(st.get("pid"), st.get("pid_start"), sig)
 
     # ----- stop ------------------------------------------------------------------------
 

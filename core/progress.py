@@ -32,10 +32,11 @@ def progress(status: dict) -> Progress | None:
     epoch = int(status.get("epoch") or 0)
     if not epoch:
         return None
-    epochs, steps = int(status.get("epochs") or 1), int(status.get("steps_per_epoch") or 1)
-    batch = min(int(status.get("batch") or 0), steps)
+    epochs, steps = max(int(status.get("epochs") or 1), 1), max(int(status.get("steps_per_epoch") or 1), 1)
+    epoch = min(max(epoch, 1), epochs)
+    batch = min(max(int(status.get("batch") or 0), 0), steps)
     fraction = min(((epoch - 1) + batch / steps) / epochs, 1.0)
-    elapsed = float(status.get("elapsed") or 0.0)
+    elapsed = max(float(status.get("elapsed") or 0.0), 0.0)
     eta = elapsed / fraction * (1 - fraction) if fraction > MIN_FRACTION_FOR_ETA else None
     return Progress(fraction, epoch, epochs, batch, steps, elapsed, eta)
 

@@ -8,20 +8,23 @@ Layout (see DESIGN.md)::
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import json
 import os
 import re
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
+from core import procs
 from core.errors import InputError
+from core.run_schema import CONFIG, METRICS, STATES, STATUS, class_names, clean, confusion_ok
+from core.storage import MAX_JSON_BYTES, Damaged, read_csv, read_json, write_json_atomic
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("completed", "stopped", "failed", "interrupted")
+MAX_STATUS_BYTES = 64 * 1024
+MAX_NOTE_CHARS = 10_000
 HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
 BATCH_FIELDS = ["epoch", "batch", "step", "loss", "accuracy", "seconds"]
 
@@ -35,63 +38,6 @@ def now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Writes JSON to a temp file in the same folder, then renames it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_json(path: str | Path) -> dict | None:
-    """Reads a JSON object; None when missing, half-written or not an object."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def append_csv(path: str | Path, row: dict, fieldnames: list[str]) -> None:
-    """Appends one row, writing the header first when the file is new."""
-    path = Path(path)
-    new = not path.exists() or path.stat().st_size == 0
-    with path.open("a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fieldnames, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-        fh.flush()
-
-
-def read_csv(path: str | Path) -> list[dict]:
-    """Reads CSV rows as dicts of floats where possible; skips a torn last line."""
-    rows: list[dict] = []
-    try:
-        with Path(path).open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            for raw in reader:
-                if None in raw or any(v is None for v in raw.values()):
-                    continue  # a row still being written
-                row = {}
-                for k, v in raw.items():
-                    try:
-                        row[k] = float(v) if v != "" else None
-                    except ValueError:
-                        row[k] = v
-                rows.append(row)
-    except OSError:
-        return []
-    return rows
-
-
 def slugify(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
     slug = re.sub(r"\.{2,}", ".", slug).strip("-.")
@@ -103,25 +49,6 @@ def validate_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id or "") or run_id in (".", ".."):
         raise InputError(f"Invalid run id {run_id!r}: expected letters, digits, '.', '_' or '-'.")
     return run_id
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True when ``pid`` is a live process running CNN Lab training."""
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError):
-        return False
-    cmdline = Path(f"/proc/{int(pid)}/cmdline")
-    if cmdline.exists():  # Linux: guard against a recycled pid
-        try:
-            text = cmdline.read_bytes().replace(b"\0", b" ")
-        except OSError:
-            return False
-        if b"core.train" not in text and b"pytest" not in text and b"core/train" not in text:
-            return False
-    return True
 
 
 class Run:
@@ -149,13 +76,49 @@ class Run:
         return self.path / "log.txt"
 
     def config(self) -> dict:
-        return read_json(self.config_path) or {}
+        """config.json with its known fields type-checked ({} when missing or damaged)."""
+        data = read_json(self.config_path)
+        return clean(data, CONFIG, keep_unknown=True)[0] if data else {}
+
+    def damage(self) -> str | None:
+        """Why this run's config.json or status.json cannot be trusted, or None."""
+        for path, limit in ((self.config_path, MAX_JSON_BYTES), (self.status_path, MAX_STATUS_BYTES)):
+            data = read_json(path, limit)
+            if isinstance(data, Damaged):
+                return data.why
+        return None
 
     def status(self) -> dict:
-        return read_json(self.status_path) or {"status": "unknown"}
+        """status.json, type-checked: ``{"status": "unknown"}`` when missing, ``"damaged"`` when unusable."""
+        data = read_json(self.status_path, MAX_STATUS_BYTES)
+        if isinstance(data, Damaged):
+            return {"status": "damaged", "error": f"This run folder is damaged: {data.why}."}
+        if data is None:
+            return {"status": "unknown"}
+        out, bad = clean(data, STATUS)
+        if out.get("status") not in STATES:
+            state = str(data.get("status"))[:40]
+            return {"status": "damaged", "error": f"This run folder is damaged: status.json says {state!r}."}
+        if bad:
+            out["damaged_fields"] = bad
+        return out
 
     def metrics(self) -> dict | None:
-        return read_json(self.path / "metrics.json")
+        """metrics.json, type-checked (None when missing or unusable)."""
+        data = read_json(self.path / "metrics.json")
+        if not data:
+            return None
+        out, _ = clean(data, METRICS)
+        names = class_names(out.get("class_names"))
+        if names is None or not confusion_ok(out.get("confusion_matrix"), len(names)):
+            out.pop("confusion_matrix", None)
+            out.pop("per_class", None)
+        return out
+
+    def process_alive(self) -> bool:
+        """True when the training process this run recorded (pid and start time) still runs."""
+        st = self.status()
+        return procs.alive(st.get("pid"), st.get("pid_start"))
 
     def history(self) -> list[dict]:
         return read_csv(self.path / "history.csv")
@@ -171,14 +134,44 @@ class Run:
         return None
 
     def update_status(self, **fields) -> dict:
-        status = {**self.status(), **fields, "updated": now_iso()}
-        status.pop("unknown", None)
-        write_json_atomic(self.status_path, status)
+        current = self.status()
+        if current.get("status") in ("damaged", "unknown"):
+            current = {k: v for k, v in current.items() if k == "created"}
+        current.pop("damaged_fields", None)
+        status = {**current, **fields, "updated": now_iso()}
+        write_json_atomic(self.status_path, status, MAX_STATUS_BYTES)
         return status
 
     def update_config(self, **facts) -> None:
         """Adds what training learnt (class names, split sizes...) to config.json, once, atomically."""
         write_json_atomic(self.config_path, {**self.config(), **facts})
+
+    @property
+    def note_path(self) -> Path:
+        return self.path / "note.txt"
+
+    def note(self) -> str:
+        """The run's note (its first ``MAX_NOTE_CHARS`` characters)."""
+        try:
+            if not stat.S_ISREG(os.stat(self.note_path).st_mode):
+                return ""
+            with self.note_path.open("rb") as fh:
+                return fh.read(MAX_NOTE_CHARS * 4).decode("utf-8", errors="replace")[:MAX_NOTE_CHARS]
+        except OSError:
+            return ""
+
+    def write_note(self, text: str) -> None:
+        """Saves the run's note.
+
+        Raises:
+            InputError: longer than ``MAX_NOTE_CHARS``, or the disk refused it.
+        """
+        if not isinstance(text, str) or len(text) > MAX_NOTE_CHARS:
+            raise InputError(f"A note holds at most {MAX_NOTE_CHARS:,} characters. Received: {len(str(text)):,}.")
+        try:
+            self.note_path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"Could not save the note: {exc.strerror or exc}.") from None
 
     def request_stop(self) -> None:
         self.stop_path.write_text(now_iso())
@@ -196,6 +189,9 @@ class Run:
     def summary(self) -> dict:
         """A flat dict for tables and ``core.runs list``."""
         cfg, st, m = self.config(), self.status(), self.metrics() or {}
+        damage = self.damage()
+        if damage:
+            st = {"status": "damaged", "error": f"This run folder is damaged: {damage}."}
         return {
             "run_id": self.id,
             "status": st.get("status", "unknown"),
@@ -258,7 +254,7 @@ class RunStore:
         import shutil
 
         run = self.get(run_id)
-        if run.status().get("status") in ACTIVE_STATES and pid_alive(run.status().get("pid")):
+        if run.status().get("status") in ACTIVE_STATES and run.process_alive():
             raise InputError(f"Run {run_id} is still {run.status()['status']}; stop it first.")
         shutil.rmtree(run.path)
 
@@ -266,7 +262,7 @@ class RunStore:
 def mark_if_orphaned(run: Run) -> bool:
     """Marks a running/queued run whose process is gone as ``interrupted``; says if it did."""
     st = run.status()
-    if st.get("status") == "running" and not pid_alive(st.get("pid")):
+    if st.get("status") == "running" and not run.process_alive():
         run.update_status(
             status="interrupted",
             error="The training process ended without finishing (killed, crashed or the machine restarted). "

@@ -52,6 +52,8 @@ class Setting:
         if self.choices:
             return " | ".join(map(str, self.choices))
         if self.lo is not None and self.hi is not None:
+            if self.kind is int:
+                return f"{int(self.lo)}..{int(self.hi)}"
             return f"{self.lo:g}..{self.hi:g}"
         return ""
 

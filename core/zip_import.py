@@ -2,18 +2,24 @@
 
 Refused: not a zip, absolute paths or ``..`` (zip slip), links, too many files, too many
 bytes once uncompressed (a zip bomb; counted while extracting, not trusted from the
-header), fewer than 2 classes with images. Skipped and reported: non-images and images
-Pillow cannot read. Nothing is left behind on failure: extraction goes to a hidden
-temporary folder that is renamed into place only when the dataset is valid.
+header), more than the space left for imported data (a quota over all imports), more pixels
+to decode or more seconds than an import may take, fewer than 2 classes with images.
+Skipped and reported: non-images and images Pillow cannot read. Nothing is left behind on
+failure: extraction goes to a hidden temporary folder that is renamed into place only when
+the dataset is valid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
+import json
 import lzma
+import os
 import shutil
 import stat
+import time
 import uuid
 import zipfile
 import zlib
@@ -23,11 +29,16 @@ from typing import BinaryIO
 
 from core.datasets import data_dir
 from core.errors import InputError
-from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, check_image_file
+from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, PixelBudget, check_image_file
+from core.limits import take
 from core.runs import slugify
 
 MAX_FILES = 20_000
-MAX_TOTAL_BYTES = 2 * 1024**3  # 2 GB uncompressed
+MAX_TOTAL_BYTES = 2 * 1024**3  # 2 GB uncompressed, per import
+MAX_IMPORT_PIXELS = 2_000_000_000  # decoded to check them: ~1 min of one core
+MAX_IMPORT_SECONDS = 300.0
+DEFAULT_QUOTA_MB = 2048  # all imported datasets together
+MARKER = ".cnnlab-import.json"  # in an imported dataset: its size, for the quota
 MIN_IMAGES_PER_CLASS = 2
 JUNK = ("__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini")
 CHUNK = 1 << 20
@@ -79,14 +90,24 @@ def _strip_common_root(
     return members
 
 
+@dataclass
+class ImportLimits:
+    """How much one import may take: files, bytes on disk, pixels decoded and seconds."""
+
+    max_files: int = MAX_FILES
+    max_total_bytes: int = MAX_TOTAL_BYTES
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_pixels: int = MAX_IMPORT_PIXELS
+    max_seconds: float = MAX_IMPORT_SECONDS
+
+
 def import_zip(
     source: str | Path | bytes | BinaryIO,
     name: str,
     root: str | Path | None = None,
-    max_files: int = MAX_FILES,
-    max_total_bytes: int = MAX_TOTAL_BYTES,
-    max_file_bytes: int = MAX_FILE_BYTES,
+    limits: ImportLimits | None = None,
     progress=None,
+    session: str | None = None,
 ) -> ImportReport:
     """Checks and extracts a zip of class folders into ``root/<name>``.
 
@@ -97,55 +118,40 @@ def import_zip(
         source: the zip (path, bytes or file object, e.g. a Streamlit upload).
         name: the dataset's folder name (slugified; made unique if taken).
         root: the data folder (default ``$CNNLAB_DATA_DIR``).
+        limits: files, bytes, decoded pixels and seconds one import may take.
         progress: optional ``callable(done, total)`` called while extracting.
+        session: the web session importing (rate-limited; None from Python or the CLI).
 
     Returns:
         An :class:`ImportReport`.
 
     Raises:
-        InputError: not a zip, unsafe, too large, or not a usable dataset. Nothing is written.
+        InputError: not a zip, unsafe, too large, over the quota or the time limit, or not a
+            usable dataset. Nothing is left behind.
     """
     root = Path(root) if root is not None else data_dir()
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
+    limits = limits or ImportLimits()
+    room = quota_bytes() - imported_bytes(root)
+    if room <= 0:
+        raise InputError(
+            f"The space for imported datasets is full ({imported_bytes(root) / 1e9:.2f} GB of "
+            f"{quota_bytes() / 1e9:.2f} GB). Remove an imported dataset from {root} first."
+        )
+    take("import", session)
     try:
-        zf = zipfile.ZipFile(source)
+        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"This is not a readable zip file ({exc}).") from exc
     with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > max_files:
-            raise InputError(f"The zip holds {len(infos):,} files; the limit is {max_files:,}.")
-        members = []
-        for info in infos:
-            parts = _member_parts(info)
-            if _is_link(info):
-                raise InputError(f"The zip holds a link ({info.filename!r}); links are not allowed.")
-            if not parts or any(p in JUNK or p.startswith("._") for p in parts):
-                continue
-            members.append((parts, info))
+        members = _members(zf, limits.max_files)
+        cap = min(limits.max_total_bytes, room)
         declared = sum(i.file_size for _, i in members)
-        if declared > max_total_bytes:
-            raise InputError(
-                f"The zip would expand to {declared / 1e9:.1f} GB; the limit is {max_total_bytes / 1e9:.1f} GB."
-            )
+        if declared > cap:
+            raise InputError(f"The zip would expand to {declared / 1e9:.2f} GB; at most {cap / 1e9:.2f} GB fit "
+                             "(the limit per import, or what is left of the space for imports).")  # fmt: skip
         members = _strip_common_root(members)
         splits = sorted({p[0].lower() for p, _ in members if len(p) >= 3 and p[0].lower() in ("train", "test")})
-        skipped: list[tuple[str, str]] = []
-        wanted = []
-        for parts, info in members:
-            depth = 3 if splits else 2
-            if len(parts) != depth or (splits and parts[0].lower() not in ("train", "test")):
-                skipped.append((info.filename, "not inside a class folder"))
-            elif parts[-2].startswith((".", "__")):
-                skipped.append((info.filename, "in a hidden folder (ignored by training)"))
-            elif PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_EXTENSIONS:
-                skipped.append((info.filename, "not an image file"))
-            elif info.file_size > max_file_bytes:
-                skipped.append((info.filename, f"larger than {max_file_bytes / 1e6:.0f} MB"))
-            else:
-                wanted.append((parts, info))
-
+        wanted, skipped = _select(members, splits, limits.max_file_bytes)
         tmp = root / f".import-{uuid.uuid4().hex[:8]}"
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -153,84 +159,161 @@ def import_zip(
         except OSError as exc:
             raise InputError(f"Cannot write to the data folder {root}: {exc.strerror or exc}.") from exc
         try:
-            written = 0
-            counts: dict[str, int] = {}
-            for n, (parts, info) in enumerate(wanted):
-                if progress is not None:
-                    progress(n, len(wanted))
-                dest = tmp.joinpath(*(p.lower() if splits and i == 0 else p for i, p in enumerate(parts)))
-                try:
-                    if dest.exists():
-                        skipped.append((info.filename, "a second file with the same name"))
-                        continue
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:  # e.g. a name longer than the disk allows
-                    skipped.append((info.filename, f"could not be written here ({exc.strerror or exc})"))
-                    continue
-                size = 0
-                try:
-                    with zf.open(info) as src, dest.open("wb") as out:
-                        while chunk := src.read(CHUNK):
-                            size += len(chunk)
-                            written += len(chunk)
-                            if written > max_total_bytes:  # headers can lie: count real bytes
-                                raise InputError(
-                                    f"The zip expands beyond {max_total_bytes / 1e9:.1f} GB (a zip bomb?); refusing it."
-                                )
-                            if size > max_file_bytes:
-                                break
-                            out.write(chunk)
-                except (
-                    zipfile.BadZipFile,
-                    zlib.error,
-                    lzma.LZMAError,
-                    EOFError,
-                    NotImplementedError,
-                    RuntimeError,
-                ) as exc:
-                    dest.unlink(missing_ok=True)
-                    skipped.append((info.filename, f"corrupt inside the zip ({exc})"))
-                    continue
-                except OSError as exc:  # a corrupt bzip2 stream, a name too long for the disk...
-                    dest.unlink(missing_ok=True)
-                    if exc.errno == errno.ENOSPC:
-                        raise InputError("The disk is full: the zip could not be extracted.") from exc
-                    skipped.append((info.filename, f"could not be extracted ({exc})"))
-                    continue
-                if size > max_file_bytes:
-                    dest.unlink()
-                    skipped.append((info.filename, f"larger than {max_file_bytes / 1e6:.0f} MB"))
-                    continue
-                problem = check_image_file(dest, max_file_bytes)
-                if problem:
-                    dest.unlink()
-                    skipped.append((info.filename, problem))
-                    continue
-                cls = parts[-2]
-                counts[cls] = counts.get(cls, 0) + 1
-            if progress is not None:
-                progress(len(wanted), len(wanted))
-            usable = {c: k for c, k in counts.items() if k >= MIN_IMAGES_PER_CLASS}
-            if len(usable) < 2:
-                found = ", ".join(f"{c} ({k})" for c, k in sorted(counts.items())) or "none"
-                raise InputError(
-                    "A dataset needs at least 2 class folders with "
-                    f"{MIN_IMAGES_PER_CLASS}+ readable images each. Found: {found}. "
-                    "Expected a zip like cats/*.png, dogs/*.png (one folder per class)."
-                )
-            for _attempt in range(5):  # another import may take the same name meanwhile
-                final = _unique(root, slugify(name) or "dataset")
-                try:
-                    tmp.rename(final)
-                    break
-                except OSError:
-                    continue
-            else:
-                raise InputError(f"Could not move the imported dataset into {root}.")
+            counts, written = _extract(zf, wanted, splits, tmp, limits, cap, skipped, progress)
+            final = _publish(tmp, root, name, counts, written)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return ImportReport(final.name, str(final), dict(sorted(counts.items())), splits, skipped)
+
+
+def _members(zf: zipfile.ZipFile, max_files: int) -> list[tuple[tuple[str, ...], zipfile.ZipInfo]]:
+    """The zip's files as path parts, refusing unsafe names and links, dropping OS junk."""
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > max_files:
+        raise InputError(f"The zip holds {len(infos):,} files; the limit is {max_files:,}.")
+    members = []
+    for info in infos:
+        parts = _member_parts(info)
+        if _is_link(info):
+            raise InputError(f"The zip holds a link ({info.filename!r}); links are not allowed.")
+        if parts and not any(p in JUNK or p.startswith("._") for p in parts):
+            members.append((parts, info))
+    return members
+
+
+def _select(members, splits: list[str], max_file_bytes: int):
+    """The members to extract (images inside class folders) and the skipped ones with why."""
+    skipped: list[tuple[str, str]] = []
+    wanted = []
+    depth = 3 if splits else 2
+    for parts, info in members:
+        if len(parts) != depth or (splits and parts[0].lower() not in ("train", "test")):
+            skipped.append((info.filename, "not inside a class folder"))
+        elif parts[-2].startswith((".", "__")):
+            skipped.append((info.filename, "in a hidden folder (ignored by training)"))
+        elif PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((info.filename, "not an image file"))
+        elif info.file_size > max_file_bytes:
+            skipped.append((info.filename, f"larger than {max_file_bytes / 1e6:.0f} MB"))
+        else:
+            wanted.append((parts, info))
+    return wanted, skipped
+
+
+def _extract(zf, wanted, splits, tmp: Path, limits: ImportLimits, cap: int, skipped: list, progress):
+    """Extracts and checks every wanted member into ``tmp``; returns (images per class, bytes written)."""
+    deadline = time.monotonic() + limits.max_seconds
+    budget = PixelBudget(limits.max_pixels, "This import")
+    written = 0
+    counts: dict[str, int] = {}
+    for n, (parts, info) in enumerate(wanted):
+        if progress is not None:
+            progress(n, len(wanted))
+        if time.monotonic() > deadline:
+            raise InputError(f"The import took longer than {limits.max_seconds:g} s and was stopped after "
+                             f"{n:,} of {len(wanted):,} files; import fewer or smaller images.")  # fmt: skip
+        dest = tmp.joinpath(*(p.lower() if splits and i == 0 else p for i, p in enumerate(parts)))
+        size, problem = _extract_one(zf, info, dest, limits.max_file_bytes, cap - written)
+        written += size
+        if problem is None:
+            problem = check_image_file(dest, limits.max_file_bytes, budget)
+        if problem is not None:
+            if problem != SAME_NAME:
+                with contextlib.suppress(OSError):  # a name the disk refused was never created
+                    dest.unlink(missing_ok=True)
+            skipped.append((info.filename, problem))
+            continue
+        counts[parts[-2]] = counts.get(parts[-2], 0) + 1
+    if progress is not None:
+        progress(len(wanted), len(wanted))
+    return counts, written
+
+
+SAME_NAME = "a second file with the same name"
+
+
+def _extract_one(zf, info, dest: Path, max_file_bytes: int, room: int) -> tuple[int, str | None]:
+    """Copies one member to ``dest``; returns (bytes written, why it was skipped or None)."""
+    try:
+        if dest.exists():
+            return 0, SAME_NAME
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a name longer than the disk allows
+        return 0, f"could not be written here ({exc.strerror or exc})"
+    size = 0
+    try:
+        with zf.open(info) as src, dest.open("wb") as out:
+            while chunk := src.read(CHUNK):
+                size += len(chunk)
+                if size > room:  # headers can lie: count real bytes
+                    raise InputError("The zip expands beyond what was declared (a zip bomb?); refusing it.")
+                if size > max_file_bytes:
+                    return size, f"larger than {max_file_bytes / 1e6:.0f} MB"
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError) as exc:
+        return size, f"corrupt inside the zip ({exc})"
+    except OSError as exc:  # a corrupt bzip2 stream, a name too long for the disk...
+        if exc.errno == errno.ENOSPC:
+            raise InputError("The disk is full: the zip could not be extracted.") from exc
+        return size, f"could not be extracted ({exc})"
+    return size, None
+
+
+def _publish(tmp: Path, root: Path, name: str, counts: dict[str, int], written: int) -> Path:
+    """Renames the checked folder into place (with its quota marker) once it is a usable dataset."""
+    usable = {c: k for c, k in counts.items() if k >= MIN_IMAGES_PER_CLASS}
+    if len(usable) < 2:
+        found = ", ".join(f"{c} ({k})" for c, k in sorted(counts.items())) or "none"
+        raise InputError(
+            f"A dataset needs at least 2 class folders with {MIN_IMAGES_PER_CLASS}+ readable images each. "
+            f"Found: {found}. Expected a zip like cats/*.png, dogs/*.png (one folder per class)."
+        )
+    (tmp / MARKER).write_text(json.dumps({"bytes": _folder_bytes(tmp), "imported": time.time()}))
+    for _attempt in range(5):  # another import may take the same name meanwhile
+        final = _unique(root, slugify(name) or "dataset")
+        try:
+            tmp.rename(final)
+            return final
+        except OSError:
+            continue
+    raise InputError(f"Could not move the imported dataset into {root}.")
+
+
+# ----- the quota for imported data --------------------------------------------------------
+
+
+def quota_bytes() -> int:
+    """``$CNNLAB_IMPORT_QUOTA_MB`` (default 2048): disk all imported datasets may use together."""
+    try:
+        return int(float(os.environ.get("CNNLAB_IMPORT_QUOTA_MB", DEFAULT_QUOTA_MB)) * 1024**2)
+    except ValueError:
+        return DEFAULT_QUOTA_MB * 1024**2
+
+
+def imported_bytes(root: str | Path | None = None) -> int:
+    """Disk used by the datasets this app imported (their marker files say how much)."""
+    root = Path(root) if root is not None else data_dir()
+    total = 0
+    for marker in root.glob(f"*/{MARKER}") if root.is_dir() else []:
+        try:
+            total += int(json.loads(marker.read_text(encoding="utf-8")[:1000]).get("bytes", 0))
+        except (OSError, ValueError, AttributeError, TypeError):
+            total += _folder_bytes(marker.parent)  # a damaged marker: count the folder itself
+    for partial in root.glob(".import-*") if root.is_dir() else []:  # an import in progress
+        total += _folder_bytes(partial)
+    return total
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for base, _dirs, names in os.walk(folder, followlinks=False):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 def _unique(root: Path, base: str) -> Path:

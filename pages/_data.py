@@ -8,7 +8,9 @@ import numpy as np
 import streamlit as st
 
 from core import datasets, images
+from core import mnist as mnist_files
 from core.errors import InputError
+from pages._session import session_id
 
 WORK_MAX_SIDE = 512  # the Learn page works on images up to 512 px (fast enough to feel live)
 
@@ -26,15 +28,17 @@ def refresh_data_status() -> None:
 @st.cache_data(ttl=10, show_spinner=False)
 def _data_status(root: str) -> dict:  # keyed by the folder so a changed $CNNLAB_DATA_DIR is seen
     found = datasets.list_datasets(root)
-    mnist = datasets.find_mnist()
+    mnist = mnist_files.find_mnist()
     if mnist is not None and str(mnist) not in found["mnist"]:
         found["mnist"].insert(0, str(mnist))
     return {"root": root, **found}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _decode(data: bytes, max_side: int) -> tuple[np.ndarray, list[str]]:
-    img, info = images.open_image(data)
+def _decode(data: bytes, max_side: int, _session: str | None = None) -> tuple[np.ndarray, list[str]]:
+    img, info = images.open_image(
+        data, max_side=max_side, budget=images.PixelBudget(images.MAX_PIXELS, "This image", _session)
+    )
     notices = []
     if info.frames > 1:
         notices.append(f"Animated {info.format} with {info.frames} frames: showing the first frame.")
@@ -46,8 +50,7 @@ def _decode(data: bytes, max_side: int) -> tuple[np.ndarray, list[str]]:
         notices.append("Transparent image: transparent areas are shown on white.")
     if info.mode not in ("L", "LA", "1", "F") and not info.mode.startswith("I"):
         notices.append(f"{info.mode} image converted to grayscale (one channel keeps the arithmetic readable).")
-    img, shrunk = images.downscale(img, max_side)
-    if shrunk:
+    if max(img.size) < max(info.width, info.height):
         notices.append(
             f"Large image ({info.width}x{info.height}) downscaled to {img.size[0]}x{img.size[1]} to stay live."
         )
@@ -62,7 +65,7 @@ def load_upload(upload, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | Non
     """
     data = upload.getvalue()
     try:
-        arr, notices = _decode(data, max_side)
+        arr, notices = _decode(data, max_side, session_id())
     except InputError as exc:
         name = getattr(upload, "name", "The file")
         return None, [], str(exc).replace("the image", name, 1)
@@ -72,27 +75,21 @@ def load_upload(upload, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | Non
 @st.cache_data(show_spinner="Loading MNIST...")
 def mnist_test_digits(path: str) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test images ``(N, 28, 28)`` uint8 and labels ``(N,)``."""
-    data = datasets.load_mnist_npz(path)
+    data = mnist_files.load_mnist_npz(path)
     return data.x_test, data.y_test
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def folder_samples(folder: str, per_class: int = 24) -> dict[str, list[str]]:
     """Up to ``per_class`` image paths per class of a dataset folder (not checked yet)."""
-    base = Path(folder) / "train" if (Path(folder) / "train").is_dir() else Path(folder)
-    out = {}
-    for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-        files = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in images.IMAGE_EXTENSIONS)
-        if files:
-            out[class_dir.name] = [str(p) for p in files[:per_class]]
-    return out
+    return datasets.sample_files(folder, per_class)
 
 
 def load_path(path: str, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | None, list[str], str | None]:
     """Like :func:`load_upload` for a file in the data folder."""
     try:
-        data = Path(path).read_bytes()
-        arr, notices = _decode(data, max_side)
+        data, _ = images.read_image_bytes(path)
+        arr, notices = _decode(data, max_side, session_id())
     except (OSError, InputError) as exc:
         return None, [], f"{Path(path).name}: {exc}"
     return arr, notices, None

@@ -6,11 +6,10 @@ component state when a stroke ends (and an empty string when cleared).
 
 from __future__ import annotations
 
-import base64
-import io
-
 import streamlit as st
 from PIL import Image
+
+from core.images import PixelBudget, decode_png_data_url
 
 HTML = """
 <div class="pad">
@@ -56,13 +55,18 @@ export default function(component) {
 _pad = st.components.v2.component("cnnlab_drawpad", html=HTML, css=CSS, js=JS)
 
 
-def draw_pad(key: str) -> Image.Image | None:
-    """Shows the pad; returns the drawing (white background, black ink) or None if empty."""
+MAX_PAD_BYTES = 2 * 1024 * 1024  # a 280x280 drawing is a few kB; anything bigger was not drawn here
+
+
+def draw_pad(key: str, budget: PixelBudget | None = None) -> Image.Image | None:
+    """Shows the pad; returns the drawing (white background, black ink) or None if empty.
+
+    What comes back from the browser is untrusted (a crafted message can hold anything): it
+    goes through the same checked decoder as an upload.
+
+    Raises:
+        InputError: the pad sent something that is not a drawing.
+    """
     result = _pad(key=key, on_png_change=lambda: None)
     data = getattr(result, "png", None) if result is not None else None
-    if not data or not data.startswith("data:image/png;base64,"):
-        return None
-    raw = base64.b64decode(data.split(",", 1)[1])
-    img = Image.open(io.BytesIO(raw)).convert("RGBA")
-    white = Image.new("RGBA", img.size, (255, 255, 255, 255))  # the canvas is transparent
-    return Image.alpha_composite(white, img).convert("L")
+    return decode_png_data_url(data, MAX_PAD_BYTES, budget) if data else None

@@ -7,7 +7,9 @@ import streamlit as st
 from core import plots
 from core.errors import InputError
 from core.progress import early_stop_epoch, progress, stop_words
+from core.run_schema import class_names
 from core.runs import Run, RunStore
+from core.storage import read_text_tail
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
@@ -16,6 +18,7 @@ STATUS_ICONS = {
     "stopped": ":material/stop_circle:",
     "failed": ":material/error:",
     "interrupted": ":material/warning:",
+    "damaged": ":material/broken_image:",
 }
 
 
@@ -32,7 +35,7 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     elif state == "running":
         p = progress(st_)
         st.progress(p.fraction, p.text())
-    elif state in ("failed", "interrupted"):
+    elif state in ("failed", "interrupted", "damaged"):
         st.error(f"**{run.id}** {state}: {st_.get('error') or 'no reason recorded'}", icon=icon)
     else:
         metrics = run.metrics() or {}
@@ -65,7 +68,7 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     log = run.log_path
     if log.exists():
         with st.expander("Log"):
-            st.code(log.read_text(encoding="utf-8", errors="replace")[-4000:] or "(empty)", language="text")
+            st.code(read_text_tail(log) or "(empty)", language="text")
 
 
 def usable_runs() -> list:
@@ -73,7 +76,7 @@ def usable_runs() -> list:
     out = []
     for run in RunStore().list():
         if run.status().get("status") in ("completed", "stopped", "interrupted") and run.checkpoint() is not None:
-            if run.config().get("class_names"):
+            if class_names(run.config().get("class_names")) and not run.damage():
                 out.append(run)
     return out
 

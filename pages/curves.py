@@ -10,7 +10,8 @@ from core.compare import differences
 from core.errors import InputError
 from core.jobs import JobManager
 from core.progress import early_stop_epoch
-from core.runs import ACTIVE_STATES, Run, RunStore
+from core.runs import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
+from core.storage import MAX_CSV_BYTES
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
 
@@ -43,32 +44,31 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
 
 def run_tools(run: Run) -> None:
     """Downloads, note and delete for one run."""
-    st.markdown(f"**{STATUS_ICONS.get(run.status().get('status'), '')} {run.id}**")
-    err = run.status().get("error")
+    summary = run.summary()
+    st.markdown(f"**{STATUS_ICONS.get(summary['status'], '')} {run.id}**")
+    err = summary["error"]
     if err:
         st.error(err)
     c1, c2 = st.columns(2)
     hist = run.path / "history.csv"
-    c1.download_button("History CSV", hist.read_bytes() if hist.exists() else b"", file_name=f"{run.id}-history.csv",
-                       disabled=not hist.exists(), key=f"dl_h_{run.id}", icon=":material/download:")  # fmt: skip
+    ok = hist.is_file() and hist.stat().st_size <= MAX_CSV_BYTES
+    c1.download_button("History CSV", hist.read_bytes() if ok else b"", file_name=f"{run.id}-history.csv",
+                       disabled=not ok, key=f"dl_h_{run.id}", icon=":material/download:")  # fmt: skip
     best = run.path / "best.keras"
-    if best.exists() and best.stat().st_size <= MAX_DOWNLOAD_BYTES:
+    if best.is_file() and best.stat().st_size <= MAX_DOWNLOAD_BYTES:
         c2.download_button("Best model (.keras)", best.read_bytes(), file_name=f"{run.id}-best.keras",
                            key=f"dl_m_{run.id}", icon=":material/download:")  # fmt: skip
     elif best.exists():
         c2.caption(f"Best model: {best.stat().st_size / 1e6:,.0f} MB, too large to download here: `{best.resolve()}`")
     else:
         c2.caption("No checkpoint (yet).")
-    note_path = run.path / "note.txt"
-    note = st.text_area(
-        "Note", note_path.read_text(encoding="utf-8") if note_path.exists() else "", key=f"note_{run.id}", height=70
-    )
+    note = st.text_area("Note", run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS)
     if st.button("Save note", key=f"save_{run.id}"):
         try:
-            note_path.write_text(note, encoding="utf-8")
+            run.write_note(note)
             st.toast("Note saved.")
-        except OSError as exc:
-            st.error(f"Could not save the note: {exc.strerror or exc}")
+        except InputError as exc:
+            st.error(str(exc))
     with st.popover("Delete this run", icon=":material/delete:"):
         st.write(f"Delete **{run.id}** and its models for good?")
         if st.button("Yes, delete", key=f"del_{run.id}", type="primary"):

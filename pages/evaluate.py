@@ -18,6 +18,7 @@ from core.zip_import import import_zip
 from pages._data import data_status, refresh_data_status
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
+from pages._session import session_id
 
 ensure_router()
 
@@ -79,7 +80,7 @@ if target == "Upload a zip":
     if up is None or not st.button("Import and evaluate", key="eval_import"):
         st.stop()
     try:
-        report = import_zip(up, Path(up.name).stem)
+        report = import_zip(up, Path(up.name).stem, session=session_id())
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,12 +12,14 @@ from PIL import Image
 from core import explain, plots
 from core.default_model import default_run
 from core.errors import InputError
-from core.images import open_image
+from core.images import MAX_PIXELS, REQUEST_PIXELS, PixelBudget, open_image
 from core.inference import Probe, apply_probe
+from core.limits import take
 from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
+from pages._session import session_id
 
 ensure_router()
 
@@ -52,40 +56,49 @@ def pick_model():
         return None
 
 
-def pick_images(task: str) -> list[tuple[str, Image.Image]]:
-    """Renders the input widgets; returns (name, image) pairs, bad files reported and skipped."""
+Loader = Callable[[PixelBudget], Image.Image]  # decodes one input, charged to a budget (InputError when it cannot)
+
+
+def _upload_loader(data: bytes) -> Loader:
+    return lambda budget: open_image(data, budget=budget)[0]
+
+
+def pick_images(task: str, budget: PixelBudget) -> list[tuple[str, Loader]]:
+    """Renders the input widgets; returns (name, loader) pairs.
+
+    Nothing is decoded here: the page decodes each input once to predict it, keeps only what
+    the model saw, and decodes again only the one shown in detail. The drawing pad's data is
+    decoded here, charged to ``budget`` (this run's and this session's pixel allowance).
+    """
     status = data_status()
     sources = (["Draw"] if task == "mnist" else []) + ["Upload", "Camera"]
     if (task == "mnist" and status["mnist"]) or (task == "images" and status["folders"]):
         sources.append("Sample")
     first = "Sample" if task == "images" and "Sample" in sources else sources[0]
     source = st.pills("Input", sources, default=first, key=f"predict_source_{task}", required=True)
-    out: list[tuple[str, Image.Image]] = []
+    out: list[tuple[str, Loader]] = []
     if source == "Draw":
         st.caption("Draw one digit, large, in the middle.")
-        img = draw_pad("predict_pad")
+        try:
+            img = draw_pad("predict_pad", budget)
+        except InputError as exc:
+            st.error(str(exc), icon=":material/error:")
+            img = None
         if img is not None:
-            out.append(("drawing", img))
+            out.append(("drawing", lambda _budget: img))
     elif source == "Upload":
         files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload")
-        for f in (files or [])[:MAX_IMAGES]:
-            try:
-                out.append((f.name, open_image(f.getvalue())[0]))
-            except InputError as exc:
-                st.error(f"{f.name}: {exc}".replace("the image", f.name), icon=":material/error:")
+        out += [(f.name, _upload_loader(f.getvalue())) for f in (files or [])[:MAX_IMAGES]]
         if files and len(files) > MAX_IMAGES:
             st.warning(f"Only the first {MAX_IMAGES} images are used.")
     elif source == "Camera":
         photo = st.camera_input("Take a picture", key="predict_camera")
         if photo is not None:
-            try:
-                out.append(("camera", open_image(photo.getvalue())[0]))
-            except InputError as exc:
-                st.error(str(exc))
+            out.append(("camera", _upload_loader(photo.getvalue())))
     elif task == "mnist":
         x, y = mnist_test_digits(status["mnist"][0])
         i = st.number_input("MNIST test digit #", 0, len(x) - 1, 0, key="predict_digit")
-        out.append((f"test digit #{i} (a {y[i]})", Image.fromarray(x[i])))
+        out.append((f"test digit #{i} (a {y[i]})", lambda _budget: Image.fromarray(x[i])))
     else:
         folder = st.selectbox(
             "Dataset", status["folders"], key="predict_folder", format_func=lambda p: p.rsplit("/", 1)[-1]
@@ -93,10 +106,8 @@ def pick_images(task: str) -> list[tuple[str, Image.Image]]:
         samples = folder_samples(folder)
         cls = st.selectbox("Class", list(samples), key="predict_class")
         j = st.slider("Sample", 0, len(samples[cls]) - 1, 0, key="predict_sample")
-        try:
-            out.append((f"{cls}/{samples[cls][j].rsplit('/', 1)[-1]}", open_image(samples[cls][j])[0]))
-        except InputError as exc:
-            st.error(str(exc))
+        path = samples[cls][j]
+        out.append((f"{cls}/{path.rsplit('/', 1)[-1]}", lambda b: open_image(path, budget=b)[0]))
     return out
 
 
@@ -182,7 +193,8 @@ served = pick_model()
 if served is None:
     st.stop()
 task = served.spec.task
-images = pick_images(task)
+budget = PixelBudget(REQUEST_PIXELS, "One page update", session_id())
+images = pick_images(task, budget)
 probe = pick_probe()
 if not images:
     st.info(
@@ -193,13 +205,14 @@ if not images:
     st.stop()
 
 results, inputs, probs_all = [], [], []
-for name, img in images:
+for name, load in images:
     try:
-        x, probs = served.predict_images([img], probe)
+        take("predict", session_id())
+        x, probs = served.predict_images([load(budget)], probe)
     except InputError as exc:
-        st.error(f"{name}: {exc}", icon=":material/error:")
+        st.error(f"{name}: {exc}".replace("the image", name), icon=":material/error:")
         continue
-    inputs.append((name, img, x[0]))
+    inputs.append((name, load, x[0]))  # keep what the model saw, not the decoded original
     probs_all.append(probs[0])
     top = int(np.argmax(probs[0]))
     results.append({"file": name, "label": served.spec.class_names[top], "confidence": float(probs[0][top])})
@@ -224,5 +237,10 @@ if len(results) > 1:
     pick = st.selectbox("Look closer at", range(len(inputs)), format_func=lambda i: inputs[i][0], key="predict_pick")
 else:
     pick = 0
-name, original, x = inputs[pick]
+name, load, x = inputs[pick]
+try:
+    original = load(PixelBudget(MAX_PIXELS, "The detail view"))  # decoded and counted above already
+except InputError as exc:
+    st.error(f"{name}: {exc}")
+    st.stop()
 explain_one(served, name, x, probs_all[pick], original, probe)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import datasets, plots
+from core import mnist as mnist_files
 from core.architectures import (
     KINDS,
     PRESETS,
@@ -22,6 +24,7 @@ from core.architectures import (
     summarize_spec,
     table_columns,
 )
+from core.cli import parse_json_object
 from core.errors import InputError
 from core.jobs import JobManager, queue_position
 from core.runs import ACTIVE_STATES, RunStore
@@ -31,6 +34,7 @@ from core.zip_import import import_zip
 from pages._data import data_status, mnist_test_digits, refresh_data_status
 from pages._router import ensure_router
 from pages._runs import render_run_progress
+from pages._session import session_id
 from pages._settings_form import layer_table_config, settings_form
 
 ensure_router()
@@ -53,7 +57,7 @@ def scan(folder: str) -> datasets.FolderScan:
 
 @st.cache_data(show_spinner=False)
 def mnist_train_size(path: str) -> int:
-    return int(datasets.load_mnist_npz(path).y_train.shape[0])
+    return int(mnist_files.load_mnist_npz(path).y_train.shape[0])
 
 
 @st.cache_data(show_spinner=False, ttl=300)
@@ -130,7 +134,8 @@ def upload_zip() -> None:
     if st.button("Import", disabled=up is None, icon=":material/upload:"):
         bar = st.progress(0.0, "Extracting and checking images...")
         try:
-            report = import_zip(up, name or "dataset", progress=lambda d, t: bar.progress(d / max(t, 1)))
+            report = import_zip(up, name or "dataset", progress=lambda d, t: bar.progress(d / max(t, 1)),
+                                session=session_id())  # fmt: skip
         except InputError as exc:
             bar.empty()
             st.error(str(exc), icon=":material/error:")
@@ -157,6 +162,11 @@ def choose_model(task: str) -> ModelSpec | None:
     if not all(KINDS[layer.kind].editable for layer in spec.layers):
         return spec
     if st.toggle("Edit the layers", key="train_edit_layers"):
+        st.caption("Add a row with the + under the table, delete one by selecting it and pressing Delete. "
+                   "Cells a layer kind does not use are ignored.")  # fmt: skip
+        loaded = load_spec_upload()
+        if loaded is not None:
+            spec, preset = loaded, f"upload-{loaded.name}"
         edited = st.data_editor(pd.DataFrame(layers_to_rows(spec.layers), columns=table_columns()),
                                 num_rows="dynamic", key=f"train_layers_{preset}", column_config=layer_table_config(),
                                 width="stretch")  # fmt: skip
@@ -166,7 +176,21 @@ def choose_model(task: str) -> ModelSpec | None:
             st.error(f"The layer table is not valid: {exc}", icon=":material/error:")
             return None
         spec = dataclasses.replace(spec, name="custom", layers=layers, description=f"Edited from {preset}.")
+        st.download_button("Save this model as JSON", json.dumps(spec.to_dict(), indent=1), "model-spec.json",
+                           "application/json", icon=":material/download:", key="train_spec_download")  # fmt: skip
     return spec
+
+
+def load_spec_upload() -> ModelSpec | None:
+    """A model spec uploaded as JSON (one saved here, or written for ``--spec``), checked."""
+    up = st.file_uploader("Load a model spec (.json)", type=["json"], key="train_spec_upload")
+    if up is None:
+        return None
+    try:
+        return ModelSpec.from_dict(parse_json_object(up.getvalue(), "model spec"))
+    except InputError as exc:
+        st.error(f"{up.name}: {exc}", icon=":material/error:")
+        return None
 
 
 def show_model(summary: ModelSummary) -> None:
@@ -254,7 +278,7 @@ if data is not None:
     label = "Train" if not active else f"Add to the queue ({len(active)} job(s) ahead)"
     if st.button(label, type="primary", disabled=summary is None, icon=":material/play_arrow:"):
         try:
-            S.train_run_id = manager.submit(cfg).id
+            S.train_run_id = manager.submit(cfg, session=session_id()).id
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:

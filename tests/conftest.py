@@ -62,6 +62,14 @@ def image_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def fresh_limits() -> None:
+    """Rate limits are per process and session: each test starts with a full allowance."""
+    from core import limits
+
+    limits.reset()
+
+
+@pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own data and runs folders (never the user's ./runs)."""
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(tmp_path / "data"))

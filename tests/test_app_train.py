@@ -15,7 +15,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import JobManager
-from core.runs import RunStore, write_json_atomic
+from core.procs import start_ticks
+from core.runs import RunStore
+from core.storage import write_json_atomic
 
 APP = str(ROOT / "streamlit_app.py")
 HISTORY = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
@@ -205,7 +207,16 @@ def test_app_start_marks_vanished_runs_interrupted(tmp_path):
 
 def test_deleting_a_running_run_is_refused(tmp_path):
     root = tmp_path / "runs"
-    seed_run(root, "20261120-150000-live", "running", [], pid=os.getpid(), epoch=1, epochs=5)
+    seed_run(
+        root,
+        "20261120-150000-live",
+        "running",
+        [],
+        pid=os.getpid(),
+        pid_start=start_ticks(os.getpid()),
+        epoch=1,
+        epochs=5,
+    )
     at = page("curves")
     at.button(key="del_20261120-150000-live").click().run()
     assert not at.exception

@@ -1,38 +1,38 @@
 import numpy as np
 import pytest
 
-from core import datasets
+from core import datasets, mnist
 from core.errors import InputError
 from tests.conftest import stripes
 
 
 def test_load_mnist_npz_and_find_in_data_dir(mnist_npz, tmp_path, monkeypatch):
-    data = datasets.load_mnist_npz(mnist_npz)
+    data = mnist.load_mnist_npz(mnist_npz)
     assert data.x_train.shape == (600, 28, 28) and data.y_test.shape == (100,)
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(mnist_npz.parent))
-    assert datasets.find_mnist() == mnist_npz
-    assert datasets.load_mnist().source == str(mnist_npz)
+    assert mnist.find_mnist() == mnist_npz
+    assert mnist.load_mnist().source == str(mnist_npz)
 
 
 def test_bad_mnist_files(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        datasets.load_mnist_npz(tmp_path / "nope.npz")
+        mnist.load_mnist_npz(tmp_path / "nope.npz")
     text = tmp_path / "fake.npz"
     text.write_text("not a zip")
     with pytest.raises(InputError, match="not a readable .npz"):
-        datasets.load_mnist_npz(text)
+        mnist.load_mnist_npz(text)
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, images=np.zeros((2, 28, 28)))
     with pytest.raises(InputError, match="lacks the MNIST arrays"):
-        datasets.load_mnist_npz(wrong)
+        mnist.load_mnist_npz(wrong)
     shapes = tmp_path / "shapes.npz"
     np.savez(
         shapes, x_train=np.zeros((3, 28, 28)), y_train=np.zeros(2), x_test=np.zeros((1, 28, 28)), y_test=np.zeros(1)
     )
-    with pytest.raises(InputError, match="Expected x_train"):
-        datasets.load_mnist_npz(shapes)
+    with pytest.raises(InputError, match="x_train has 3 images but y_train has 2 labels"):
+        mnist.load_mnist_npz(shapes)
     with pytest.raises(InputError, match="Received a folder"):
-        datasets.load_mnist_npz(tmp_path)
+        mnist.load_mnist_npz(tmp_path)
 
 
 def test_mnist_offline_message_says_where_to_put_the_file(monkeypatch):
@@ -43,7 +43,7 @@ def test_mnist_offline_message_says_where_to_put_the_file(monkeypatch):
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(InputError, match=r"Put mnist.npz .*data.*mnist.npz"):
-        datasets.load_mnist()
+        mnist.load_mnist()
 
 
 def test_scan_skips_and_reports_bad_files(image_folder):
@@ -120,5 +120,5 @@ def test_mnist_found_in_a_mnist_subfolder(tmp_path, monkeypatch, mnist_npz):
     (root / "mnist").mkdir(parents=True)
     (root / "mnist" / "mnist.npz").write_bytes(mnist_npz.read_bytes())
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(root))
-    assert datasets.find_mnist() == root / "mnist" / "mnist.npz"
+    assert mnist.find_mnist() == root / "mnist" / "mnist.npz"
     assert datasets.list_datasets()["mnist"] == [str(root / "mnist" / "mnist.npz")]

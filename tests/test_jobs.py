@@ -14,6 +14,7 @@ import pytest
 from core import jobs
 from core.errors import InputError
 from core.jobs import JobManager, queue_position
+from core.procs import start_ticks
 from core.runs import Run, RunStore
 from core.training import TrainConfig
 
@@ -149,7 +150,7 @@ def test_an_ignored_stop_escalates_only_when_the_run_is_silent(manager, monkeypa
     run = manager.store.create("stuck", {"task": "mnist"})
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # core.train"])
     jobs._CHILDREN[run.id] = sleeper
-    run.update_status(status="running", pid=sleeper.pid)
+    run.update_status(status="running", pid=sleeper.pid, pid_start=start_ticks(sleeper.pid))
     run.request_stop()
     old = time.time() - 10 * jobs.STOP_GRACE_SECONDS
     os.utime(run.stop_path, (old, old))

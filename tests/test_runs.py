@@ -5,7 +5,9 @@ import sys
 import pytest
 
 from core.errors import InputError
-from core.runs import RunStore, append_csv, open_run, read_csv, read_json, validate_run_id, write_json_atomic
+from core.procs import start_ticks
+from core.runs import RunStore, open_run, validate_run_id
+from core.storage import append_csv, read_csv, read_json, write_json_atomic
 
 
 def test_atomic_json_and_half_written_reads(tmp_path):
@@ -14,7 +16,8 @@ def test_atomic_json_and_half_written_reads(tmp_path):
     assert read_json(path) == {"a": 1}
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
     path.write_text('{"a": ')  # a torn write from another tool
-    assert read_json(path) is None
+    damaged = read_json(path)
+    assert not damaged and damaged.why == "s.json is not valid JSON"
     assert read_json(tmp_path / "missing.json") is None
 
 
@@ -62,7 +65,7 @@ def test_delete_refuses_a_live_run(tmp_path):
 
     store = RunStore(tmp_path)
     run = store.create("x", {})
-    run.update_status(status="running", pid=os.getpid())  # this pytest process is alive
+    run.update_status(status="running", pid=os.getpid(), pid_start=start_ticks(os.getpid()))  # alive
     with pytest.raises(InputError, match="stop it first"):
         store.delete(run.id)
     run.update_status(status="completed")

@@ -16,8 +16,10 @@ from conftest import ROOT, cli_env
 from core.cli import run_module
 from core.errors import InputError
 from core.jobs import JobManager
-from core.runs import RunStore, write_json_atomic
+from core.procs import start_ticks
+from core.runs import RunStore
 from core.settings import Setting
+from core.storage import write_json_atomic
 from core.training import SETTINGS, TrainConfig
 
 
@@ -115,7 +117,9 @@ def test_the_train_page_writes_what_its_widgets_hold(tmp_path, mnist_npz, monkey
     (tmp_path / "data").mkdir()
     shutil.copy(mnist_npz, tmp_path / "data" / "mnist.npz")
     busy = RunStore().create("busy", {"task": "mnist"})  # holds the only slot: the page's job waits
-    write_json_atomic(busy.status_path, {"status": "running", "pid": os.getpid()})
+    write_json_atomic(
+        busy.status_path, {"status": "running", "pid": os.getpid(), "pid_start": start_ticks(os.getpid())}
+    )
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
     at.switch_page("pages/train.py").run()
     at.selectbox(key="train_preset_mnist").set_value("mnist-mlp").run()

@@ -3,7 +3,8 @@ import math
 import pytest
 
 from core.errors import InputError
-from core.runs import RunStore, read_csv
+from core.runs import RunStore
+from core.storage import read_csv
 from core.training import TrainConfig, train
 from core.training.callbacks import make_run_callback
 

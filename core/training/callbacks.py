@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from core.runs import BATCH_FIELDS, HISTORY_FIELDS, Run, append_csv
+from core.runs import BATCH_FIELDS, HISTORY_FIELDS, Run
+from core.storage import append_csv
 
 STATUS_EVERY_SECONDS = 1.0
 BATCH_LOG_EVERY = 10  # batches between rows of batches.csv
@@ -28,7 +29,11 @@ def _r(value, digits: int = 6):
 
 
 def make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds: float | None):
-    """A ``keras.callbacks.Callback`` bound to ``run`` (keras is imported only when training)."""
+    """A ``keras.callbacks.Callback`` bound to ``run`` (keras is imported only when training).
+
+    The class is defined in here so that importing this module never loads Keras; this
+    function is long only because the class is, and each of its methods is short.
+    """
     import keras
 
     class RunStoreCallback(keras.callbacks.Callback):

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.architectures import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, validate_spec
+from core.architectures import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, summarize_spec
+from core.architectures.memory import check_fits, training_memory
 from core.architectures.specs import MAX_TEXT, TASKS
 from core.errors import InputError
 from core.settings import Setting, check_all, setting, settings_of
@@ -87,7 +88,7 @@ class TrainConfig:
     # ----- checking -------------------------------------------------------------------------
 
     def validate(self, num_classes: int | None = None) -> list[str]:
-        """Checks every setting, the task and the model against its input; returns warnings.
+        """Checks every setting, the task, the model against its input and its memory; returns warnings.
 
         MNIST runs have their input set to 28x28 grayscale here (a different size is refused).
 
@@ -118,7 +119,9 @@ class TrainConfig:
                 f"Received: {held_out:g}"
             )
         classes = num_classes or (MNIST_CLASSES if self.task == "mnist" else 2)
-        return validate_spec(self.spec, self.input_shape(), classes)
+        summary = summarize_spec(self.spec, self.input_shape(), classes)
+        check_fits(training_memory(summary, self.spec.batch_size, self.spec.optimizer))
+        return summary.warnings
 
     def input_shape(self) -> tuple[int, int, int]:
         return self.spec.input_shape()

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from core import datasets
+from core import mnist as mnist_files
 from core.errors import InputError
 from core.training.config import MNIST_CLASSES, TrainConfig
 
@@ -29,6 +30,7 @@ class PreparedData:
     source: str
     split: dict = field(default_factory=dict)  # file lists for image folders
     skipped: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done to make the data usable
 
     def facts(self) -> dict:
         """What training learnt of the data, for config.json."""
@@ -65,13 +67,14 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None] = print) -> Prepar
 
 
 def _prepare_mnist(cfg: TrainConfig) -> PreparedData:
-    mnist = datasets.load_mnist(cfg.data)
+    mnist = mnist_files.load_mnist(cfg.data)
     v = cfg.spec.validation_fraction
     tr, va, _ = datasets.stratified_split(mnist.y_train, (1 - v, v, 0.0), cfg.seed)
     x, k = mnist_to_model_input(mnist.x_train), MNIST_CLASSES
     return PreparedData(
         x[tr], one_hot(mnist.y_train[tr], k), x[va], one_hot(mnist.y_train[va], k),
-        mnist_to_model_input(mnist.x_test), one_hot(mnist.y_test, k), list(datasets.MnistData.class_names), mnist.source,
+        mnist_to_model_input(mnist.x_test), one_hot(mnist.y_test, k), list(mnist_files.MnistData.class_names), mnist.source,
+        notes=mnist.notes,
     )  # fmt: skip
 
 

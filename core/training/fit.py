@@ -11,10 +11,11 @@ import time
 import traceback
 from pathlib import Path
 
-from core import datasets
+from core import datasets, procs
 from core.architectures import build_model, make_loss, make_optimizer, summarize_spec
 from core.errors import InputError
-from core.runs import Run, RunStore, now_iso, write_json_atomic
+from core.runs import Run, RunStore, now_iso
+from core.storage import write_json_atomic
 from core.training.augment import make_augmenter
 from core.training.callbacks import STOP_REASONS, make_run_callback
 from core.training.config import TrainConfig
@@ -38,7 +39,7 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
     warnings = cfg.validate()
     if run is None:
         run = RunStore(runs_dir).create(cfg.run_name(), cfg.to_dict())
-    run.update_status(status="running", pid=os.getpid(), started=now_iso())
+    run.update_status(status="running", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()), started=now_iso())
     _stop_on_sigterm(run)
     result = {"run_id": run.id, "run_dir": str(run.path.resolve()), "status": "running", "epochs": 0,
               "train_seconds": None, "test_accuracy": None, "best_val_accuracy": None}  # fmt: skip
@@ -46,6 +47,8 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
         for w in warnings:
             run.log(f"warning: {w}")
         data = prepare_data(cfg, run.log)
+        for note in data.notes:
+            run.log(f"note: {note}")
         if data.split:
             write_json_atomic(run.path / "split.json", data.split)
         return _fit_and_test(cfg, run, data, result)
