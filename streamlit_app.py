@@ -2,29 +2,42 @@
 
 import streamlit as st
 
-from core.jobs import JobManager
-from pages._router import app_icon, routed
+from pages._router import app_icon, keep_jobs_moving, routed, warm_up
+from pages._session import configure_access, is_presenter, presenter_box
 from pages._sidebar import render_sidebar_status
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
+configure_access()  # who is the presenter (a key, or alone on localhost); takes ?key= from the link
+warm_up()  # once per server: load TensorFlow and the shipped model, then freeze them out of the GC
 
-# Grouped as the mission reads: Learn, Train, Use. Pages of later issues join their group here.
+# Grouped as the mission reads: Learn, Train, Use, and the room. The audience does not see what
+# it may not use (the core refuses it anyway).
+presenter = is_presenter()
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Learn": [st.Page("pages/learn.py", title="Convolution & pooling", icon=":material/grid_on:", url_path="learn")],
     "Train": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        *(
+            [st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train")]
+            if presenter
+            else []
+        ),
         st.Page("pages/curves.py", title="Learning curves", icon=":material/show_chart:", url_path="curves"),
     ],
     "Use": [
         st.Page("pages/predict.py", title="Predict", icon=":material/draw:", url_path="predict"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:", url_path="evaluate"),
     ],
+    "Room": [
+        st.Page("pages/join.py", title="Join", icon=":material/smartphone:", url_path="join"),
+        st.Page("pages/wall.py", title="Wall", icon=":material/co_present:", url_path="wall"),
+    ],
 }
 
 page = st.navigation(PAGES)
-JobManager().pump()  # recover on start: vanished processes become interrupted; the queue moves
+keep_jobs_moving()  # at most every few seconds for the whole server: vanished runs become interrupted
 render_sidebar_status()
+presenter_box()
 with routed():
     page.run()

@@ -18,43 +18,68 @@ EVAL_BATCH = 512
 def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """x (N, S, S, C), one-hot y, class names: the run's test split or another dataset.
 
-    For an image-folder run, ``data`` is a class-folder dataset (its ``test/`` part if it
-    has one, else every image) whose class names must match the run's.
+    ``data`` is, for an MNIST run, an .npz or a folder of digit images (a room's drawings,
+    prepared like MNIST); for an image-folder run, a class-folder dataset (its ``test/`` part
+    if it has one, else every image). Its classes must be among the model's.
     """
     from core import datasets
     from core import mnist as mnist_files
-    from core.inference import model_input_for
-    from core.storage import read_json
+    from core.inference import load_and_preprocess, model_input_for
     from core.training import mnist_to_model_input, one_hot
 
     spec = model_input_for(run)
     names = list(spec.class_names)
-    cfg = run.config()
-    if spec.task == "mnist":
-        mnist = mnist_files.load_mnist(data or cfg.get("data"))
+    if spec.task == "mnist" and not (data and Path(data).is_dir()):
+        mnist = mnist_files.load_mnist(data or run.config().get("data"))
         return mnist_to_model_input(mnist.x_test), one_hot(mnist.y_test, 10), names
-    if data is None:
-        split = read_json(run.path / "split.json")
-        if not split or not split.get("test"):
-            raise InputError(f"Run {run.id} has no test split recorded; pass --data FOLDER.")
-        files = [f for f, _ in split["test"]]
-        labels = [int(label) for _, label in split["test"]]
-        missing = [f for f in files if not Path(f).is_file()]
-        if missing:
-            raise InputError(
-                f"{len(missing)} test image(s) of run {run.id} are gone, e.g. {missing[0]}; pass --data FOLDER."
-            )
-    else:
-        scan = datasets.scan_image_folder(data, min_per_class=1)
-        if sorted(scan.class_names) != sorted(names):
-            raise InputError(
-                f"The classes of {data} ({', '.join(scan.class_names)}) do not match the model's ({', '.join(names)})."
-            )
-        remap = [names.index(n) for n in scan.class_names]
-        files = scan.test_files or scan.train_files
-        labels = [remap[label] for label in (scan.test_labels or scan.train_labels)]
+    files, labels = _test_split(run) if data is None else _folder_files(data, names)
+    if spec.task == "mnist":  # digit drawings or photos: prepared like MNIST; blank ones skipped
+        kept = []
+        for f, label in zip(files, labels):
+            try:
+                kept.append((load_and_preprocess(f, spec), label))
+            except InputError:
+                continue
+        if not kept:
+            raise InputError(f"No readable digit in {data}.")
+        return np.stack([x for x, _ in kept]), one_hot(np.array([y for _, y in kept]), len(names)), names
     x = datasets.load_image_arrays(files, spec.image_size, spec.color_mode)
     return x, one_hot(np.array(labels), len(names)), names
+
+
+def _test_split(run) -> tuple[list[str], list[int]]:
+    from core.storage import read_json
+
+    split = read_json(run.path / "split.json")
+    if not split or not isinstance(split.get("test"), list) or not split["test"]:
+        raise InputError(f"Run {run.id} has no test split recorded; pass --data FOLDER.")
+    try:
+        files = [str(f) for f, _ in split["test"]]
+        labels = [int(label) for _, label in split["test"]]
+    except (TypeError, ValueError):
+        raise InputError(f"Run {run.id}'s split.json is damaged; pass --data FOLDER.") from None
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise InputError(
+            f"{len(missing)} test image(s) of run {run.id} are gone, e.g. {missing[0]}; pass --data FOLDER."
+        )
+    return files, labels
+
+
+def _folder_files(data: str, names: list[str]) -> tuple[list[str], list[int]]:
+    """The dataset's files and their labels as the model's class indices."""
+    from core import datasets
+
+    scan = datasets.scan_image_folder(data, min_per_class=1)
+    unknown = [n for n in scan.class_names if n not in names]
+    if unknown:
+        raise InputError(
+            f"The classes of {data} ({', '.join(scan.class_names)}) do not match the model's ({', '.join(names)}): "
+            f"it does not know {', '.join(unknown)}."
+        )
+    remap = [names.index(n) for n in scan.class_names]
+    labels = [remap[label] for label in (scan.test_labels or scan.train_labels)]
+    return scan.test_files or scan.train_files, labels
 
 
 @dataclass

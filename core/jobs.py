@@ -27,6 +27,7 @@ from pathlib import Path
 from core import procs
 from core.errors import InputError
 from core.limits import take
+from core.roles import Actor, require_presenter
 from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
 from core.storage import read_text_tail
 from core.training.config import TrainConfig
@@ -107,7 +108,7 @@ class JobManager:
 
     # ----- submit / start -----------------------------------------------------------
 
-    def submit(self, config: TrainConfig, session: str | None = None) -> Run:
+    def submit(self, config: TrainConfig, *, actor: Actor) -> Run:
         """Queues a training run and starts it if a slot is free.
 
         The config is checked here (the same checks as the command line), then written once
@@ -116,13 +117,15 @@ class JobManager:
 
         Args:
             config: the run.
-            session: the web session asking (None from Python): its jobs in the queue and its
-                rate of submissions are limited.
+            actor: who asks (``core.roles.LOCAL`` from Python): only the presenter may; a web
+                session's jobs in the queue and its rate of submissions are limited.
 
         Raises:
-            InputError: a bad setting, a full queue, too many jobs or submissions from this
-                session, or the runs folder cannot be written (full disk, permissions).
+            InputError: not the presenter, a bad setting, a full queue, too many jobs or
+                submissions from this session, or the runs folder cannot be written.
         """
+        require_presenter(actor, "start a training")
+        session = actor.session
         config.validate()
         run = None
         try:
@@ -264,12 +267,16 @@ class JobManager:
 
     # ----- stop ------------------------------------------------------------------------
 
-    def stop(self, run_id: str, force: bool = False) -> str:
+    def stop(self, run_id: str, *, actor: Actor, force: bool = False) -> str:
         """Asks a run to stop; returns a message for the user. Safe to call twice.
 
         A queued run is cancelled at once. A running one gets a ``STOP`` file (it stops
         after the current batch and keeps its best checkpoint); ``force`` kills it now.
+
+        Raises:
+            InputError: not the presenter, or no such run.
         """
+        require_presenter(actor, "stop a training")
         run = self.store.get(run_id)
         with self._lock():
             self.refresh()

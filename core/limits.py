@@ -37,6 +37,8 @@ RATES = {
     "import": Rate(_env_int("CNNLAB_IMPORTS_PER_HOUR", 5), 3600, "zip imports"),
     "predict": Rate(_env_int("CNNLAB_PREDICTIONS_PER_MIN", 120), 60, "predictions"),
     "decode": Rate(_env_int("CNNLAB_MEGAPIXELS_PER_MIN", 800), 60, "megapixels of images decoded"),
+    "room": Rate(_env_int("CNNLAB_ROOM_SUBMITS_PER_MIN", 12), 60, "submissions to the room"),
+    "key": Rate(5, 60, "presenter key attempts"),
 }
 
 _LOCK = threading.Lock()

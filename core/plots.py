@@ -345,6 +345,14 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np
     return (np.clip(mix, 0, 1) * 255).round().astype(np.uint8)
 
 
+def framed(x: np.ndarray, color: tuple[int, int, int], side: int = 84) -> np.ndarray:
+    """A thumbnail with a coloured frame: ``x`` (H, W, 1 | 3) float in [0, 1] -> uint8 RGB."""
+    img = x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x
+    rgb = gray_rgb(img, 0, 1) if img.ndim == 2 else (np.clip(img, 0, 1) * 255).astype(np.uint8)
+    big, _ = enlarge(rgb, side)
+    return draw_box(big, 0, 0, big.shape[0], big.shape[1], color, thickness=max(3, big.shape[0] // 28))
+
+
 def confusion_figure(cm: list[list[int]], class_names: list[str]) -> go.Figure:
     """A confusion matrix heatmap with counts; rows are true classes, columns predictions."""
     z = np.asarray(cm)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core import procs
 from core.errors import InputError
+from core.roles import Actor, require_presenter
 from core.run_schema import CONFIG, METRICS, STATES, STATUS, class_names, clean, confusion_ok
 from core.storage import MAX_JSON_BYTES, Damaged, read_csv, read_json, write_json_atomic
 
@@ -160,12 +161,13 @@ class Run:
         except OSError:
             return ""
 
-    def write_note(self, text: str) -> None:
+    def write_note(self, text: str, *, actor: Actor) -> None:
         """Saves the run's note.
 
         Raises:
-            InputError: longer than ``MAX_NOTE_CHARS``, or the disk refused it.
+            InputError: not the presenter, longer than ``MAX_NOTE_CHARS``, or the disk refused it.
         """
+        require_presenter(actor, "write notes")
         if not isinstance(text, str) or len(text) > MAX_NOTE_CHARS:
             raise InputError(f"A note holds at most {MAX_NOTE_CHARS:,} characters. Received: {len(str(text)):,}.")
         try:
@@ -249,10 +251,11 @@ class RunStore:
                 mark_if_orphaned(run)
         return sorted(runs, key=lambda r: r.id, reverse=True)
 
-    def delete(self, run_id: str) -> None:
-        """Deletes a finished run. Raises InputError for a running one."""
+    def delete(self, run_id: str, *, actor: Actor) -> None:
+        """Deletes a finished run. Raises InputError for a running one, or for the audience."""
         import shutil
 
+        require_presenter(actor, "delete runs")
         run = self.get(run_id)
         if run.status().get("status") in ACTIVE_STATES and run.process_alive():
             raise InputError(f"Run {run_id} is still {run.status()['status']}; stop it first.")

@@ -31,6 +31,7 @@ from core.datasets import data_dir
 from core.errors import InputError
 from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, PixelBudget, check_image_file
 from core.limits import take
+from core.roles import Actor, require_presenter
 from core.runs import slugify
 
 MAX_FILES = 20_000
@@ -107,7 +108,8 @@ def import_zip(
     root: str | Path | None = None,
     limits: ImportLimits | None = None,
     progress=None,
-    session: str | None = None,
+    *,
+    actor: Actor,
 ) -> ImportReport:
     """Checks and extracts a zip of class folders into ``root/<name>``.
 
@@ -120,7 +122,8 @@ def import_zip(
         root: the data folder (default ``$CNNLAB_DATA_DIR``).
         limits: files, bytes, decoded pixels and seconds one import may take.
         progress: optional ``callable(done, total)`` called while extracting.
-        session: the web session importing (rate-limited; None from Python or the CLI).
+        actor: who imports: only the presenter may (``core.roles.LOCAL`` from Python); a web
+            session's imports are rate-limited.
 
     Returns:
         An :class:`ImportReport`.
@@ -129,6 +132,7 @@ def import_zip(
         InputError: not a zip, unsafe, too large, over the quota or the time limit, or not a
             usable dataset. Nothing is left behind.
     """
+    require_presenter(actor, "import data")
     root = Path(root) if root is not None else data_dir()
     limits = limits or ImportLimits()
     room = quota_bytes() - imported_bytes(root)
@@ -137,7 +141,7 @@ def import_zip(
             f"The space for imported datasets is full ({imported_bytes(root) / 1e9:.2f} GB of "
             f"{quota_bytes() / 1e9:.2f} GB). Remove an imported dataset from {root} first."
         )
-    take("import", session)
+    take("import", actor.session)
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:

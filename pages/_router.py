@@ -46,3 +46,59 @@ def ensure_router() -> None:
     if not getattr(_ROUTED, "on", False) and PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+_STATE = {"warm": False, "pumped": 0.0}
+_STATE_LOCK = threading.Lock()
+PUMP_EVERY_SECONDS = 5.0
+
+
+def warm_up() -> None:
+    """Once per server: import TensorFlow, load the shipped model, then ``gc.freeze()``.
+
+    Why: TensorFlow and Keras make millions of long-lived objects, and every full garbage
+    collection (Streamlit's after each script run, and Keras's ``clear_session`` that Streamlit
+    calls before each) walked all of them: about 0.3 s of CPU per page run, with every other
+    visitor waiting (30 phones on Join: p50 submit-to-prediction 13.5 s without the freeze,
+    0.08 s with it; bench/room_load.py). ``gc.freeze``
+    moves the objects alive now into a permanent generation that collections skip. It keeps
+    alive only what forms reference cycles among those objects, which are module-level and
+    would live as long as the server anyway; it runs once, before any visitor's objects exist,
+    so no session's garbage is ever frozen.
+    """
+    with _STATE_LOCK:
+        if _STATE["warm"]:
+            return
+        _STATE["warm"] = True
+    import gc
+
+    import keras  # noqa: F401  (the import is the point)
+
+    from core.default_model import default_run
+    from pages._runs import served_model
+
+    shipped = default_run()
+    if shipped is not None:
+        try:
+            served_model(str(shipped.path))
+        except Exception:  # a broken install must not stop the app: Predict says why
+            pass
+    gc.collect()
+    gc.freeze()
+
+
+def keep_jobs_moving() -> None:
+    """Gives vanished training processes their final status and starts queued jobs.
+
+    At most every few seconds for the whole server (each call lists every run), not on
+    every page run of every visitor; training processes start the next job themselves.
+    """
+    import time
+
+    from core.jobs import JobManager
+
+    with _STATE_LOCK:
+        if time.monotonic() - _STATE["pumped"] < PUMP_EVERY_SECONDS:
+            return
+        _STATE["pumped"] = time.monotonic()
+    JobManager().pump()

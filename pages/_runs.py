@@ -99,3 +99,17 @@ def _served(run_path: str, mtime: float):
     from core.inference import serve
 
     return serve(Run(run_path))
+
+
+def served_by_id(model: str):
+    """The served model of a run id, or of the shipped MNIST model (``"__default__"``).
+
+    Raises:
+        InputError: no such run, or its checkpoint cannot be used.
+    """
+    from core.default_model import default_run
+
+    run = default_run() if model == "__default__" else RunStore().get(model)
+    if run is None:
+        raise InputError("The shipped MNIST model is missing from this installation.")
+    return served_model(str(run.path))

@@ -38,12 +38,14 @@ def render_sidebar_status() -> None:
                 f"No datasets in `{status['root']}` yet. The Learn page works without data; see Home for how to add some."
             )
         st.markdown("**Training now**")
-        training_now()
+        if active_runs():
+            training_now_live()
+        else:
+            training_now()
 
 
-@st.fragment(run_every=3.0)
 def training_now() -> None:
-    """Queued and running jobs of every session, refreshed every 3 s on every page."""
+    """Queued and running jobs of every session (one listing a second serves every visitor)."""
     runs = active_runs()
     if not runs:
         st.caption("Nothing is training.")
@@ -52,3 +54,12 @@ def training_now() -> None:
         done, total = p.get("epoch"), p.get("epochs")
         where = f"epoch {done}/{total}" if done is not None and total else run["status"]
         st.caption(f"`{run['run_id']}`: {where}")
+
+
+@st.fragment(run_every=3.0)
+def training_now_live() -> None:
+    """:func:`training_now`, refreshed every 3 s while something trains.
+
+    Only then: an idle server costs nothing per open tab, and the page does not blink.
+    """
+    training_now()

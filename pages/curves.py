@@ -14,6 +14,7 @@ from core.runs import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
 from core.storage import MAX_CSV_BYTES
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
+from pages._session import actor, is_presenter
 
 ensure_router()
 
@@ -62,18 +63,21 @@ def run_tools(run: Run) -> None:
         c2.caption(f"Best model: {best.stat().st_size / 1e6:,.0f} MB, too large to download here: `{best.resolve()}`")
     else:
         c2.caption("No checkpoint (yet).")
-    note = st.text_area("Note", run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS)
-    if st.button("Save note", key=f"save_{run.id}"):
+    # For the audience these are shown disabled; the core refuses them anyway (a crafted click).
+    only = None if is_presenter() else "Only the presenter can change runs."
+    note = st.text_area("Note", run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS,
+                        disabled=only is not None, help=only)  # fmt: skip
+    if st.button("Save note", key=f"save_{run.id}", disabled=only is not None, help=only):
         try:
-            run.write_note(note)
+            run.write_note(note, actor=actor())
             st.toast("Note saved.")
         except InputError as exc:
             st.error(str(exc))
-    with st.popover("Delete this run", icon=":material/delete:"):
+    with st.popover("Delete this run", icon=":material/delete:", disabled=only is not None, help=only):
         st.write(f"Delete **{run.id}** and its models for good?")
-        if st.button("Yes, delete", key=f"del_{run.id}", type="primary"):
+        if st.button("Yes, delete", key=f"del_{run.id}", type="primary", disabled=only is not None):
             try:
-                RunStore().delete(run.id)
+                RunStore().delete(run.id, actor=actor())
             except (InputError, OSError) as exc:
                 st.error(str(exc))
             else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,7 +17,7 @@ from core.zip_import import import_zip
 from pages._data import data_status, refresh_data_status
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
-from pages._session import session_id
+from pages._session import actor, is_presenter
 
 ensure_router()
 
@@ -36,13 +35,6 @@ def evaluate(run_path: str, mtime: float, data: str | None) -> Evaluation:
 @st.cache_data(show_spinner="Converting to TensorFlow Lite...", max_entries=4)
 def tflite_bytes(run_path: str, mtime: float) -> bytes:
     return to_tflite(served_model(run_path).model)
-
-
-def framed(x: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
-    img = x[:, :, 0] if x.shape[2] == 1 else x
-    rgb = plots.gray_rgb(img, 0, 1) if img.ndim == 2 else (img * 255).astype(np.uint8)
-    big, _ = plots.enlarge(rgb, 84)
-    return plots.draw_box(big, 0, 0, big.shape[0], big.shape[1], color, thickness=max(3, big.shape[0] // 28))
 
 
 st.title("Evaluate")
@@ -63,10 +55,11 @@ if ckpt is None:
 
 status = data_status()
 task = run.config().get("task")
-targets = (
+targets = (  # an MNIST model can also read a folder of digit images (a room's drawings)
     ["Its test split"]
-    + (status["mnist"] if task == "mnist" else status["folders"])
-    + (["Upload a zip"] if task == "images" else [])
+    + (status["mnist"] if task == "mnist" else [])
+    + status["folders"]
+    + (["Upload a zip"] if task == "images" and is_presenter() else [])
 )
 target = st.selectbox(
     "Evaluate on",
@@ -80,7 +73,7 @@ if target == "Upload a zip":
     if up is None or not st.button("Import and evaluate", key="eval_import"):
         st.stop()
     try:
-        report = import_zip(up, Path(up.name).stem, session=session_id())
+        report = import_zip(up, Path(up.name).stem, actor=actor())
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()
@@ -131,7 +124,7 @@ cols = st.columns(8)
 for n, i in enumerate(idx[:GALLERY_SIZE]):
     ok = pred[i] == y[i]
     cols[n % 8].image(
-        framed(x[i], GREEN if ok else RED),
+        plots.framed(x[i], GREEN if ok else RED),
         caption=f"{names[pred[i]]} ({names[y[i]]}) {probs[i, pred[i]]:.0%}",
         width="stretch",
     )

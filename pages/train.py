@@ -34,7 +34,7 @@ from core.zip_import import import_zip
 from pages._data import data_status, mnist_test_digits, refresh_data_status
 from pages._router import ensure_router
 from pages._runs import render_run_progress
-from pages._session import session_id
+from pages._session import actor
 from pages._settings_form import layer_table_config, settings_form
 
 ensure_router()
@@ -135,7 +135,7 @@ def upload_zip() -> None:
         bar = st.progress(0.0, "Extracting and checking images...")
         try:
             report = import_zip(up, name or "dataset", progress=lambda d, t: bar.progress(d / max(t, 1)),
-                                session=session_id())  # fmt: skip
+                                actor=actor())  # fmt: skip
         except InputError as exc:
             bar.empty()
             st.error(str(exc), icon=":material/error:")
@@ -278,7 +278,7 @@ if data is not None:
     label = "Train" if not active else f"Add to the queue ({len(active)} job(s) ahead)"
     if st.button(label, type="primary", disabled=summary is None, icon=":material/play_arrow:"):
         try:
-            S.train_run_id = manager.submit(cfg, session=session_id()).id
+            S.train_run_id = manager.submit(cfg, actor=actor()).id
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:
@@ -309,9 +309,9 @@ else:
         if run.status().get("status") in ACTIVE_STATES:
             c1, c2 = st.columns([1, 4])
             if c1.button("Stop", icon=":material/stop:", key="stop"):
-                st.info(JobManager().stop(run_id))
+                st.info(JobManager().stop(run_id, actor=actor()))
             if run.stop_requested() and c2.button("Force stop (kill now)", key="force"):
-                st.warning(JobManager().stop(run_id, force=True))
+                st.warning(JobManager().stop(run_id, actor=actor(), force=True))
         elif live:
             st.rerun()  # it just ended: rerun the page once to stop the timer
 

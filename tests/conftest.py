@@ -65,8 +65,10 @@ def image_folder(tmp_path: Path) -> Path:
 def fresh_limits() -> None:
     """Rate limits are per process and session: each test starts with a full allowance."""
     from core import limits
+    from core.roles import ACCESS
 
     limits.reset()
+    ACCESS.presenters.clear()  # AppTest sessions all share one id: no test inherits presenter rights
 
 
 @pytest.fixture(autouse=True)

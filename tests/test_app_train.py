@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.jobs import JobManager
 from core.procs import start_ticks
+from core.roles import LOCAL
 from core.runs import RunStore
 from core.storage import write_json_atomic
 
@@ -190,7 +191,7 @@ def test_train_button_starts_a_background_job_and_a_second_one_queues(tmp_path, 
     assert len(runs) == 2 and runs[0].status()["status"] == "queued" and not runs[0].status().get("pid")
     assert any("waiting: number 1 in the queue" in i.value for i in at.info)
     for run in runs:
-        manager.stop(run.id, force=True)
+        manager.stop(run.id, force=True, actor=LOCAL)
     deadline = time.time() + 30
     while any(r.status()["status"] in ("queued", "running") for r in RunStore().list()) and time.time() < deadline:
         manager.pump()

@@ -30,6 +30,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core import procs
+from core.roles import LOCAL
 from core.runs import RunStore
 
 APP = str(ROOT / "streamlit_app.py")
@@ -218,7 +219,7 @@ def test_a_session_cannot_fill_the_queue(tmp_path, monkeypatch):
     from core.jobs import JobManager
 
     for run in queued:
-        JobManager().stop(run.id)
+        JobManager().stop(run.id, actor=LOCAL)
 
 
 PEAK_SCRIPT = textwrap.dedent(

@@ -31,6 +31,7 @@ from core.images import PixelBudget, decode_png_data_url, open_image, to_mode
 from core.inference import ModelInput, preprocess
 from core.jobs import JobManager
 from core.progress import progress, stop_words
+from core.roles import LOCAL, Actor
 from core.runs import RunStore
 from core.storage import write_json_atomic
 from core.zip_import import ImportLimits, import_zip
@@ -236,7 +237,7 @@ def test_oversized_writes_and_notes_are_refused(tmp_path):
     with pytest.raises(InputError, match="Refusing to write"):
         run.update_config(description="x" * 5_000_000)
     with pytest.raises(InputError, match="at most 10,000 characters"):
-        run.write_note("x" * 10_001)
+        run.write_note("x" * 10_001, actor=LOCAL)
     assert run.config()["run_id"] == run.id  # unchanged
 
 
@@ -259,7 +260,7 @@ def test_a_recycled_or_foreign_pid_is_left_alone(tmp_path):
         run = RunStore(tmp_path).create("victim", {})
         run.update_status(status="running", pid=sleeper.pid, pid_start=ticks + 1)  # a forged or recycled pid
         run.request_stop()
-        assert "nothing to stop" in JobManager(tmp_path).stop(run.id, force=True)
+        assert "nothing to stop" in JobManager(tmp_path).stop(run.id, force=True, actor=LOCAL)
         assert run.status()["status"] == "interrupted"
         time.sleep(0.2)
         assert sleeper.poll() is None  # still alive: the forged status reached nobody
@@ -278,29 +279,29 @@ def _classes(n: int = 3, size: int = 20) -> dict[str, bytes]:
 def test_import_quota_is_shared_by_all_imports(tmp_path, monkeypatch):
     from core.zip_import import imported_bytes
 
-    import_zip(zip_of(_classes()), "first", tmp_path)
+    import_zip(zip_of(_classes()), "first", tmp_path, actor=LOCAL)
     monkeypatch.setenv("CNNLAB_IMPORT_QUOTA_MB", str(imported_bytes(tmp_path) / 1024**2))  # now full
     with pytest.raises(InputError, match="space for imported datasets is full"):
-        import_zip(zip_of(_classes()), "second", tmp_path)
+        import_zip(zip_of(_classes()), "second", tmp_path, actor=LOCAL)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first"]
 
 
 def test_import_stops_at_its_pixel_budget_and_time_limit(tmp_path):
     big = {f"{c}/{i}.png": near_limit_png(4) for c in ("a", "b") for i in range(3)}
     with pytest.raises(InputError, match="This import may decode"):
-        import_zip(zip_of(big), "pixels", tmp_path, limits=ImportLimits(max_pixels=10_000_000))
+        import_zip(zip_of(big), "pixels", tmp_path, limits=ImportLimits(max_pixels=10_000_000), actor=LOCAL)
     with pytest.raises(InputError, match="took longer than 0 s"):
-        import_zip(zip_of(_classes()), "slow", tmp_path, limits=ImportLimits(max_seconds=0))
+        import_zip(zip_of(_classes()), "slow", tmp_path, limits=ImportLimits(max_seconds=0), actor=LOCAL)
     assert list(tmp_path.iterdir()) == []  # nothing half-imported
 
 
 def test_imports_per_session_are_limited(tmp_path, monkeypatch):
     monkeypatch.setitem(limits.RATES, "import", limits.Rate(2, 3600, "zip imports"))
     for n in range(2):
-        import_zip(zip_of(_classes()), f"ok{n}", tmp_path, session="visitor")
+        import_zip(zip_of(_classes()), f"ok{n}", tmp_path, actor=Actor("visitor", True))
     with pytest.raises(InputError, match="at most 2 zip imports per 1 h"):
-        import_zip(zip_of(_classes()), "third", tmp_path, session="visitor")
-    import_zip(zip_of(_classes()), "cli", tmp_path)  # the command line has no session limit
+        import_zip(zip_of(_classes()), "third", tmp_path, actor=Actor("visitor", True))
+    import_zip(zip_of(_classes()), "cli", tmp_path, actor=LOCAL)  # the command line has no session limit
 
 
 # ----- jobs --------------------------------------------------------------------------------
@@ -315,15 +316,15 @@ def test_queue_caps_per_session_and_in_total(tmp_path, mnist_npz, monkeypatch):
     busy = manager.store.create("busy", {})  # a running job that holds the only slot
     busy.update_status(status="running", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()))
     cfg = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp")
-    manager.submit(cfg, session="a")
-    manager.submit(cfg, session="a")
+    manager.submit(cfg, actor=Actor("a", True))
+    manager.submit(cfg, actor=Actor("a", True))
     with pytest.raises(InputError, match="You already have 2 jobs waiting"):
-        manager.submit(cfg, session="a")
-    manager.submit(cfg, session="b")
+        manager.submit(cfg, actor=Actor("a", True))
+    manager.submit(cfg, actor=Actor("b", True))
     with pytest.raises(InputError, match="The queue is full"):
-        manager.submit(cfg, session="c")
+        manager.submit(cfg, actor=Actor("c", True))
     for run in manager.queued():
-        manager.stop(run.id)
+        manager.stop(run.id, actor=LOCAL)
 
 
 def test_submissions_per_session_are_rate_limited(tmp_path, mnist_npz, monkeypatch):
@@ -334,10 +335,10 @@ def test_submissions_per_session_are_rate_limited(tmp_path, mnist_npz, monkeypat
     busy = manager.store.create("busy", {})
     busy.update_status(status="running", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()))
     cfg = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp")
-    run = manager.submit(cfg, session="a")
+    run = manager.submit(cfg, actor=Actor("a", True))
     with pytest.raises(InputError, match="Slow down: at most 1 trainings started per 10 min"):
-        manager.submit(cfg, session="a")
-    manager.stop(run.id)
+        manager.submit(cfg, actor=Actor("a", True))
+    manager.stop(run.id, actor=LOCAL)
 
 
 # ----- settings ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from core import jobs
 from core.errors import InputError
 from core.jobs import JobManager, queue_position
 from core.procs import start_ticks
+from core.roles import LOCAL
 from core.runs import Run, RunStore
 from core.training import TrainConfig
 
@@ -43,11 +44,11 @@ def manager(tmp_path):
     m = JobManager(tmp_path / "runs", max_running=1)
     yield m
     for run in m.active():  # never leave a training process behind
-        m.stop(run.id, force=True)
+        m.stop(run.id, force=True, actor=LOCAL)
 
 
 def test_submit_runs_a_training_process_to_completion(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, name="mlp"))
+    run = manager.submit(config(mnist_npz, name="mlp"), actor=LOCAL)
     assert run.status().get("pid")  # started at once: the slot was free
     wait_for(lambda: state(run) == "completed", manager=manager)
     assert run.history() and run.checkpoint() is not None
@@ -56,8 +57,8 @@ def test_submit_runs_a_training_process_to_completion(manager, mnist_npz):
 
 
 def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
-    first = manager.submit(config(mnist_npz, epochs=3, name="first"))
-    second = manager.submit(config(mnist_npz, name="second"))
+    first = manager.submit(config(mnist_npz, epochs=3, name="first"), actor=LOCAL)
+    second = manager.submit(config(mnist_npz, name="second"), actor=LOCAL)
     assert state(second) == "queued" and not second.status().get("pid")
     assert queue_position(manager, second.id) == 1
     # No pumping here: the first training starts the next job itself when it ends.
@@ -67,28 +68,28 @@ def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
 
 
 def test_stop_is_cooperative_and_safe_twice(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, epochs=500, name="long"))
+    run = manager.submit(config(mnist_npz, epochs=500, name="long"), actor=LOCAL)
     wait_for(lambda: (run.status().get("epoch") or 0) >= 1, manager=manager)
-    assert "Stop requested" in manager.stop(run.id)
-    assert "already requested" in manager.stop(run.id)
+    assert "Stop requested" in manager.stop(run.id, actor=LOCAL)
+    assert "already requested" in manager.stop(run.id, actor=LOCAL)
     wait_for(lambda: state(run) == "stopped", manager=manager)
     assert run.checkpoint() is not None  # the best checkpoint is kept
-    assert "already stopped" in manager.stop(run.id)
+    assert "already stopped" in manager.stop(run.id, actor=LOCAL)
 
 
 def test_queued_job_is_cancelled_at_once(manager, mnist_npz):
-    first = manager.submit(config(mnist_npz, epochs=500, name="first"))
-    second = manager.submit(config(mnist_npz, name="second"))
-    assert "cancelled" in manager.stop(second.id)
+    first = manager.submit(config(mnist_npz, epochs=500, name="first"), actor=LOCAL)
+    second = manager.submit(config(mnist_npz, name="second"), actor=LOCAL)
+    assert "cancelled" in manager.stop(second.id, actor=LOCAL)
     assert state(second) == "stopped"
-    assert "killed" in manager.stop(first.id, force=True)
+    assert "killed" in manager.stop(first.id, force=True, actor=LOCAL)
     assert state(first) == "stopped"
     manager.pump()
     assert state(second) == "stopped"  # a cancelled job never starts
 
 
 def test_bad_data_marks_the_run_failed_with_the_reason(manager, tmp_path):
-    run = manager.submit(config(tmp_path / "missing.npz", name="bad"))
+    run = manager.submit(config(tmp_path / "missing.npz", name="bad"), actor=LOCAL)
     wait_for(lambda: state(run) == "failed", manager=manager)
     assert "not found" in run.status()["error"]
 
@@ -105,7 +106,7 @@ def test_a_crashing_process_is_failed_with_its_stderr(manager):
 
 
 def test_killed_from_outside_becomes_interrupted(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, epochs=500, name="victim"))
+    run = manager.submit(config(mnist_npz, epochs=500, name="victim"), actor=LOCAL)
     wait_for(lambda: state(run) == "running", manager=manager)
     os.kill(run.status()["pid"], signal.SIGKILL)
     wait_for(lambda: state(run) == "interrupted", manager=manager)
@@ -127,17 +128,17 @@ def test_full_disk_gives_a_clear_error(manager, monkeypatch, mnist_npz):
 
     monkeypatch.setattr(RunStore, "create", no_space)
     with pytest.raises(InputError, match="No space left on device"):
-        manager.submit(config(mnist_npz, name="full"))
+        manager.submit(config(mnist_npz, name="full"), actor=LOCAL)
 
 
 def test_a_bad_setting_is_refused_before_a_folder_is_made(manager, mnist_npz):
     with pytest.raises(InputError, match="epochs in 1..1000"):
-        manager.submit(config(mnist_npz, epochs=0))
+        manager.submit(config(mnist_npz, epochs=0), actor=LOCAL)
     assert manager.store.list() == []
 
 
 def test_a_finished_run_folder_is_never_trained_again(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, name="once"))
+    run = manager.submit(config(mnist_npz, name="once"), actor=LOCAL)
     wait_for(lambda: state(run) == "completed", manager=manager)
     history = (run.path / "history.csv").read_text()
     cmd = [sys.executable, "-m", "core.train", "--run-dir", str(run.path)]

@@ -6,6 +6,7 @@ import pytest
 
 from core.errors import InputError
 from core.procs import start_ticks
+from core.roles import LOCAL
 from core.runs import RunStore, open_run, validate_run_id
 from core.storage import append_csv, read_csv, read_json, write_json_atomic
 
@@ -67,9 +68,9 @@ def test_delete_refuses_a_live_run(tmp_path):
     run = store.create("x", {})
     run.update_status(status="running", pid=os.getpid(), pid_start=start_ticks(os.getpid()))  # alive
     with pytest.raises(InputError, match="stop it first"):
-        store.delete(run.id)
+        store.delete(run.id, actor=LOCAL)
     run.update_status(status="completed")
-    store.delete(run.id)
+    store.delete(run.id, actor=LOCAL)
     assert store.list() == []
 
 

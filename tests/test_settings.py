@@ -17,6 +17,7 @@ from core.cli import run_module
 from core.errors import InputError
 from core.jobs import JobManager
 from core.procs import start_ticks
+from core.roles import LOCAL
 from core.runs import RunStore
 from core.settings import Setting
 from core.storage import write_json_atomic
@@ -133,7 +134,7 @@ def test_the_train_page_writes_what_its_widgets_hold(tmp_path, mnist_npz, monkey
     spec = queued.config()["spec"]
     assert (spec["optimizer"], spec["weight_decay"], spec["label_smoothing"], spec["epochs"]) == ("adamw", 0.01, 0.2, 7)
     assert queued.status()["status"] == "queued"
-    JobManager().stop(queued.id)
+    JobManager().stop(queued.id, actor=LOCAL)
 
 
 @pytest.mark.parametrize("task, preset", [("mnist", "mnist-fast"), ("images", "orientation-fast")])

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from core.errors import InputError
+from core.roles import LOCAL
 from core.zip_import import ImportLimits, import_zip
 
 
@@ -47,7 +48,7 @@ def test_good_zip_with_a_wrapping_folder_and_junk(tmp_path):
         "pets/.DS_Store": b"junk",
     }
     seen = []
-    report = import_zip(make_zip(files), "My Pets", tmp_path, progress=lambda d, t: seen.append((d, t)))
+    report = import_zip(make_zip(files), "My Pets", tmp_path, progress=lambda d, t: seen.append((d, t)), actor=LOCAL)
     assert report.name == "My-Pets" and report.class_counts == {"cats": 3, "dogs": 3}
     assert (tmp_path / "My-Pets" / "cats" / "0.png").is_file()
     reasons = dict(report.skipped)
@@ -55,13 +56,13 @@ def test_good_zip_with_a_wrapping_folder_and_junk(tmp_path):
     assert "not an image" in reasons["pets/cats/broken.png"]
     assert not any("MACOSX" in m for m, _ in report.skipped)  # junk is dropped silently
     assert seen[-1][0] == seen[-1][1]
-    again = import_zip(make_zip(classes()), "My Pets", tmp_path)  # a name clash gets a suffix
+    again = import_zip(make_zip(classes()), "My Pets", tmp_path, actor=LOCAL)  # a name clash gets a suffix
     assert again.name == "My-Pets-2"
 
 
 def test_train_test_layout_is_kept(tmp_path):
     files = classes(prefix="Train/") | classes(2, prefix="test/")
-    report = import_zip(make_zip(files), "split", tmp_path)
+    report = import_zip(make_zip(files), "split", tmp_path, actor=LOCAL)
     assert report.splits == ["test", "train"]
     assert (tmp_path / "split" / "train" / "cats").is_dir() and (tmp_path / "split" / "test" / "dogs").is_dir()
 
@@ -81,16 +82,16 @@ def test_train_test_layout_is_kept(tmp_path):
 )
 def test_unsafe_or_unusable_zips_are_refused_and_leave_nothing(tmp_path, files, links, message):
     with pytest.raises(InputError, match=message):
-        import_zip(make_zip(files, links), "x", tmp_path)
+        import_zip(make_zip(files, links), "x", tmp_path, actor=LOCAL)
     assert leftovers(tmp_path) == []
     assert not (tmp_path.parent / "evil").exists()
 
 
 def test_not_a_zip(tmp_path):
     with pytest.raises(InputError, match="not a readable zip"):
-        import_zip(b"PK\x03\x04 but then garbage", "x", tmp_path)
+        import_zip(b"PK\x03\x04 but then garbage", "x", tmp_path, actor=LOCAL)
     with pytest.raises(InputError, match="not a readable zip"):
-        import_zip(png(), "x", tmp_path)
+        import_zip(png(), "x", tmp_path, actor=LOCAL)
 
 
 def test_zip_bomb_is_stopped_by_real_byte_count(tmp_path):
@@ -99,20 +100,20 @@ def test_zip_bomb_is_stopped_by_real_byte_count(tmp_path):
     bomb = make_zip({"cats/a.png": b"\0" * 50_000_000, "dogs/b.png": b"\0" * 50_000_000})
     assert len(bomb) < 1_000_000
     with pytest.raises(InputError, match="expand to"):
-        import_zip(bomb, "bomb", tmp_path, limits=ImportLimits(max_total_bytes=10_000_000))
+        import_zip(bomb, "bomb", tmp_path, limits=ImportLimits(max_total_bytes=10_000_000), actor=LOCAL)
     assert leftovers(tmp_path) == []
     data = bytearray(make_zip({"cats/a.png": b"\0" * 5_000_000} | classes()))
     # A lying header: the central directory says the 5 MB member holds 10 bytes.
     cd = data.find(b"PK\x01\x02")
     data[cd + 24 : cd + 28] = (10).to_bytes(4, "little")
-    report = import_zip(bytes(data), "liar", tmp_path, limits=ImportLimits(max_total_bytes=1_000_000))
+    report = import_zip(bytes(data), "liar", tmp_path, limits=ImportLimits(max_total_bytes=1_000_000), actor=LOCAL)
     assert "corrupt inside the zip" in dict(report.skipped)["cats/a.png"]
     assert sum(f.stat().st_size for f in (tmp_path / "liar").rglob("*") if f.is_file()) < 1_000_000
 
 
 def test_too_many_files(tmp_path):
     with pytest.raises(InputError, match="limit is 5"):
-        import_zip(make_zip(classes(3)), "many", tmp_path, limits=ImportLimits(max_files=5))
+        import_zip(make_zip(classes(3)), "many", tmp_path, limits=ImportLimits(max_files=5), actor=LOCAL)
 
 
 def test_odd_members_are_skipped_not_crashing(tmp_path):
@@ -124,7 +125,7 @@ def test_odd_members_are_skipped_not_crashing(tmp_path):
         zf.writestr("wrap/cats/0.png", png(7))  # the same name twice
         zf.writestr("wrap/__pycache__/x.png", png())  # a hidden class folder
         zf.writestr("wrap/cats/" + "n" * 300 + ".png", png())  # too long for the disk
-    report = import_zip(buf.getvalue(), "odd", tmp_path)
+    report = import_zip(buf.getvalue(), "odd", tmp_path, actor=LOCAL)
     assert report.class_counts == {"cats": 3, "dogs": 3}
     reasons = " ".join(r for _, r in report.skipped)
     assert "same name" in reasons and "hidden folder" in reasons and "could not be" in reasons

@@ -1,0 +1,100 @@
+"""Join: the audience's page, made for phones. Draw a digit (or send a photo), see what the
+model reads, and say whether it was right: the room's wall shows everyone's submissions."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.errors import InputError
+from core.images import PixelBudget, open_image
+from core.limits import take
+from core.room import Room, active_room
+from pages._drawpad import draw_pad
+from pages._router import ensure_router
+from pages._runs import served_by_id
+from pages._session import actor
+
+ensure_router()
+
+PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]  # iPhones convert HEIC to JPEG for these
+PHOTO_PIXELS = 50_000_000  # one phone photo (a 48 MP camera); decoded at once to 1024 px
+S = st.session_state
+S.setdefault("join_last", None)  # the id of this phone's last submission
+
+
+def send(room: Room, served, img, source: str) -> None:
+    """Predicts one image and puts it in the room (the core checks rate and size)."""
+    try:
+        take("predict", actor().session)
+        x, probs = served.predict_images([img])
+        top = int(np.argmax(probs[0]))
+        sub = room.submit(img, served.spec.class_names[top], float(probs[0][top]), source, actor())
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    S.join_last = sub.id
+
+
+def feedback(room: Room) -> None:
+    """The last submission's reading, and the buttons to say right or wrong."""
+    sub = next((s for s in room.submissions() if s.id == S.join_last), None)
+    if sub is None:
+        return
+    with st.container(border=True):
+        st.markdown(f"## The model read **{sub.predicted}**  \n{sub.confidence:.0%} sure")
+        if sub.label is not None:
+            st.success("Thanks! " + ("It got it right." if sub.right else f"It was a {sub.label}: noted."),
+                       icon=":material/check:")  # fmt: skip
+            return
+        if st.button("Yes, that's right", icon=":material/thumb_up:", type="primary", width="stretch"):
+            room.label(sub.id, sub.predicted, actor())
+            st.rerun()
+        names = room.settings().class_names
+        wrong = st.pills("No, it was:", [n for n in names if n != sub.predicted], key=f"join_wrong_{sub.id}")
+        if wrong is not None:
+            try:
+                room.label(sub.id, wrong, actor())
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+st.title("Join the talk")
+room = active_room()
+if room is None:
+    st.info("The speaker has not opened the room yet. Keep this page open, or reload it in a moment.",
+            icon=":material/hourglass_top:")  # fmt: skip
+    st.stop()
+settings = room.settings()
+try:
+    served = served_by_id(settings.model)
+except InputError as exc:
+    st.error(f"The room's model cannot be used right now: {exc}", icon=":material/error:")
+    st.stop()
+digits = served.spec.task == "mnist"
+st.caption(f"**{settings.title}**: " + ("draw one digit, large, in the middle, then send it." if digits
+           else f"send a photo of: {', '.join(settings.class_names)}."))  # fmt: skip
+
+how = st.segmented_control("How", ["Draw", "Photo"] if digits else ["Photo"], default="Draw" if digits else "Photo",
+                           key="join_how", required=True, label_visibility="collapsed", width="stretch")  # fmt: skip
+budget = PixelBudget(PHOTO_PIXELS, "A submission", actor().session)
+if how == "Draw":
+    try:
+        drawing = draw_pad("join_pad", budget)
+    except InputError as exc:
+        st.error(str(exc))
+        drawing = None
+    if st.button("Send my digit", icon=":material/send:", type="primary", width="stretch", disabled=drawing is None):
+        send(room, served, drawing, "drawing")
+else:
+    photo = st.file_uploader("Take or choose a photo", type=PHOTO_TYPES, key="join_photo")
+    if photo is not None and st.button("Send this photo", icon=":material/send:", type="primary", width="stretch"):
+        try:
+            img, _ = open_image(photo.getvalue(), budget=budget)
+        except InputError as exc:
+            st.error(f"{photo.name}: {exc}")
+        else:
+            send(room, served, img, "photo")
+feedback(room)

@@ -1,0 +1,146 @@
+"""Wall: the projector's view of the room. A QR code to join, the latest submissions with what
+the model read (green right, red wrong), the running score and the room's confusion matrix;
+for the presenter, opening a room, choosing its model and moderating what is shown."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from core import plots
+from core.default_model import default_run
+from core.errors import InputError
+from core.network import join_url
+from core.room import Room, Submission, active_room, open_room
+from pages._router import ensure_router
+from pages._runs import served_by_id, usable_runs
+from pages._session import actor, is_presenter
+
+ensure_router()
+
+WALL_ITEMS = 24
+COLUMNS = 6  # thumbnails large enough to read from the back of a room
+REFRESH_SECONDS = 1.5
+GREEN, RED, GRAY = (0, 150, 70), (210, 30, 40), (150, 150, 150)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def qr_png(url: str) -> bytes:
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="png", scale=10, border=2)
+    return buf.getvalue()
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbnail(path: str, right: bool | None, mtime: float) -> np.ndarray:
+    """A framed thumbnail, cached per file and verdict (every wall refresh reuses it)."""
+    try:
+        img = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0
+    except OSError:
+        img = np.ones((28, 28), np.float32)
+    return plots.framed(img[..., None], GRAY if right is None else GREEN if right else RED, side=120)
+
+
+def model_options() -> dict[str, str]:
+    options = {"__default__": "Shipped MNIST model (mnist-fast)"} if default_run() else {}
+    options |= {r.id: f"{r.id} ({r.config().get('preset')})" for r in usable_runs()}
+    return options
+
+
+def presenter_controls(room: Room | None) -> None:
+    """Open a room, choose its model, approval mode: presenter only (the core checks it too)."""
+    with st.expander("Room settings (presenter)", icon=":material/settings:", expanded=room is None):
+        options = model_options()
+        with st.form("open_room", border=False):
+            title = st.text_input("Talk title", value=room.settings().title if room else "", max_chars=80,
+                                  key="room_title")  # fmt: skip
+            model = st.selectbox("Model the room uses", list(options), format_func=options.get)
+            if st.form_submit_button("Open a new room", icon=":material/meeting_room:"):
+                try:
+                    served = served_by_id(model)
+                    open_room(title, model, list(served.spec.class_names), actor())
+                except InputError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+        if room is not None:
+            on = st.toggle("Approve each submission before the wall shows it", value=room.settings().approval,
+                           key="wall_approval")  # fmt: skip
+            if on != room.settings().approval:
+                room.set_approval(on, actor())
+            st.text_input("Address to show (leave empty to detect it)", key="wall_url",
+                          help="For example http://192.168.1.20:8501 if the detected one is not what phones reach.")  # fmt: skip
+
+
+def moderation(room: Room, subs: list[Submission]) -> None:
+    """Waiting submissions (approval mode) and a hide button for each shown one."""
+    waiting = [s for s in subs if not s.approved and not s.hidden]
+    if waiting:
+        st.markdown(f"**Waiting for approval: {len(waiting)}**")
+        cols = st.columns(COLUMNS)
+        for i, sub in enumerate(waiting[:COLUMNS]):
+            with cols[i]:
+                st.image(thumbnail(str(room.image_path(sub)), None, 0.0), width="stretch")
+                a, b = st.columns(2)
+                if a.button("Show", key=f"ok_{sub.id}"):
+                    room.approve(sub.id, actor())
+                if b.button("Hide", key=f"hide_{sub.id}"):
+                    room.hide(sub.id, actor())
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live(room: Room, presenter: bool) -> None:
+    """The grid, the score and the matrix; reruns alone every 1.5 s (the page does not)."""
+    subs = room.submissions()
+    shown = [s for s in subs if s.visible][:WALL_ITEMS]
+    right, labelled = room.score()
+    a, b, c = st.columns(3)
+    a.metric("Submissions", f"{len([s for s in subs if not s.hidden]):,}")
+    b.metric("Read right", f"{right} of {labelled}" if labelled else "-",
+             help="Among the submissions whose senders said what they were.")  # fmt: skip
+    c.metric("Accuracy in this room", f"{right / labelled:.0%}" if labelled else "-")
+    if presenter:
+        moderation(room, subs)
+    if not shown:
+        st.info("Nothing on the wall yet: scan the code and draw a digit.", icon=":material/qr_code_2:")
+        return
+    cols = st.columns(COLUMNS)
+    for i, sub in enumerate(shown):
+        with cols[i % COLUMNS]:
+            path = room.image_path(sub)
+            mtime = path.stat().st_mtime if path.exists() else 0.0
+            st.image(thumbnail(str(path), sub.right, mtime), width="stretch",
+                     caption=f"{sub.predicted} · {sub.confidence:.0%}" + (f" (was {sub.label})" if sub.right is False else ""))  # fmt: skip
+            if presenter and st.button(":material/visibility_off:", key=f"hide_{sub.id}", help="Hide it for good"):
+                room.hide(sub.id, actor())
+                st.rerun()
+    if labelled:
+        st.plotly_chart(plots.confusion_figure(room.confusion(), room.settings().class_names),
+                        config={"displayModeBar": False}, key="wall_cm")  # fmt: skip
+
+
+room = active_room()
+presenter = is_presenter()
+if presenter:
+    presenter_controls(room)
+if room is None:
+    st.title("Wall")
+    st.info("No room is open yet." + (" Open one above." if presenter else " The speaker opens it."))
+    st.stop()
+
+settings = room.settings()
+url, warning = join_url(st.get_option("server.address"), st.get_option("server.port"), st.session_state.get("wall_url"))
+left, right = st.columns([1, 3])
+with left:
+    st.image(qr_png(url), width=260)
+    st.markdown(f"**Join at** `{url.removeprefix('http://')}`")
+    if warning:
+        st.warning(warning, icon=":material/wifi_off:")
+with right:
+    st.title(settings.title)
+    live(room, presenter)
