@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from core.quiet import filtered_stderr
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MAX_JSON_BYTES = 1024 * 1024  # a model spec is a few kB; refuse to read more than this
@@ -59,7 +60,8 @@ def run_cli(parser: argparse.ArgumentParser, handler: Callable, argv: list[str] 
     """
     try:
         args = parser.parse_args(argv)
-        result = handler(args)
+        with filtered_stderr():  # TensorFlow's start-up noise off; real warnings and progress stay
+            result = handler(args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except InputError as exc:

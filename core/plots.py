@@ -128,6 +128,50 @@ def crop_around(
     return x[t0:t1, l0:l1], top - t0, left - l0
 
 
+def _grid_trace(values: np.ndarray, diverging: bool, mask, value_range, digits: int) -> go.Heatmap:
+    """One heatmap with each cell's number written in it; padding cells say "pad" (they read 0)."""
+    kh, kw = values.shape
+    # Three significant digits ("-1", "0.15", "0.306"): short enough for narrow cells on a projector.
+    text = [[f"{v:.{digits + 1}g}" for v in row] for row in values]
+    if mask is not None:
+        text = [[t if mask[i, j] else "pad" for j, t in enumerate(row)] for i, row in enumerate(text)]
+    if value_range is not None:
+        scale, (zmin, zmax) = (DIVERGING_SCALE if diverging else "gray"), value_range
+    elif diverging:
+        lim = symmetric_limit(values)
+        scale, zmin, zmax = DIVERGING_SCALE, -lim, lim
+    else:
+        scale, zmin, zmax = "gray", float(values.min()), float(max(values.max(), values.min() + 1e-9))
+    return go.Heatmap(z=values, text=text, texttemplate="%{text}", textfont={"size": 16 if max(kh, kw) <= 3 else 12},
+                      colorscale=scale, zmin=zmin, zmax=zmax, showscale=False, hoverinfo="skip", xgap=2, ygap=2)  # fmt: skip
+
+
+def number_grids(grids: list[dict]) -> go.Figure:
+    """Several small grids side by side in one figure (a patch, a kernel, their products).
+
+    One figure rather than one per column: a chart has a minimum width, and three narrow
+    charts were cut off at the right on a projector.
+
+    Args:
+        grids: dicts with ``values`` ``(kh, kw)``, ``title`` and optionally ``diverging``,
+            ``mask`` (True where a cell is real input), ``value_range``, ``digits``.
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(grids), subplot_titles=[g["title"] for g in grids], horizontal_spacing=0.05)
+    side = 0
+    for n, g in enumerate(grids, start=1):
+        values = np.asarray(g["values"], dtype=np.float64)
+        side = max(side, 60 * max(values.shape) + 70)
+        fig.add_trace(_grid_trace(values, g.get("diverging", True), g.get("mask"), g.get("value_range"),
+                                  g.get("digits", 2)), row=1, col=n)  # fmt: skip
+        fig.update_xaxes(visible=False, row=1, col=n)
+        fig.update_yaxes(visible=False, autorange="reversed", row=1, col=n)
+    fig.update_annotations(font_size=18)
+    fig.update_layout(height=side, margin={"l": 4, "r": 4, "t": 40, "b": 4}, plot_bgcolor="white")
+    return fig
+
+
 def number_grid(
     values: np.ndarray,
     title: str,
@@ -137,7 +181,7 @@ def number_grid(
     digits: int = 2,
     value_range: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """A small heatmap with each cell's number written in it (a patch, a kernel, products).
+    """A small heatmap with each cell's number written in it (one pooling window).
 
     Args:
         values: ``(kh, kw)``.
@@ -147,31 +191,7 @@ def number_grid(
     """
     values = np.asarray(values, dtype=np.float64)
     kh, kw = values.shape
-    text = [[f"{v:.{digits}f}" for v in row] for row in values]
-    if mask is not None:
-        text = [[t if mask[i, j] else f"pad<br>{t}" for j, t in enumerate(row)] for i, row in enumerate(text)]
-    if value_range is not None:
-        scale, (zmin, zmax) = (DIVERGING_SCALE if diverging else "gray"), value_range
-    elif diverging:
-        lim = symmetric_limit(values)
-        scale, zmin, zmax = DIVERGING_SCALE, -lim, lim
-    else:
-        scale, zmin, zmax = "gray", float(values.min()), float(max(values.max(), values.min() + 1e-9))
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 16 if max(kh, kw) <= 3 else 12},
-            colorscale=scale,
-            zmin=zmin,
-            zmax=zmax,
-            showscale=False,
-            hoverinfo="skip",
-            xgap=2,
-            ygap=2,
-        )
-    )
+    fig = go.Figure(_grid_trace(values, diverging, mask, value_range, digits))
     if mark is not None:
         r, c = mark
         fig.add_shape(
@@ -179,16 +199,23 @@ def number_grid(
         )
     side = 60 * max(kh, kw) + 60
     fig.update_layout(
-        title={"text": title, "font": {"size": 16}},
+        title={"text": title, "font": {"size": 18}},
         height=side,
-        width=side,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        width=max(side, 200),
+        margin={"l": 4, "r": 4, "t": 40, "b": 4},
         xaxis={"visible": False, "constrain": "domain"},
         yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"},
         plot_bgcolor="white",
     )
     return fig
 
+
+# Every chart gets one toolbar button: download as PNG (2x, for slides). Nothing else.
+CHART_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtons": [["toImage"]],
+    "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "cnn-lab-chart"},
+}
 
 # ----- learning curves ----------------------------------------------------------------
 
@@ -223,11 +250,14 @@ class Curve:
     early_stop_epoch: int | None = None
 
 
-def curves_figure(curves: list[Curve], metric: str, smoothing: float = 0.0, x: str = "epoch") -> go.Figure:
+def curves_figure(
+    curves: list[Curve], metric: str, smoothing: float = 0.0, x: str = "epoch", height: int = 380
+) -> go.Figure:
     """Train (dashed) and validation (solid) ``metric`` of several runs on one chart.
 
-    With smoothing, the raw curve stays faintly visible behind the smoothed one. The best
-    epoch (the checkpoint kept) gets a star; where early stopping fired, an x.
+    One legend entry per run (clicking it hides both of its lines). With smoothing, the raw
+    curve stays faintly visible behind the smoothed one. The best epoch (the checkpoint kept)
+    gets an open star, where early stopping fired an x: open markers never hide a short curve.
     """
     fig = go.Figure()
     for i, c in enumerate(curves):
@@ -237,57 +267,68 @@ def curves_figure(curves: list[Curve], metric: str, smoothing: float = 0.0, x: s
             ys = [r.get(key) for r in c.rows]
             if not any(v is not None for v in ys):
                 continue
-            label = f"{c.label} {name}"
             if smoothing > 0:
                 fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": color, "dash": dash, "width": 1},
-                                opacity=0.25, showlegend=False, hoverinfo="skip")  # fmt: skip
+                                opacity=0.25, showlegend=False, hoverinfo="skip", legendgroup=c.label)  # fmt: skip
                 ys = smooth(ys, smoothing)
-            fig.add_scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines", name=label,
-                            line={"color": color, "dash": dash, "width": 2.5}, marker={"size": 6})  # fmt: skip
+            fig.add_scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines", name=c.label,
+                            legendgroup=c.label, showlegend=name == "validation" or key == metric and x != "epoch",
+                            hovertemplate=f"{name} %{{y:.4f}}<extra>{c.label}</extra>",
+                            line={"color": color, "dash": dash, "width": 3}, marker={"size": 7})  # fmt: skip
         by_epoch = {r.get("epoch"): r for r in c.rows}
-        for epoch, symbol, what in ((c.best_epoch, "star", "best checkpoint"), (c.early_stop_epoch, "x", "early stop")):
+        for epoch, symbol, what in (
+            (c.best_epoch, "star-open", "best checkpoint"),
+            (c.early_stop_epoch, "x-thin-open", "early stop"),
+        ):
             row = by_epoch.get(epoch)
             if x == "epoch" and row is not None and row.get(f"val_{metric}") is not None:
-                fig.add_scatter(x=[epoch], y=[row[f"val_{metric}"]], mode="markers", name=f"{c.label} {what}",
-                                marker={"symbol": symbol, "size": 16, "color": color, "line": {"width": 1, "color": "black"}})  # fmt: skip
+                fig.add_scatter(x=[epoch], y=[row[f"val_{metric}"]], mode="markers", showlegend=False,
+                                legendgroup=c.label, hovertemplate=f"{what}, epoch {epoch}<extra>{c.label}</extra>",
+                                marker={"symbol": symbol, "size": 20, "color": color, "line": {"width": 3, "color": color}})  # fmt: skip
     fig.update_layout(
-        height=380,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        title=metric.replace("_", " ").capitalize(),
-        xaxis_title="epoch" if x == "epoch" else "batch (step)",
-        legend={"orientation": "h", "y": -0.2},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        title={"text": metric.replace("_", " ").capitalize(), "font": {"size": 20}},
+        font={"size": 15},
+        xaxis={"title": "epoch" if x == "epoch" else "batch (step)", "tickformat": "d"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
         hovermode="x unified",
     )
     return fig
 
 
 def architecture_figure(rows: list[tuple[str, str, tuple, int]]) -> go.Figure:
-    """A compact left-to-right diagram: one block per layer, sized by its output.
+    """A left-to-right diagram: one block per layer, sized by its output, labelled in plain text.
+
+    Labels are horizontal, black and large, alternating above and below the blocks so that
+    neighbours never overlap (readable on a projector).
 
     Args:
         rows: ``(kind, label, output_shape, params)`` per layer, input first.
     """
     fig = go.Figure()
     x = 0.0
-    for kind, label, shape, params in rows:
+    for i, (kind, label, shape, params) in enumerate(rows):
         spatial = shape[0] if len(shape) == 3 else 1
         channels = shape[-1] if shape else 1
-        h = 0.6 + 2.4 * (np.log2(max(spatial, 1)) / 9)  # taller = larger feature map
-        w = 0.35 + 0.9 * (np.log2(max(channels, 1)) / 12)  # wider = more channels/units
+        h = 0.6 + 2.0 * (np.log2(max(spatial, 1)) / 9)  # taller = larger feature map
+        w = 0.5 + 0.7 * (np.log2(max(channels, 1)) / 12)  # wider = more channels/units
         color = KINDS[kind].color if kind in KINDS else "#888888"  # the layer registry's colour
-        fig.add_shape(type="rect", x0=x, x1=x + w, y0=-h / 2, y1=h / 2, fillcolor=color, opacity=0.8,
+        fig.add_shape(type="rect", x0=x, x1=x + w, y0=-h / 2, y1=h / 2, fillcolor=color, opacity=0.85,
                       line={"color": "black", "width": 1})  # fmt: skip
         dims = "x".join(str(d) for d in shape)
-        fig.add_annotation(x=x + w / 2, y=h / 2 + 0.15, text=f"{label}<br><span style='font-size:10px'>{dims}</span>",
-                           showarrow=False, textangle=-45, xanchor="left", yanchor="bottom", font={"size": 13})  # fmt: skip
+        above = i % 2 == 0
+        fig.add_annotation(x=x + w / 2, y=(1.45 if above else -1.45), text=f"<b>{label}</b><br>{dims}",
+                           showarrow=False, yanchor="bottom" if above else "top",
+                           font={"size": 15, "color": "#111418"})  # fmt: skip
         fig.add_scatter(x=[x + w / 2], y=[0], mode="markers", marker={"opacity": 0}, showlegend=False,
                         hovertext=f"{label}: {dims}, {params:,} parameters", hoverinfo="text")  # fmt: skip
-        x += w + 0.25
+        x += w + 0.9
     fig.update_layout(
-        height=300,
+        height=330,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis={"visible": False, "range": [-0.2, x + 1.5]},
-        yaxis={"visible": False, "range": [-1.8, 4.5]},
+        xaxis={"visible": False, "range": [-0.6, x]},
+        yaxis={"visible": False, "range": [-2.6, 2.6]},
         plot_bgcolor="white",
     )
     return fig
@@ -356,10 +397,12 @@ def framed(x: np.ndarray, color: tuple[int, int, int], side: int = 84) -> np.nda
 def confusion_figure(cm: list[list[int]], class_names: list[str]) -> go.Figure:
     """A confusion matrix heatmap with counts; rows are true classes, columns predictions."""
     z = np.asarray(cm)
+    k = len(class_names)
+    size = 22 if k <= 10 else 16 if k <= 20 else 11  # numbers readable from the back of a room
     fig = go.Figure(go.Heatmap(z=z, x=class_names, y=class_names, text=z, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False,
+                               textfont={"size": size}, colorscale="Blues", showscale=False, xgap=1, ygap=1,
                                hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))  # fmt: skip
-    fig.update_layout(height=max(300, 40 * len(class_names) + 120), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    fig.update_layout(height=max(340, 48 * k + 140), margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 16},
                       xaxis={"title": "predicted", "type": "category", "side": "top"},
                       yaxis={"title": "true", "type": "category", "autorange": "reversed"})  # fmt: skip
     return fig

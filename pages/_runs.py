@@ -59,12 +59,12 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
         curve = plots.Curve(run.id, history, st_.get("best_epoch"), early_stop_epoch(st_))
         c1, c2 = st.columns(2)
         if history:
-            c1.plotly_chart(plots.curves_figure([curve], "loss"), key=f"loss_{run.id}")
-            c2.plotly_chart(plots.curves_figure([curve], "accuracy"), key=f"acc_{run.id}")
+            c1.plotly_chart(plots.curves_figure([curve], "loss"), config=plots.CHART_CONFIG, key=f"loss_{run.id}")
+            c2.plotly_chart(plots.curves_figure([curve], "accuracy"), config=plots.CHART_CONFIG, key=f"acc_{run.id}")
         if batches:
             fig = plots.curves_figure([plots.Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
             fig.update_layout(title="Running loss, every few batches", height=260)
-            st.plotly_chart(fig, key=f"batch_{run.id}")
+            st.plotly_chart(fig, config=plots.CHART_CONFIG, key=f"batch_{run.id}")
     log = run.log_path
     if log.exists():
         with st.expander("Log"):

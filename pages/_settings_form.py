@@ -17,6 +17,7 @@ from core.settings import Setting
 from core.training import SETTINGS
 
 COLUMNS = 4
+NOT_USED = "—"  # a choice cell the layer does not use (an empty one would read "None")
 
 
 def _step(value: Any, s: Setting) -> float:
@@ -43,7 +44,7 @@ def setting_widget(container, s: Setting, value: Any, key: str, disabled: bool =
         return container.number_input(s.label, int(s.lo), int(s.hi), None if value is None else int(value), step=1,
                                       key=key, help=help_text, disabled=disabled)  # fmt: skip
     return container.number_input(s.label, float(s.lo), float(s.hi), None if value is None else float(value),
-                                  step=_step(value, s), format="%g", key=key, help=help_text,
+                                  step=_step(value, s), format="%.4g", key=key, help=help_text,
                                   disabled=disabled)  # fmt: skip
 
 
@@ -77,13 +78,11 @@ def layer_table_config() -> dict:
     }
     for name in table_columns()[1:]:
         f = LAYER_FIELD[name]
+        help_text = f"{f.help} ({f.range_text()}); blank where the layer does not use it"
         if f.choices:
-            config[name] = st.column_config.SelectboxColumn(f.label, options=list(f.choices), help=f.help)
+            config[name] = st.column_config.SelectboxColumn(f.label, options=[NOT_USED, *f.choices], help=help_text)
         elif f.kind is bool:
             config[name] = st.column_config.CheckboxColumn(f.label, help=f.help)
-        else:
-            step = 1 if f.kind is int else 0.05
-            config[name] = st.column_config.NumberColumn(
-                f.label, min_value=f.lo, max_value=f.hi, step=step, help=f.help
-            )
+        else:  # text cells, so that an unused one is blank (a number cell shows the word "None")
+            config[name] = st.column_config.TextColumn(f.label, help=help_text, validate=r"^\s*-?[0-9]*\.?[0-9]*\s*$")
     return config

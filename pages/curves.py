@@ -128,24 +128,27 @@ def charts() -> None:
         st.caption("Pick one or more runs.")
         return
     smoothing = st.session_state.curves_smoothing
-    if st.session_state.curves_view == "epochs":
-        curves = []
-        for r in fresh:
-            s = r.status()
-            curves.append(plots.Curve(r.id, r.history(), s.get("best_epoch"), early_stop_epoch(s)))
-        if not any(c.rows for c in curves):
-            st.caption("No finished epoch yet.")
-        a, b = st.columns(2)
-        a.plotly_chart(plots.curves_figure(curves, "loss", smoothing), key="c_loss")
-        b.plotly_chart(plots.curves_figure(curves, "accuracy", smoothing), key="c_acc")
-        st.caption(
-            "Dashed: training. Solid: validation. Star: the best epoch (its checkpoint is kept). x: where early stopping fired."
-        )
+    by_epoch = st.session_state.curves_view == "epochs"
+    if by_epoch:
+        curves = [
+            plots.Curve(r.id, r.history(), r.status().get("best_epoch"), early_stop_epoch(r.status())) for r in fresh
+        ]
     else:
         curves = [plots.Curve(r.id, r.batches()) for r in fresh]
-        a, b = st.columns(2)
-        a.plotly_chart(plots.curves_figure(curves, "loss", smoothing, x="step"), key="b_loss")
-        b.plotly_chart(plots.curves_figure(curves, "accuracy", smoothing, x="step"), key="b_acc")
+    if not any(c.rows for c in curves):
+        st.info("No finished epoch yet: the curves appear after the first one." if by_epoch
+                else "No batches logged yet.", icon=":material/hourglass_top:")  # fmt: skip
+    else:
+        x = "epoch" if by_epoch else "step"
+        # One run: the two charts side by side. Several: one above the other, full width, so
+        # neither is squeezed under its legend.
+        slots = st.columns(2) if len(curves) == 1 else (st.container(), st.container())
+        for slot, metric in zip(slots, ("loss", "accuracy")):
+            slot.plotly_chart(plots.curves_figure(curves, metric, smoothing, x=x, height=380 if len(curves) == 1 else 430),
+                              config=plots.CHART_CONFIG, key=f"{x}_{metric}")  # fmt: skip
+        if by_epoch:
+            st.caption("Dashed: training. Solid: validation. Open star: the best epoch (its checkpoint is kept). "
+                       "x: where early stopping fired. Click a run in the legend to hide it.")  # fmt: skip
     for r in fresh:
         s = r.status()
         if s.get("status") == "running":

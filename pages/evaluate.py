@@ -94,20 +94,19 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Accuracy", f"{metrics['accuracy']:.2%}")
 c2.metric("Loss", f"{metrics['loss']:.4f}")
 c3.metric("Images", f"{metrics['n']:,}")
-left, right = st.columns([3, 2])
-with left:
-    st.plotly_chart(plots.confusion_figure(metrics["confusion_matrix"], names), key="cm")
-with right:
-    report = pd.DataFrame(metrics["per_class"]).T
-    st.dataframe(
-        report,
-        width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
-    )
+# The matrix gets the page's width (side by side with the report, its cells were too narrow
+# for their numbers on a projector); the per-class report follows.
+st.plotly_chart(plots.confusion_figure(metrics["confusion_matrix"], names), config=plots.CHART_CONFIG, key="cm")
+st.dataframe(
+    pd.DataFrame(metrics["per_class"]).T,
+    width="stretch",
+    column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+)
 
 st.subheader("Gallery: predicted (true)")
 a, b, c = st.columns(3)
-mode = a.segmented_control("Show", list(MODES), format_func=MODES.get, default="errors", key="eval_mode", required=True)
+# A drop-down, not buttons: three long labels scrolled sideways and hid "All" on a projector.
+mode = a.selectbox("Show", list(MODES), index=1, format_func=MODES.get, key="eval_mode")
 true_cls = b.selectbox("True class", ["any"] + names, key="eval_true")
 pred_cls = c.selectbox("Predicted class", ["any"] + names, key="eval_pred")
 cell = None

@@ -44,6 +44,7 @@ DEFAULTS = {
     "pool_row": 0,
     "pool_col": 0,
     "pool_play": False,
+    "learn_large": False,
 }
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
@@ -138,14 +139,21 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
         start[off : off + src.shape[0], off : off + src.shape[1]] = src
     else:
         start = src[1:-1, 1:-1].copy()
-    st.caption("Type any numbers; the map updates as you edit.")
-    edited = st.data_editor(
-        pd.DataFrame(start, columns=[str(c) for c in range(size)]),
-        key=f"learn_editor_{size}_{base}",
-        hide_index=True,
-        width="content",
-        column_config={str(c): st.column_config.NumberColumn(str(c), width=48, format="%.3g") for c in range(size)},
-    )
+    # In a form: typing never reruns the page, so no keystroke is lost to a rerun in flight
+    # (live edits lost 3 to 7 of nine cells typed at a normal pace). Apply sends them at once.
+    with st.form(f"learn_kernel_form_{size}_{base}", border=False):
+        st.caption("Type your numbers (Enter moves down, Tab moves right), then press **Apply**.")
+        edited = st.data_editor(
+            pd.DataFrame(start, columns=[str(c) for c in range(size)]),
+            key=f"learn_editor_{size}_{base}",
+            hide_index=True,
+            width="content",
+            column_config={
+                str(c): st.column_config.NumberColumn(str(c), width=56 if size == 3 else 44, format="%.3g")
+                for c in range(size)
+            },  # fmt: skip
+        )
+        st.form_submit_button("Apply", icon=":material/check:", type="primary")
     values = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
     if not np.all(np.isfinite(values)):
         st.error("Every kernel cell needs a number (an empty or non-numeric cell was found).")
@@ -158,7 +166,9 @@ def pick_settings() -> None:
     st.slider("Stride", 1, 8, key="learn_stride")
     st.segmented_control("Padding", list(filters.PADDINGS), key="learn_padding", required=True)
     st.slider("Bias (added to every output)", -2.0, 2.0, step=0.05, key="learn_bias")
-    st.toggle("ReLU after the convolution", key="learn_relu")
+    st.toggle(
+        "ReLU", key="learn_relu", help="max(x, 0) after the convolution, as a Conv2D layer with activation='relu'."
+    )
     st.divider()
     st.toggle("Pooling", key="learn_pool_on")
     if st.session_state.learn_pool_on:
@@ -167,7 +177,7 @@ def pick_settings() -> None:
             list(filters.POOL_MODES),
             key="learn_pool_mode",
             required=True,
-            format_func=lambda m: {"max": "max", "avg": "average"}[m],
+            format_func=lambda m: {"max": "max", "avg": "mean"}[m],
         )
         st.slider("Pool size", 1, 6, key="learn_pool_size")
         st.slider("Pool stride", 1, 6, key="learn_pool_stride", help="Keras's default stride is the pool size.")
@@ -183,11 +193,14 @@ def show(rgb: np.ndarray, caption: str) -> None:
 
 
 def size_latex(axis: str, n: int, k: int, s: int, padding: str) -> str:
+    """The output-size formula, then its numbers on a second line (one line was cut off on a projector)."""
     out = filters.output_size(n, k, s, padding)
     if padding == "same":
         before, after = filters.same_padding(n, k, s)
-        return rf"{axis}' = \left\lceil \frac{{{axis}}}{{s}} \right\rceil = \left\lceil \frac{{{n}}}{{{s}}} \right\rceil = {out} \quad \text{{(pads {before} before, {after} after)}}"
-    return rf"{axis}' = \left\lfloor \frac{{{axis} - k}}{{s}} \right\rfloor + 1 = \left\lfloor \frac{{{n} - {k}}}{{{s}}} \right\rfloor + 1 = {out}"
+        return (rf"\begin{{aligned}} {axis}' &= \left\lceil \frac{{{axis}}}{{s}} \right\rceil \\ &= \left\lceil "
+                rf"\frac{{{n}}}{{{s}}} \right\rceil = {out} \quad \text{{(pads {before} before, {after} after)}} \end{{aligned}}")  # fmt: skip
+    return (rf"\begin{{aligned}} {axis}' &= \left\lfloor \frac{{{axis} - k}}{{s}} \right\rfloor + 1 \\ &= \left\lfloor "
+            rf"\frac{{{n} - {k}}}{{{s}}} \right\rfloor + 1 = {out} \end{{aligned}}")  # fmt: skip
 
 
 def fmt(v: float) -> str:
@@ -225,7 +238,7 @@ st.markdown(
     "cross-correlation: the kernel is not flipped.**"
 )
 
-settings_col, view_col = st.columns([1, 3], gap="large")
+settings_col, view_col = st.columns([1.5, 3], gap="medium")
 with settings_col:
     image, image_name = pick_image()
     st.divider()
@@ -253,25 +266,36 @@ compute_ms = (time.perf_counter() - started) * 1000
 with view_col:
     # 99.5th percentile: a few extreme cells (an image border) must not wash out the rest.
     limit = plots.symmetric_limit(conv, ROBUST_PERCENTILE) if conv is not None else 1.0
-    c_in, c_conv, c_act, c_pool = st.columns(4)
-    with c_in:
-        show(plots.gray_rgb(image, 0.0, 1.0), f"Input: {image_name}, shape ({H}, {W})")
-    with c_conv:
-        if conv is not None:
-            show(plots.diverging_rgb(conv, limit), f"Feature map, shape {conv.shape}")
-        elif conv_error:
-            st.error(conv_error, icon=":material/error:")
-    with c_act:
-        if act is not None and S.learn_relu:
-            show(plots.diverging_rgb(act, limit), f"After ReLU, shape {act.shape}")
-        elif act is not None:
-            st.caption("ReLU is off: the pooling below reads the raw feature map.")
-    with c_pool:
-        if pooled is not None:
-            mode = "Max" if S.learn_pool_mode == "max" else "Average"
-            show(plots.diverging_rgb(pooled, limit), f"{mode} pooling, shape {pooled.shape}")
-        elif pool_error:
-            st.error(pool_error, icon=":material/error:")
+    large = st.toggle("Large view (for a projector)", key="learn_large",
+                      help="The maps two by two, and one of them as large as the page.")  # fmt: skip
+    panels = [("Input", plots.gray_rgb(image, 0.0, 1.0), f"Input: {image_name}, shape ({H}, {W})")]
+    if conv is not None:
+        panels.append(("Feature map", plots.diverging_rgb(conv, limit), f"Feature map, shape {conv.shape}"))
+    if act is not None and S.learn_relu:
+        panels.append(("After ReLU", plots.diverging_rgb(act, limit), f"After ReLU, shape {act.shape}"))
+    if pooled is not None:
+        mode = "Max" if S.learn_pool_mode == "max" else "Average"
+        panels.append((f"{mode} pooling", plots.diverging_rgb(pooled, limit), f"{mode} pooling, shape {pooled.shape}"))
+    if large:
+        zoom = st.segmented_control("Zoom on", [p[0] for p in panels], default=panels[-1][0], key="learn_zoom")
+        for name, rgb, caption in panels:
+            if name == zoom:
+                big, _ = plots.enlarge(rgb, min_side=720)
+                st.image(big, caption=caption, width="stretch")
+        for row in range(0, len(panels), 2):
+            for col, (_name, rgb, caption) in zip(st.columns(2), panels[row : row + 2]):
+                with col:
+                    show(rgb, caption)
+    else:
+        for col, (_name, rgb, caption) in zip(st.columns(4), panels):
+            with col:
+                show(rgb, caption)
+    if conv_error:
+        st.error(conv_error, icon=":material/error:")
+    elif act is not None and not S.learn_relu:
+        st.caption("ReLU is off: the pooling reads the raw feature map.")
+    if pool_error:
+        st.error(pool_error, icon=":material/error:")
     if conv is not None:
         st.caption(
             f"Colours: blue below zero, white at zero, red above, on one scale of ±{limit:.3g} for the three maps "
@@ -311,7 +335,7 @@ with view_col:
                 r, c = cell_picker("conv", *conv.shape)
                 cell = filters.conv_cell(image, kernel, r, c, S.learn_stride, S.learn_padding, S.learn_bias)
                 win = cell.window
-                left, right = st.columns([1, 2])
+                left, right = st.columns(2)  # the two pictures side by side, the three grids below them
                 with left:
                     margin = max(kh, kw, 4)
                     crop, t, lf = plots.crop_around(image, win.top, win.left, kh, kw, margin)
@@ -320,39 +344,33 @@ with view_col:
                         caption="Input around the window (orange)",
                         width="stretch",
                     )
+                with right:
                     st.image(
                         plots.boxed(plots.diverging_rgb(conv, limit), r, c, 1, 1),
                         caption=f"Output cell ({r}, {c}) in the feature map",
                         width="stretch",
                     )
-                with right:
-                    g1, g2, g3 = st.columns(3)
-                    g1.plotly_chart(
-                        plots.number_grid(
-                            win.values, "Input patch", diverging=False, mask=win.inside, value_range=(0.0, 1.0)
-                        ),
-                        config={"displayModeBar": False},
-                        key="g_patch",
-                    )
-                    g2.plotly_chart(
-                        plots.number_grid(kernel, "Kernel"), config={"displayModeBar": False}, key="g_kernel"
-                    )
-                    g3.plotly_chart(
-                        plots.number_grid(cell.products, "Patch x kernel"),
-                        config={"displayModeBar": False},
-                        key="g_products",
-                    )
-                    terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
-                    st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)
-                    total = float(cell.products.sum())
-                    line = f"Sum of products = **{total:.3f}**"
-                    if S.learn_bias:
-                        line += f", plus bias {S.learn_bias:+.2f} = **{cell.value:.3f}**"
-                    if S.learn_relu:
-                        line += f"; after ReLU: **{max(cell.value, 0.0):.3f}**"
-                    st.markdown(line)
-                    if not win.inside.all():
-                        st.caption("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0.")
+                st.plotly_chart(
+                    plots.number_grids([
+                        {"values": win.values, "title": "Input patch", "diverging": False, "mask": win.inside,
+                         "value_range": (0.0, 1.0)},
+                        {"values": kernel, "title": "Kernel"},
+                        {"values": cell.products, "title": "Patch x kernel"},
+                    ]),
+                    config={"displayModeBar": False},
+                    key="g_cell",
+                )  # fmt: skip
+                terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
+                st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)
+                total = float(cell.products.sum())
+                line = f"Sum of products = **{total:.3f}**"
+                if S.learn_bias:
+                    line += f", plus bias {S.learn_bias:+.2f} = **{cell.value:.3f}**"
+                if S.learn_relu:
+                    line += f"; after ReLU: **{max(cell.value, 0.0):.3f}**"
+                st.markdown(line)
+                if not win.inside.all():
+                    st.caption("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0.")
 
             conv_cell_view()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
@@ -129,9 +130,24 @@ def pick_probe() -> Probe:
     return Probe(S.p_rotate, S.p_flip_h, S.p_flip_v, S.p_bright, S.p_contrast, S.p_noise, occlude)
 
 
+def follow(key: str, default: str, options: list[str], context: object) -> None:
+    """Makes a widget's value follow ``default`` (the prediction) unless the person chose another.
+
+    The value is reset to the default when the person has not changed it since it was last set
+    automatically, when it is no longer an option, or when ``context`` changed (another model for
+    the layer; another input for the class). Call before the widget with this key.
+    """
+    auto, ctx = S.get(f"{key}__auto"), S.get(f"{key}__ctx")
+    if S.get(key) not in options or S.get(key) == auto or ctx != context:
+        S[key] = default
+    S[f"{key}__auto"], S[f"{key}__ctx"] = default, context
+
+
 def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: Image.Image, probe: Probe) -> None:
     names = list(served.spec.class_names)
     top = int(np.argmax(probs))
+    # The answer first: on a phone the columns below stack, and it would be out of sight.
+    st.markdown(f"### {names[top]}  \nconfidence **{probs[top]:.1%}**")
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
         shown = apply_probe(original, probe) if not probe.is_identity() else original
@@ -141,8 +157,7 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
         st.image(plots.enlarge(plots.gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0],
                  caption=f"What the model sees: {x.shape[0]}x{x.shape[1]}x{x.shape[2]}", width="stretch")  # fmt: skip
     with c3:
-        st.markdown(f"### {names[top]}  \nconfidence **{probs[top]:.1%}**")
-        st.plotly_chart(plots.probability_bars(dict(zip(names, probs))), config={"displayModeBar": False}, key="bars")
+        st.plotly_chart(plots.probability_bars(dict(zip(names, probs))), config=plots.CHART_CONFIG, key="bars")
 
     tab_cam, tab_maps = st.tabs(["Grad-CAM: where the evidence is", "Feature maps"])
     layers = explain.spatial_layers(served.model)
@@ -151,14 +166,12 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
             st.info("This model has no convolutional layers (an MLP): there is no feature map to explain.")
         else:
             a, b = st.columns(2)
-            layer = a.selectbox(
-                "Layer",
-                layers,
-                index=layers.index(explain.conv_layers(served.model)[-1]),
-                key="cam_layer",
-                help="The last conv layer is the usual choice.",
+            follow("cam_layer", explain.conv_layers(served.model)[-1], layers, served.run_id)
+            layer = a.selectbox("Layer", layers, key="cam_layer", help="The last conv layer is the usual choice.")
+            follow("cam_class", names[top], names, (served.run_id, hashlib.sha1(x.tobytes()).hexdigest()))
+            cls = b.selectbox(
+                "Explain class", names, key="cam_class", help="The predicted class, unless you pick another."
             )
-            cls = b.selectbox("Explain class", names, index=top, key="cam_class")
             try:
                 with served.lock:
                     heat, _ = explain.gradcam(served.model, x, layer, names.index(cls))

@@ -24,6 +24,7 @@ from core.architectures import (
     summarize_spec,
     table_columns,
 )
+from core.architectures.specs import LAYER_FIELD
 from core.cli import parse_json_object
 from core.errors import InputError
 from core.jobs import JobManager, queue_position
@@ -35,7 +36,7 @@ from pages._data import data_status, mnist_test_digits, refresh_data_status
 from pages._router import ensure_router
 from pages._runs import render_run_progress
 from pages._session import actor
-from pages._settings_form import layer_table_config, settings_form
+from pages._settings_form import NOT_USED, layer_table_config, settings_form
 
 ensure_router()
 
@@ -152,8 +153,9 @@ def upload_zip() -> None:
 # ----- model -----------------------------------------------------------------------------
 
 
-def choose_model(task: str) -> ModelSpec | None:
+def choose_model(data: dict) -> ModelSpec | None:
     st.subheader("2. Model")
+    task = data["task"]
     names = presets_for(task)  # the fast recipes first: a first click should not be the 130 M model
     preset = st.selectbox("Preset", names, key=f"train_preset_{task}",
                           format_func=lambda n: f"{n}: {PRESETS[n].description.split('. ')[0]}")  # fmt: skip
@@ -162,23 +164,72 @@ def choose_model(task: str) -> ModelSpec | None:
     if not all(KINDS[layer.kind].editable for layer in spec.layers):
         return spec
     if st.toggle("Edit the layers", key="train_edit_layers"):
-        st.caption("Add a row with the + under the table, delete one by selecting it and pressing Delete. "
-                   "Cells a layer kind does not use are ignored.")  # fmt: skip
         loaded = load_spec_upload()
         if loaded is not None:
             spec, preset = loaded, f"upload-{loaded.name}"
-        edited = st.data_editor(pd.DataFrame(layers_to_rows(spec.layers), columns=table_columns()),
-                                num_rows="dynamic", key=f"train_layers_{preset}", column_config=layer_table_config(),
-                                width="stretch")  # fmt: skip
-        try:
-            layers = layers_from_rows(pd.DataFrame(edited).to_dict("records"))
-        except InputError as exc:
-            st.error(f"The layer table is not valid: {exc}", icon=":material/error:")
+        layers = layer_table(spec, preset)
+        if layers is None:
             return None
         spec = dataclasses.replace(spec, name="custom", layers=layers, description=f"Edited from {preset}.")
+        try:  # problems are shown here, under the table, not far below with the summary
+            summarize_spec(spec, input_shape_now(spec, task), len(data["classes"]))
+        except InputError as exc:
+            st.error(str(exc), icon=":material/error:")
         st.download_button("Save this model as JSON", json.dumps(spec.to_dict(), indent=1), "model-spec.json",
                            "application/json", icon=":material/download:", key="train_spec_download")  # fmt: skip
     return spec
+
+
+def input_shape_now(spec: ModelSpec, task: str) -> tuple[int, int, int]:
+    """The input the form will train with (its image size and colour widgets may not exist yet)."""
+    if task == "mnist":
+        return 28, 28, 1
+    size = S.get(f"t_image_size_{spec.name}", spec.image_size)
+    return size, size, 1 if S.get(f"t_color_mode_{spec.name}", spec.color_mode) == "grayscale" else 3
+
+
+def _cell_text(value) -> str:
+    """A table cell as text: "" for not set, "32" rather than "32.0" for whole numbers."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def layer_table(spec: ModelSpec, preset: str) -> list | None:
+    """The editable layer table, with buttons to move a row; returns the layers or None (message shown)."""
+    base_key, version_key = f"train_rows_{preset}", f"train_rows_version_{preset}"
+    if base_key not in S:
+        S[base_key], S[version_key] = layers_to_rows(spec.layers), 0
+    st.caption("**+** under the table adds a layer at the end; select rows on the left and press Delete to "
+               "remove them; move a layer with the buttons below. Cells a layer kind does not use are ignored.")  # fmt: skip
+    frame = pd.DataFrame(S[base_key], columns=table_columns())
+    for col in frame.columns:  # cells a kind does not use are blank, not the word "None"
+        if col == "kind" or LAYER_FIELD[col].kind is bool:
+            continue
+        blank = NOT_USED if LAYER_FIELD[col].choices else ""
+        frame[col] = [_cell_text(v) or blank for v in frame[col]]
+    edited = st.data_editor(frame, num_rows="dynamic", key=f"train_layers_{preset}_{S[version_key]}",
+                            column_config=layer_table_config(), width="stretch")  # fmt: skip
+    records = pd.DataFrame(edited).to_dict("records")
+    move_key = f"train_move_{preset}"
+    if f"{move_key}_next" in S:  # the moved layer stays selected (set before its widget exists)
+        S[move_key] = S.pop(f"{move_key}_next")
+    a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
+    n = a.number_input("Layer to move (row number)", 1, max(1, len(records)), key=move_key)
+    step = -1 if b.button("Up", icon=":material/arrow_upward:", width="stretch", help="Move it up") else 0
+    step = 1 if c.button("Down", icon=":material/arrow_downward:", width="stretch", help="Move it down") else step
+    if step and 0 <= n - 1 + step < len(records):
+        records.insert(n - 1 + step, records.pop(n - 1))
+        S[base_key], S[version_key] = records, S[version_key] + 1  # a fresh editor over the new order
+        S[f"{move_key}_next"] = n + step
+        st.rerun()
+    try:
+        return layers_from_rows(records)
+    except InputError as exc:
+        st.error(f"The layer table is not valid: {exc}", icon=":material/error:")
+        return None
 
 
 def load_spec_upload() -> ModelSpec | None:
@@ -195,7 +246,7 @@ def load_spec_upload() -> ModelSpec | None:
 
 def show_model(summary: ModelSummary) -> None:
     """Per-layer summary, warnings and diagram: arithmetic only, nothing is built."""
-    rows = [{"layer": r.label, "type": r.kind, "output shape": str(tuple(r.output_shape)), "parameters": r.params,
+    rows = [{"layer": r.label, "output shape": str(tuple(r.output_shape)), "parameters": r.params,
              "multiply-adds": r.macs} for r in summary.layers]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"parameters": st.column_config.NumberColumn(format="localized"),
@@ -209,7 +260,7 @@ def show_model(summary: ModelSummary) -> None:
         st.warning(w, icon=":material/warning:")
     diagram = [("Input", "Input", tuple(summary.input_shape), 0)]
     diagram += [(r.kind, KINDS[r.kind].short or r.kind, tuple(r.output_shape), r.params) for r in summary.layers]
-    st.plotly_chart(plots.architecture_figure(diagram), config={"displayModeBar": False}, key="arch")
+    st.plotly_chart(plots.architecture_figure(diagram), config=plots.CHART_CONFIG, key="arch")
 
 
 # ----- settings --------------------------------------------------------------------------
@@ -262,7 +313,7 @@ manager.pump()
 
 data = choose_data()
 if data is not None:
-    spec = choose_model(data["task"])
+    spec = choose_model(data)
     cfg = choose_settings(spec, data["task"], data["data"]) if spec is not None else None
     summary = None
     if cfg is not None:

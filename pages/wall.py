@@ -103,7 +103,7 @@ def live(room: Room, presenter: bool) -> None:
     a.metric("Submissions", f"{len([s for s in subs if not s.hidden]):,}")
     b.metric("Read right", f"{right} of {labelled}" if labelled else "-",
              help="Among the submissions whose senders said what they were.")  # fmt: skip
-    c.metric("Accuracy in this room", f"{right / labelled:.0%}" if labelled else "-")
+    c.metric("Room accuracy", f"{right / labelled:.0%}" if labelled else "-")
     if presenter:
         moderation(room, subs)
     if not shown:
@@ -121,7 +121,7 @@ def live(room: Room, presenter: bool) -> None:
                 st.rerun()
     if labelled:
         st.plotly_chart(plots.confusion_figure(room.confusion(), room.settings().class_names),
-                        config={"displayModeBar": False}, key="wall_cm")  # fmt: skip
+                        config=plots.CHART_CONFIG, key="wall_cm")  # fmt: skip
 
 
 room = active_room()
@@ -139,8 +139,8 @@ left, right = st.columns([1, 3])
 with left:
     st.image(qr_png(url), width=260)
     st.markdown(f"**Join at** `{url.removeprefix('http://')}`")
-    if warning:
-        st.warning(warning, icon=":material/wifi_off:")
 with right:
     st.title(settings.title)
+    if warning:  # here, full width: in the QR code's column it wrapped a word per line
+        st.warning(warning, icon=":material/wifi_off:")
     live(room, presenter)

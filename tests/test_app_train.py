@@ -223,3 +223,33 @@ def test_deleting_a_running_run_is_refused(tmp_path):
     assert not at.exception
     assert any("still running; stop it first" in e.value for e in at.error)
     assert (root / "20261120-150000-live").is_dir()
+
+
+def test_a_stopped_run_says_where_it_stopped_in_words(tmp_path):
+    root = tmp_path / "runs"
+    rows = ["1,0.5,0.8,0.6,0.79,0.001,12.0\n"]
+    seed_run(root, "20261120-160000-stopped", "stopped", rows, metrics={"accuracy": 0.8}, stop_reason="stop_file",
+             stop_message="stopped on request", epoch=1, epochs=5, batch=141, steps_per_epoch=422, epochs_done=1,
+             best_epoch=1)  # fmt: skip
+    at = page("train")
+    at.selectbox(key="train_run_id").set_value("20261120-160000-stopped").run()
+    message = next(s.value for s in at.success if "20261120-160000-stopped" in s.value)
+    assert "stopped on request at epoch 1, batch 141 of 422" in message and "stop_file" not in message
+
+
+def test_layers_move_and_a_misplaced_one_is_explained_under_the_table(tmp_path, mnist_npz):
+    (tmp_path / "data").mkdir()
+    shutil.copy(mnist_npz, tmp_path / "data" / "mnist.npz")
+    at = page("train")
+    at.selectbox(key="train_preset_mnist").set_value("keras-convnet").run()
+    at.toggle(key="train_edit_layers").set_value(True).run()
+    at.number_input(key="train_move_keras-convnet").set_value(4).run()  # the second MaxPooling2D
+    next(b for b in at.button if b.label == "Down").click().run()  # now after Flatten
+    assert not at.exception
+    assert any("needs a 4-D feature map" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label.startswith(("Train", "Add"))).disabled
+    next(b for b in at.button if b.label == "Up").click().run()  # back where it was
+    assert not any("needs a 4-D feature map" in e.value for e in at.error)
+    labels = list(at.dataframe[-1].value["layer"]) if at.dataframe else []
+    assert labels[:5] == ["Conv2D 32 3x3 valid relu", "MaxPooling2D 2x2", "Conv2D 64 3x3 valid relu",
+                          "MaxPooling2D 2x2", "Flatten"]  # fmt: skip

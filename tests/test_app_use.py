@@ -183,7 +183,7 @@ def test_evaluate_shows_metrics_matrix_and_gallery(app_dirs, trained):
     labels = {m.label: m.value for m in at.metric}
     assert labels["Images"] == "100" and labels["Accuracy"].endswith("%")
     cm = json.loads((app_dirs / trained["mnist"] / "metrics.json").read_text())["confusion_matrix"]
-    at.segmented_control(key="eval_mode").set_value("all").run()
+    at.selectbox(key="eval_mode").set_value("all").run()
     for true, pred in ((3, 3), (3, 5), (8, 8)):
         at.selectbox(key="eval_true").set_value(str(true)).run()
         at.selectbox(key="eval_pred").set_value(str(pred)).run()
@@ -226,3 +226,28 @@ def test_evaluate_on_an_uploaded_zip(app_dirs, trained):
     assert not at.exception and "do not match the model's" in at.error[0].value
     for name in ("fresh", "pets"):
         shutil.rmtree(trained["data"] / name, ignore_errors=True)
+
+
+def gradcam_caption(at) -> str:
+    return next(c for el in at.get("image") for c in el.captions if c.startswith("Grad-CAM for"))
+
+
+def test_gradcam_follows_the_prediction_unless_the_person_chose(app_dirs, trained):
+    at = page("predict")
+    at.selectbox(key="predict_model").set_value("__default__").run()
+    at.pills(key="predict_source_mnist").set_value("Upload").run()
+    for digit in "370":  # a new input: the explained class follows the prediction
+        at.file_uploader(key="predict_upload").upload(f"{digit}.png", png(font_digit(digit)), "image/png").run()
+        assert headings(at)[0].startswith(f"### {digit}")
+        assert gradcam_caption(at).startswith(f"Grad-CAM for '{digit}'"), gradcam_caption(at)
+    at.selectbox(key="cam_class").set_value("5").run()  # the person's choice stays for this input
+    assert gradcam_caption(at).startswith("Grad-CAM for '5'")
+    layers = at.selectbox(key="cam_layer").options
+    at.selectbox(key="cam_layer").set_value(layers[0]).run()
+    assert f"at {layers[0]}" in gradcam_caption(at)
+    at.selectbox(key="predict_model").set_value(trained["mnist"]).run()  # another model: its last conv layer
+    at.pills(key="predict_source_mnist").set_value("Upload").run()
+    at.file_uploader(key="predict_upload").upload("2.png", png(font_digit("2")), "image/png").run()
+    convs = [name for name in at.selectbox(key="cam_layer").options if name.startswith("conv2d")]
+    assert at.selectbox(key="cam_layer").value == convs[-1]  # the last conv layer, not the old choice
+    assert not at.exception

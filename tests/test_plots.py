@@ -48,9 +48,18 @@ def test_number_grid_writes_every_value_and_marks_padding():
     values = np.array([[0.5, -1.0], [0.0, 2.25]])
     fig = plots.number_grid(values, "patch", mask=np.array([[True, False], [True, True]]), mark=(1, 1))
     text = fig.data[0].text
-    assert text[0][0] == "0.50" and text[0][1] == "pad<br>-1.00" and text[1][1] == "2.25"
+    assert text[0][0] == "0.5" and text[0][1] == "pad" and text[1][1] == "2.25"  # padding reads 0
     assert fig.data[0].zmin == -2.25 and fig.data[0].zmax == 2.25
     assert len(fig.layout.shapes) == 1
+
+
+def test_number_grids_puts_each_grid_in_its_own_panel_of_one_figure():
+    kernel = np.arange(25, dtype=float).reshape(5, 5) - 12
+    fig = plots.number_grids([{"values": np.ones((5, 5)), "title": "patch", "diverging": False},
+                              {"values": kernel, "title": "kernel"}])  # fmt: skip
+    assert [a.text for a in fig.layout.annotations] == ["patch", "kernel"]
+    assert fig.data[1].text[0][0] == "-12" and fig.data[1].xaxis == "x2"
+    assert fig.data[1].zmin == -12 and fig.data[1].zmax == 12  # zero stays white
 
 
 def test_boxed_keeps_one_cell_visible_on_a_large_map():

@@ -64,7 +64,9 @@ def test_stop_file_stops_within_the_first_batch(mnist_npz, tmp_path, monkeypatch
     # Keras ends the interrupted epoch (with validation) after the batch that saw STOP.
     assert result["status"] == "stopped" and result["epochs"] == 1
     run = RunStore(tmp_path / "runs").get(result["run_id"])
-    assert run.status()["stop_reason"] == "stop_file"
+    status = run.status()
+    assert status["stop_reason"] == "stop_file" and status["stop_message"] == "stopped on request"
+    assert (status["epoch"], status["batch"], status["steps_per_epoch"]) == (1, 1, 17)  # where it stopped, not 17/17
     assert "stopping at epoch 1, batch 1." in run.log_path.read_text()
     assert run.batches() == [] and len(run.history()) == 1  # 1 of 17 batches ran
     assert (run.path / "final.keras").exists() and run.metrics()["n"] == 100

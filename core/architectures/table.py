@@ -23,8 +23,15 @@ def layers_to_rows(layers: list[LayerSpec]) -> list[dict]:
     return rows
 
 
+NOT_USED = ("", "—", "None")  # what a table shows in a cell the layer's kind does not use
+
+
 def _blank(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+    return (
+        value is None
+        or (isinstance(value, str) and value.strip() in NOT_USED)
+        or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def _cell(name: str, value: Any, index: int) -> Any:

@@ -97,7 +97,8 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
         keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
     ]
     t0 = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0)
+    # shuffle=False: the dataset shuffles itself each epoch (Keras would warn that it ignores True)
+    model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0, shuffle=False)
     seconds = round(time.perf_counter() - t0, 2)
     result.update(train_seconds=seconds, epochs=progress.epochs_done, best_val_accuracy=progress.best_val_accuracy)
     if progress.stop_reason == "nan":
