@@ -2,12 +2,15 @@
 
 import streamlit as st
 
+from core.i18n import _
+from pages._i18n import init_language, language_switch
 from pages._router import app_icon, keep_jobs_moving, routed, warm_up
 from pages._session import configure_access, is_presenter, presenter_box
 from pages._sidebar import render_sidebar_status
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
+init_language()  # from the link (?lang=pt-BR), the session or the browser
 configure_access()  # who is the presenter (a key, or alone on localhost); takes ?key= from the link
 warm_up()  # once per server: load TensorFlow and the shipped model, then freeze them out of the GC
 
@@ -15,28 +18,31 @@ warm_up()  # once per server: load TensorFlow and the shipped model, then freeze
 # it may not use (the core refuses it anyway).
 presenter = is_presenter()
 PAGES = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Learn": [st.Page("pages/learn.py", title="Convolution & pooling", icon=":material/grid_on:", url_path="learn")],
-    "Train": [
+    "": [st.Page("pages/home.py", title=_("Home"), icon=":material/home:", default=True)],
+    _("Learn"): [
+        st.Page("pages/learn.py", title=_("Convolution & pooling"), icon=":material/grid_on:", url_path="learn")
+    ],
+    _("Train"): [
         *(
-            [st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train")]
+            [st.Page("pages/train.py", title=_("Train"), icon=":material/model_training:", url_path="train")]
             if presenter
             else []
         ),
-        st.Page("pages/curves.py", title="Learning curves", icon=":material/show_chart:", url_path="curves"),
+        st.Page("pages/curves.py", title=_("Learning curves"), icon=":material/show_chart:", url_path="curves"),
     ],
-    "Use": [
-        st.Page("pages/predict.py", title="Predict", icon=":material/draw:", url_path="predict"),
-        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:", url_path="evaluate"),
+    _("Use"): [
+        st.Page("pages/predict.py", title=_("Predict"), icon=":material/draw:", url_path="predict"),
+        st.Page("pages/evaluate.py", title=_("Evaluate"), icon=":material/fact_check:", url_path="evaluate"),
     ],
-    "Room": [
-        st.Page("pages/join.py", title="Join", icon=":material/smartphone:", url_path="join"),
-        st.Page("pages/wall.py", title="Wall", icon=":material/co_present:", url_path="wall"),
+    _("Room"): [
+        st.Page("pages/join.py", title=_("Join"), icon=":material/smartphone:", url_path="join"),
+        st.Page("pages/wall.py", title=_("Wall"), icon=":material/co_present:", url_path="wall"),
     ],
 }
 
 page = st.navigation(PAGES)
 keep_jobs_moving()  # at most every few seconds for the whole server: vanished runs become interrupted
+language_switch()
 render_sidebar_status()
 presenter_box()
 with routed():

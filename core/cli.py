@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from core.i18n import _, number
 from core.quiet import filtered_stderr
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -93,19 +94,28 @@ def read_json_file(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES)
     try:
         info = os.stat(p)
     except OSError as exc:
-        raise InputError(f"Could not read the {what} {p}: {exc.strerror or exc}.") from None
+        raise InputError(
+            _("Could not read the {what} {path}: {problem}.").format(what=_(what), path=p, problem=exc.strerror or exc)
+        ) from None
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"Expected the {what} to be a regular JSON file. Received: {p} (a folder or special file).")
+        raise InputError(
+            _("Expected the {what} to be a regular JSON file. Received: {path} (a folder or special file).").format(
+                what=_(what), path=p
+            )
+        )
     if info.st_size > max_bytes:
         raise InputError(
-            f"Expected a {what} of at most {max_bytes // 1024:,} kB. Received: {info.st_size:,} bytes in {p}."
-        )
+            _("Expected a {what} of at most {limit} kB. Received: {size} bytes in {path}.").format(
+                what=_(what), limit=number(max_bytes // 1024), size=number(info.st_size), path=p)
+        )  # fmt: skip
     try:
         with open(p, "rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise InputError(f"Could not read the {what} {p}: {exc.strerror or exc}.") from None
-    return parse_json_object(raw, f"{what} {p}", max_bytes)
+        raise InputError(
+            _("Could not read the {what} {path}: {problem}.").format(what=_(what), path=p, problem=exc.strerror or exc)
+        ) from None
+    return parse_json_object(raw, f"{_(what)} {p}", max_bytes)
 
 
 def parse_json_object(raw: bytes, what: str, max_bytes: int = MAX_JSON_BYTES) -> dict:
@@ -115,14 +125,23 @@ def parse_json_object(raw: bytes, what: str, max_bytes: int = MAX_JSON_BYTES) ->
         InputError: too large, not UTF-8 JSON, nested too deeply, or not an object.
     """
     if len(raw) > max_bytes:
-        raise InputError(f"Expected a {what} of at most {max_bytes // 1024:,} kB. Received: {len(raw):,} bytes.")
+        raise InputError(
+            _("Expected a {what} of at most {limit} kB. Received: {size} bytes.").format(
+                what=_(what), limit=number(max_bytes // 1024), size=number(len(raw)))
+        )  # fmt: skip
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
-        raise InputError(f"Could not read the {what}: not valid JSON ({reason}).") from None
+        reason = _("nested too deeply") if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise InputError(
+            _("Could not read the {what}: not valid JSON ({reason}).").format(what=_(what), reason=reason)
+        ) from None
     if not isinstance(data, dict):
-        raise InputError(f"Expected the {what} to hold a JSON object. Received: {type(data).__name__}.")
+        raise InputError(
+            _("Expected the {what} to hold a JSON object. Received: {type}.").format(
+                what=_(what), type=type(data).__name__
+            )
+        )
     return data
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
+from core.i18n import _, ngettext
 from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, check_image_file, load_array
 
 MIN_IMAGES_PER_CLASS = 5
@@ -69,7 +70,9 @@ def _class_dirs(folder: Path) -> list[Path]:
     try:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError as exc:
-        raise InputError(f"Could not list {folder}: {exc.strerror or exc}.") from None
+        raise InputError(
+            _("Could not list {folder}: {problem}.").format(folder=folder, problem=exc.strerror or exc)
+        ) from None
     return [p for p in entries if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "__"))]
 
 
@@ -77,7 +80,7 @@ def _list_class_files(class_dir: Path, root: Path, skipped: list[SkippedFile]) -
     """Every file under a class folder, never following links out of the dataset."""
     out = []
     for base, dirs, names in os.walk(class_dir, followlinks=False, onerror=lambda e: skipped.append(
-            SkippedFile(str(e.filename), f"could not be read: {e.strerror}"))):  # fmt: skip
+            SkippedFile(str(e.filename), _("could not be read: {problem}").format(problem=e.strerror)))):  # fmt: skip
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(base) / name
@@ -117,15 +120,16 @@ def _roots(root: Path) -> tuple[Path, Path | None, list[str]]:
     class_names = [d.name for d in class_dirs]
     if len(class_names) < 2:
         raise InputError(
-            f"Expected at least 2 class subfolders in {train_root}. Received: {class_names or 'none'}. "
-            "Put each class's images in its own subfolder (e.g. frontal/ and lateral/)."
-        )
+            _("Expected at least 2 class subfolders in {folder}. Received: {names}. Put each class's images in its own "
+              "subfolder (e.g. frontal/ and lateral/).").format(folder=train_root, names=class_names or _("none"))
+        )  # fmt: skip
     if test_root is not None:
         test_names = [d.name for d in _class_dirs(test_root)]
         if sorted(test_names) != sorted(class_names):
             raise InputError(
-                f"train/ and test/ must hold the same classes. Received train={class_names}, test={test_names}."
-            )
+                _("train/ and test/ must hold the same classes. Received train={train}, test={test}.").format(
+                    train=class_names, test=test_names)
+            )  # fmt: skip
     return train_root, test_root, class_names
 
 
@@ -153,9 +157,9 @@ def scan_image_folder(
     """
     root = Path(root)
     if not root.exists():
-        raise InputError(f"Dataset folder not found: {root}")
+        raise InputError(_("Dataset folder not found: {folder}").format(folder=root))
     if not root.is_dir():
-        raise InputError(f"Expected a folder of class subfolders. Received a file: {root}")
+        raise InputError(_("Expected a folder of class subfolders. Received a file: {path}").format(path=root))
     real_root = root.resolve()
     train_root, test_root, class_names = _roots(root)
     scan = FolderScan(str(root), class_names, [], [])
@@ -165,7 +169,7 @@ def scan_image_folder(
             jobs += [(split_name, f, label) for f in _list_class_files(base / name, real_root, scan.skipped)]
     for done, (split_name, path, label) in enumerate(jobs, start=1):
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            reason = f"not an image file type ({path.suffix or 'no extension'})"
+            reason = _("not an image file type ({suffix})").format(suffix=path.suffix or _("no extension"))
         else:
             reason = check_image_file(path, max_bytes)
         if reason is not None:
@@ -180,11 +184,14 @@ def scan_image_folder(
             progress(done, len(jobs))
     too_few = {n: c for n, c in scan.counts().items() if c < min_per_class}
     if too_few:
+        few = ", ".join(f"{n} ({c})" for n, c in too_few.items())
         raise InputError(
-            f"Each class needs at least {min_per_class} readable images. Too few in: "
-            + ", ".join(f"{n} ({c})" for n, c in too_few.items())
-            + (f"; {len(scan.skipped)} unreadable file(s) were skipped." if scan.skipped else ".")
-        )
+            (ngettext("Each class needs at least {n} readable image. Too few in: {classes}",
+                      "Each class needs at least {n} readable images. Too few in: {classes}", min_per_class)
+             + (ngettext("; {skipped} unreadable file was skipped.", "; {skipped} unreadable files were skipped.",
+                         len(scan.skipped)) if scan.skipped else ".")).format(
+                n=min_per_class, classes=few, skipped=len(scan.skipped))
+        )  # fmt: skip
     return scan
 
 
@@ -203,7 +210,7 @@ def stratified_split(
         Three sorted int arrays of indices into ``labels``.
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise InputError(f"Expected 3 split fractions >= 0 that sum to 1. Received: {fractions}")
+        raise InputError(_("Expected 3 split fractions >= 0 that sum to 1. Received: {value}").format(value=fractions))
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: list[list[int]] = [[], [], []]

@@ -11,6 +11,7 @@ import numpy as np
 
 from core.cli import make_parser, run_cli
 from core.errors import InputError
+from core.i18n import _, ngettext
 
 EVAL_BATCH = 512
 
@@ -41,7 +42,7 @@ def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list
             except InputError:
                 continue
         if not kept:
-            raise InputError(f"No readable digit in {data}.")
+            raise InputError(_("No readable digit in {data}.").format(data=data))
         return np.stack([x for x, _ in kept]), one_hot(np.array([y for _, y in kept]), len(names)), names
     x = datasets.load_image_arrays(files, spec.image_size, spec.color_mode)
     return x, one_hot(np.array(labels), len(names)), names
@@ -52,17 +53,19 @@ def _test_split(run) -> tuple[list[str], list[int]]:
 
     split = read_json(run.path / "split.json")
     if not split or not isinstance(split.get("test"), list) or not split["test"]:
-        raise InputError(f"Run {run.id} has no test split recorded; pass --data FOLDER.")
+        raise InputError(_("Run {run} has no test split recorded; pass --data FOLDER.").format(run=run.id))
     try:
         files = [str(f) for f, _ in split["test"]]
         labels = [int(label) for _, label in split["test"]]
     except (TypeError, ValueError):
-        raise InputError(f"Run {run.id}'s split.json is damaged; pass --data FOLDER.") from None
+        raise InputError(_("Run {run}'s split.json is damaged; pass --data FOLDER.").format(run=run.id)) from None
     missing = [f for f in files if not Path(f).is_file()]
     if missing:
         raise InputError(
-            f"{len(missing)} test image(s) of run {run.id} are gone, e.g. {missing[0]}; pass --data FOLDER."
-        )
+            ngettext("{n} test image of run {run} is gone, e.g. {example}; pass --data FOLDER.",
+                     "{n} test images of run {run} are gone, e.g. {example}; pass --data FOLDER.", len(missing)).format(
+                n=len(missing), run=run.id, example=missing[0])
+        )  # fmt: skip
     return files, labels
 
 
@@ -74,9 +77,9 @@ def _folder_files(data: str, names: list[str]) -> tuple[list[str], list[int]]:
     unknown = [n for n in scan.class_names if n not in names]
     if unknown:
         raise InputError(
-            f"The classes of {data} ({', '.join(scan.class_names)}) do not match the model's ({', '.join(names)}): "
-            f"it does not know {', '.join(unknown)}."
-        )
+            _("The classes of {data} ({classes}) do not match the model's ({model}): it does not know {unknown}.").format(
+                data=data, classes=", ".join(scan.class_names), model=", ".join(names), unknown=", ".join(unknown))
+        )  # fmt: skip
     remap = [names.index(n) for n in scan.class_names]
     labels = [remap[label] for label in (scan.test_labels or scan.train_labels)]
     return scan.test_files or scan.train_files, labels

@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from core.errors import InputError
+from core.i18n import _
 
 # Sub-models are cached per model and layers (building one takes ~50 ms); a model that
 # is garbage-collected takes its sub-models with it.
@@ -76,7 +77,11 @@ def _submodel(model, names: tuple[str, ...], with_output: bool):
             try:
                 sub = keras.Model(inputs, outputs)
             except ValueError as exc:
-                raise InputError(f"Cannot read the layers {list(names)} of this model: {exc}") from exc
+                raise InputError(
+                    _("Cannot read the layers {layers} of this model: {problem}").format(
+                        layers=list(names), problem=exc
+                    )
+                ) from exc
             cache[key] = sub
     return sub
 
@@ -87,7 +92,11 @@ def _check_input(model, x: np.ndarray) -> np.ndarray:
         x = x[None]
     expected = tuple(model.inputs[0].shape[1:])
     if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-        raise InputError(f"Expected an input of shape {expected}. Received: {tuple(x.shape[1:])}")
+        raise InputError(
+            _("Expected an input of shape {expected}. Received: {shape}").format(
+                expected=expected, shape=tuple(x.shape[1:])
+            )
+        )
     return x
 
 
@@ -104,7 +113,11 @@ def feature_maps(model, x: np.ndarray, layers: list[str] | None = None) -> dict[
     names = tuple(layers or conv_layers(model))
     unknown = [n for n in names if n not in spatial_layers(model)]
     if unknown:
-        raise InputError(f"Not feature-map layers of this model: {unknown}. Choose from {spatial_layers(model)}.")
+        raise InputError(
+            _("Not feature-map layers of this model: {unknown}. Choose from {layers}.").format(
+                unknown=unknown, layers=spatial_layers(model)
+            )
+        )
     if not names:
         return {}
     outs = _submodel(model, names, with_output=False)(x, training=False)
@@ -133,16 +146,22 @@ def gradcam(model, x: np.ndarray, layer: str | None = None, class_index: int | N
     x = _check_input(model, x)
     candidates = spatial_layers(model)
     if not candidates:
-        raise InputError("This model has no convolutional feature maps (e.g. an MLP): Grad-CAM needs one.")
+        raise InputError(_("This model has no convolutional feature maps (e.g. an MLP): Grad-CAM needs one."))
     layer = layer or candidates[-1]
     if layer not in candidates:
-        raise InputError(f"Expected a feature-map layer in {candidates}. Received: {layer!r}")
+        raise InputError(
+            _("Expected a feature-map layer in {layers}. Received: {layer}").format(
+                layers=candidates, layer=repr(layer)
+            )
+        )
     sub = _submodel(model, (layer,), with_output=True)
     with tf.GradientTape() as tape:
         fmap, preds = sub(tf.convert_to_tensor(x), training=False)
         idx = int(tf.argmax(preds[0])) if class_index is None else int(class_index)
         if not 0 <= idx < preds.shape[-1]:
-            raise InputError(f"Expected a class index in 0..{preds.shape[-1] - 1}. Received: {idx}")
+            raise InputError(
+                _("Expected a class index in 0..{last}. Received: {index}").format(last=preds.shape[-1] - 1, index=idx)
+            )
         score = preds[:, idx]
     grads = tape.gradient(score, fmap)  # (1, h, w, c)
     weights = tf.reduce_mean(grads, axis=(0, 1, 2))  # (c,)

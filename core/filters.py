@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import InputError
+from core.i18n import N_, _
 
 MAX_KERNEL = 15
 MAX_STRIDE = 16
@@ -30,32 +31,35 @@ def _gaussian(size: int, sigma: float) -> np.ndarray:
 
 # Name -> (kernel, one-line explanation). 3x3 unless the name says otherwise.
 KERNEL_PRESETS: dict[str, tuple[np.ndarray, str]] = {
-    "identity": (np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), "Copies the image: only the centre weight is 1."),
-    "sobel x": (
+    N_("identity"): (np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), N_("Copies the image: only the centre weight is 1.")),
+    N_("sobel x"): (
         np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-        "Horizontal gradient: bright where the image gets brighter to the right (vertical edges).",
+        N_("Horizontal gradient: bright where the image gets brighter to the right (vertical edges)."),
     ),
-    "sobel y": (
+    N_("sobel y"): (
         np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-        "Vertical gradient: bright where the image gets brighter downwards (horizontal edges).",
+        N_("Vertical gradient: bright where the image gets brighter downwards (horizontal edges)."),
     ),
-    "prewitt x": (np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]), "Like Sobel x with equal row weights."),
-    "prewitt y": (np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]), "Like Sobel y with equal column weights."),
-    "scharr x": (
+    N_("prewitt x"): (np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]), N_("Like Sobel x with equal row weights.")),
+    N_("prewitt y"): (np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]), N_("Like Sobel y with equal column weights.")),
+    N_("scharr x"): (
         np.array([[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]]),
-        "A more rotation-accurate horizontal gradient than Sobel.",
+        N_("A more rotation-accurate horizontal gradient than Sobel."),
     ),
-    "laplacian": (
+    N_("laplacian"): (
         np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
-        "Second derivative: responds to edges in every direction, zero on flat areas.",
+        N_("Second derivative: responds to edges in every direction, zero on flat areas."),
     ),
-    "sharpen": (np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]), "Identity plus a negative Laplacian."),
-    "box blur": (np.full((3, 3), 1 / 9), "The mean of the 3x3 neighbourhood."),
-    "gaussian blur 5x5": (_gaussian(5, 1.0), "A weighted mean: near pixels count more (sigma = 1)."),
-    "emboss": (np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]), "A diagonal gradient plus the image: a relief look."),
-    "outline": (
+    N_("sharpen"): (np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]), N_("Identity plus a negative Laplacian.")),
+    N_("box blur"): (np.full((3, 3), 1 / 9), N_("The mean of the 3x3 neighbourhood.")),
+    N_("gaussian blur 5x5"): (_gaussian(5, 1.0), N_("A weighted mean: near pixels count more (sigma = 1).")),
+    N_("emboss"): (
+        np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+        N_("A diagonal gradient plus the image: a relief look."),
+    ),
+    N_("outline"): (
         np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
-        "Centre minus its 8 neighbours: bright outlines, black flat areas.",
+        N_("Centre minus its 8 neighbours: bright outlines, black flat areas."),
     ),
 }
 KERNEL_PRESETS = {k: (v.astype(np.float32), d) for k, (v, d) in KERNEL_PRESETS.items()}
@@ -64,7 +68,11 @@ KERNEL_PRESETS = {k: (v.astype(np.float32), d) for k, (v, d) in KERNEL_PRESETS.i
 def kernel_preset(name: str) -> np.ndarray:
     """Returns a copy of a preset kernel, float32 ``(kh, kw)``."""
     if name not in KERNEL_PRESETS:
-        raise InputError(f"Expected one of the kernel presets {sorted(KERNEL_PRESETS)}. Received: {name!r}")
+        raise InputError(
+            _("Expected one of the kernel presets {names}. Received: {name}").format(
+                names=sorted(KERNEL_PRESETS), name=repr(name)
+            )
+        )
     return KERNEL_PRESETS[name][0].copy()
 
 
@@ -74,32 +82,38 @@ def kernel_preset(name: str) -> np.ndarray:
 def _check_image(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2 or min(image.shape) < 1:
-        raise InputError(f"Expected a 2-D image (H, W). Received: shape={image.shape}")
+        raise InputError(_("Expected a 2-D image (H, W). Received: shape={shape}").format(shape=image.shape))
     if not np.all(np.isfinite(image)):
-        raise InputError("The image holds NaN or infinite values.")
+        raise InputError(_("The image holds NaN or infinite values."))
     return image
 
 
 def _check_kernel(kernel: np.ndarray) -> np.ndarray:
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 2:
-        raise InputError(f"Expected a 2-D kernel (kh, kw). Received: shape={kernel.shape}")
+        raise InputError(_("Expected a 2-D kernel (kh, kw). Received: shape={shape}").format(shape=kernel.shape))
     if not (1 <= kernel.shape[0] <= MAX_KERNEL and 1 <= kernel.shape[1] <= MAX_KERNEL):
-        raise InputError(f"Expected kernel size 1..{MAX_KERNEL}. Received: kernel shape={kernel.shape}")
+        raise InputError(
+            _("Expected kernel size 1..{max}. Received: kernel shape={shape}").format(
+                max=MAX_KERNEL, shape=kernel.shape
+            )
+        )
     if not np.all(np.isfinite(kernel)):
-        raise InputError("The kernel holds an empty, NaN or infinite weight: every cell needs a number.")
+        raise InputError(_("The kernel holds an empty, NaN or infinite weight: every cell needs a number."))
     return kernel
 
 
 def _check_int(name: str, value: int, hi: int) -> int:
     if isinstance(value, bool) or int(value) != value or not 1 <= int(value) <= hi:
-        raise InputError(f"Expected {name} 1..{hi}. Received: {name}={value!r}")
+        raise InputError(
+            _("Expected {name} 1..{hi}. Received: {name}={value}").format(name=name, hi=hi, value=repr(value))
+        )
     return int(value)
 
 
 def _check_padding(padding: str) -> str:
     if padding not in PADDINGS:
-        raise InputError(f"Expected padding 'valid' or 'same'. Received: padding={padding!r}")
+        raise InputError(_("Expected padding 'valid' or 'same'. Received: padding={value}").format(value=repr(padding)))
     return padding
 
 
@@ -135,9 +149,9 @@ def _check_fits(shape: tuple[int, int], kh: int, kw: int, stride: int, padding: 
     h, w = shape
     if padding == "valid" and (kh > h or kw > w):
         raise InputError(
-            f"The {kh}x{kw} {what} does not fit in the {h}x{w} image with 'valid' padding "
-            "(the output would be empty). Use 'same' padding, a smaller window or a larger image."
-        )
+            _("The {kh}x{kw} {what} does not fit in the {h}x{w} image with 'valid' padding (the output would be "
+              "empty). Use 'same' padding, a smaller window or a larger image.").format(kh=kh, kw=kw, what=_(what), h=h, w=w)
+        )  # fmt: skip
 
 
 # ----- convolution ----------------------------------------------------------------------
@@ -169,14 +183,16 @@ def convolve_bank(image: np.ndarray, kernels: list[np.ndarray], stride: int = 1,
     """
     image = _check_image(image)
     if not kernels:
-        raise InputError("Expected at least one kernel.")
+        raise InputError(_("Expected at least one kernel."))
     ks = [_check_kernel(k) for k in kernels]
     if len({k.shape for k in ks}) != 1:
-        raise InputError(f"Expected kernels of one size. Received: {sorted({k.shape for k in ks})}")
+        raise InputError(
+            _("Expected kernels of one size. Received: {shapes}").format(shapes=sorted({k.shape for k in ks}))
+        )
     stride = _check_int("stride", stride, MAX_STRIDE)
     padding = _check_padding(padding)
     kh, kw = ks[0].shape
-    _check_fits(image.shape, kh, kw, stride, padding, "kernel")
+    _check_fits(image.shape, kh, kw, stride, padding, N_("kernel"))
     x = image[None, :, :, None]  # (1, H, W, 1)
     w = np.stack(ks, axis=-1)[:, :, None, :]  # (kh, kw, 1, N)
     import tensorflow as tf  # imported here: shape arithmetic (output_size) must not load TensorFlow
@@ -215,9 +231,9 @@ def pool(
     size = _check_int("pool size", size, MAX_POOL)
     stride = size if stride is None else _check_int("pool stride", stride, MAX_STRIDE)
     if mode not in POOL_MODES:
-        raise InputError(f"Expected pooling mode 'max' or 'avg'. Received: mode={mode!r}")
+        raise InputError(_("Expected pooling mode 'max' or 'avg'. Received: mode={value}").format(value=repr(mode)))
     padding = _check_padding(padding)
-    _check_fits(image.shape, size, size, stride, padding, "pooling window")
+    _check_fits(image.shape, size, size, stride, padding, N_("pooling window"))
     import tensorflow as tf
 
     op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
@@ -249,7 +265,10 @@ def window_at(image: np.ndarray, kh: int, kw: int, row: int, col: int, stride: i
     h, w = image.shape
     oh, ow = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
     if not (0 <= row < oh and 0 <= col < ow):
-        raise InputError(f"Expected an output cell in 0..{oh - 1} x 0..{ow - 1}. Received: ({row}, {col})")
+        raise InputError(
+            _("Expected an output cell in 0..{last_row} x 0..{last_col}. Received: ({row}, {col})").format(
+                last_row=oh - 1, last_col=ow - 1, row=row, col=col)
+        )  # fmt: skip
     pad_top = same_padding(h, kh, stride)[0] if padding == "same" else 0
     pad_left = same_padding(w, kw, stride)[0] if padding == "same" else 0
     top, left = row * stride - pad_top, col * stride - pad_left
@@ -317,7 +336,7 @@ def pool_cell(
         return PoolCell(win, mode, (int(r), int(c)), float(masked[r, c]))
     if mode == "avg":
         return PoolCell(win, mode, None, float(inside_values.mean(dtype=np.float64)))
-    raise InputError(f"Expected pooling mode 'max' or 'avg'. Received: mode={mode!r}")
+    raise InputError(_("Expected pooling mode 'max' or 'avg'. Received: mode={value}").format(value=repr(mode)))
 
 
 def synthetic_image(size: int = 128) -> np.ndarray:

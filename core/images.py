@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from core.errors import InputError
+from core.i18n import N_, _, number
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_FILE_BYTES = 50 * 1024 * 1024  # 50 MB: larger uploads are refused before decoding.
@@ -45,7 +46,7 @@ class PixelBudget:
     hold 40 megapixels), so uploads are charged by the size in their header, before decoding.
     """
 
-    def __init__(self, pixels: int, what: str = "this request", session: str | None = None):
+    def __init__(self, pixels: int, what: str = N_("this request"), session: str | None = None):
         self.left = int(pixels)
         self.what = what
         self.session = session  # also charged to this web session's rate of decoding (core.limits)
@@ -53,9 +54,9 @@ class PixelBudget:
     def charge(self, pixels: int, name: str) -> None:
         if pixels > self.left:
             raise PixelBudgetError(
-                f"{name} was not decoded: {self.what} may decode {self.left:,} more pixels and it has {pixels:,}. "
-                "Send fewer or smaller images."
-            )
+                _("{name} was not decoded: {what} may decode {left} more pixels and it has {pixels}. Send fewer or "
+                  "smaller images.").format(name=name, what=_(self.what), left=number(self.left), pixels=number(pixels))
+            )  # fmt: skip
         if self.session is not None:
             from core.limits import take
 
@@ -74,7 +75,7 @@ class ImageInfo:
     frames: int
 
 
-def check_regular_file(path: Path, what: str = "image") -> os.stat_result:
+def check_regular_file(path: Path, what: str = N_("image")) -> os.stat_result:
     """Stats ``path`` and refuses anything but a regular file, saying what it is instead.
 
     Raises:
@@ -83,35 +84,44 @@ def check_regular_file(path: Path, what: str = "image") -> os.stat_result:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"{what.capitalize()} file not found: {path}") from None
+        raise InputError(_("{what} file not found: {path}").format(what=_(what).capitalize(), path=path)) from None
     except OSError as exc:
-        raise InputError(f"Could not read {path}: {exc.strerror or exc}.") from None
+        raise InputError(
+            _("Could not read {path}: {problem}.").format(path=path, problem=exc.strerror or exc)
+        ) from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"Expected an {what} file. Received a folder: {path}")
+        raise InputError(_("Expected an {what} file. Received a folder: {path}").format(what=_(what), path=path))
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"Expected an {what} file. Received a device, pipe or socket: {path}")
+        raise InputError(
+            _("Expected an {what} file. Received a device, pipe or socket: {path}").format(what=_(what), path=path)
+        )
     return info
 
 
 def read_image_bytes(source: ImageSource, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
     """Returns the file's bytes and a name for messages."""
     if isinstance(source, bytes):
-        data, name = source, "the image"
+        data, name = source, _("the image")
     elif isinstance(source, (str, Path)):
         path = Path(source)
         name = path.name
         size = check_regular_file(path).st_size
         if size > max_bytes:
-            raise InputError(f"{name} is too large: {size / 1e6:.1f} MB (the limit is {max_bytes / 1e6:.0f} MB).")
+            raise InputError(
+                _("{name} is too large: {size} MB (the limit is {limit} MB).").format(
+                    name=name, size=number(size / 1e6, 1), limit=number(max_bytes / 1e6, 0))
+            )  # fmt: skip
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     else:
-        name = getattr(source, "name", "the image")
+        name = getattr(source, "name", None) or _("the image")
         data = source.read(max_bytes + 1)
     if len(data) == 0:
-        raise InputError(f"{name} is empty (0 bytes).")
+        raise InputError(_("{name} is empty (0 bytes).").format(name=name))
     if len(data) > max_bytes:
-        raise InputError(f"{name} is too large (the limit is {max_bytes / 1e6:.0f} MB).")
+        raise InputError(
+            _("{name} is too large (the limit is {limit} MB).").format(name=name, limit=number(max_bytes / 1e6, 0))
+        )
     return data, str(name)
 
 
@@ -147,9 +157,9 @@ def open_image(
             width, height = probe.size
             if width * height > MAX_PIXELS:
                 raise InputError(
-                    f"{name} has {width}x{height} pixels, more than the {MAX_PIXELS:,} allowed "
-                    "(possible decompression bomb)."
-                )
+                    _("{name} has {width}x{height} pixels, more than the {limit} allowed (possible decompression bomb).").format(
+                        name=name, width=width, height=height, limit=number(MAX_PIXELS))
+                )  # fmt: skip
             if budget is not None:
                 budget.charge(width * height, name)
             probe.verify()  # checks structure and checksums without decoding pixels
@@ -162,15 +172,17 @@ def open_image(
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError(f"{name} is too large to decode safely (possible decompression bomb).") from exc
+        raise InputError(
+            _("{name} is too large to decode safely (possible decompression bomb).").format(name=name)
+        ) from exc
     except UnidentifiedImageError as exc:
         raise InputError(
-            f"{name} is not an image Pillow can read (expected PNG, JPEG, BMP, GIF, WebP or TIFF)."
+            _("{name} is not an image Pillow can read (expected PNG, JPEG, BMP, GIF, WebP or TIFF).").format(name=name)
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"{name} is corrupt or truncated: {exc}") from exc
+        raise InputError(_("{name} is corrupt or truncated: {problem}").format(name=name, problem=exc)) from exc
     if min(img.size) < MIN_SIDE:
-        raise InputError(f"{name} has an empty size {img.size}.")
+        raise InputError(_("{name} has an empty size {size}.").format(name=name, size=img.size))
     info = ImageInfo(img.format or "?", img.mode, width, height, frames)
     try:
         img = ImageOps.exif_transpose(img)
@@ -178,7 +190,7 @@ def open_image(
         pass
     img = _common_mode(img)
     if max_side is not None:
-        img, _ = downscale(img, max_side)
+        img, _shrunk = downscale(img, max_side)
     return img, info
 
 
@@ -213,7 +225,9 @@ def _common_mode(img: Image.Image) -> Image.Image:
     try:
         return img.convert("RGB")  # CMYK, YCbCr, HSV, RGBX...
     except ValueError as exc:
-        raise InputError(f"Images in Pillow mode {mode} cannot be used here ({exc}).") from None
+        raise InputError(
+            _("Images in Pillow mode {mode} cannot be used here ({problem}).").format(mode=mode, problem=exc)
+        ) from None
 
 
 def check_image_file(
@@ -241,7 +255,9 @@ def to_mode(img: Image.Image, color_mode: str) -> Image.Image:
     palette images go through RGB.
     """
     if color_mode not in ("grayscale", "rgb"):
-        raise InputError(f"Expected color_mode 'grayscale' or 'rgb'. Received: {color_mode!r}")
+        raise InputError(
+            _("Expected color_mode 'grayscale' or 'rgb'. Received: {value}").format(value=repr(color_mode))
+        )
     img = _common_mode(img)
     if img.mode in ("RGBA", "LA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
@@ -267,7 +283,7 @@ def load_array(
     Returns:
         (H, W) for grayscale or (H, W, 3) for RGB; (size, size[, 3]) when resized.
     """
-    img, _ = open_image(source, max_bytes, max_side=None if size is None else max(WORKING_SIDE, *_pair(size)))
+    img, _info = open_image(source, max_bytes, max_side=None if size is None else max(WORKING_SIDE, *_pair(size)))
     img = to_mode(img, color_mode)
     if size is not None:
         wh = (size, size) if isinstance(size, int) else (size[1], size[0])
@@ -303,12 +319,14 @@ def decode_png_data_url(data: object, max_bytes: int, budget: PixelBudget | None
         InputError: not a PNG data URL, too large, bad base64 or not a readable image.
     """
     if not isinstance(data, str) or not data.startswith(PNG_DATA_URL):
-        raise InputError("Expected a PNG drawing (a data:image/png URL). Received something else.")
+        raise InputError(_("Expected a PNG drawing (a data:image/png URL). Received something else."))
     if len(data) > max_bytes * 4 // 3 + len(PNG_DATA_URL) + 4:
-        raise InputError(f"The drawing is larger than {max_bytes:,} bytes; clear it and draw again.")
+        raise InputError(
+            _("The drawing is larger than {limit} bytes; clear it and draw again.").format(limit=number(max_bytes))
+        )
     try:
         raw = base64.b64decode(data[len(PNG_DATA_URL) :], validate=True)
     except (binascii.Error, ValueError):
-        raise InputError("The drawing is damaged (bad base64); clear it and draw again.") from None
-    img, _ = open_image(raw, max_bytes=max_bytes, budget=budget)
+        raise InputError(_("The drawing is damaged (bad base64); clear it and draw again.")) from None
+    img, _info = open_image(raw, max_bytes=max_bytes, budget=budget)
     return to_mode(img, "grayscale")

@@ -16,6 +16,7 @@ from PIL import Image
 
 from core.architectures.specs import TASKS
 from core.errors import InputError
+from core.i18n import _
 from core.images import ImageSource, open_image, to_array
 from core.run_schema import class_names
 from core.runs import Run
@@ -45,7 +46,9 @@ def model_input_for(run: Run) -> ModelInput:
     names = class_names(cfg.get("class_names"))
     if names is None:
         raise InputError(
-            f"Run {run.id} has no usable class names (its data was never loaded, or config.json is damaged)."
+            _("Run {run} has no usable class names (its data was never loaded, or config.json is damaged).").format(
+                run=run.id
+            )
         )
     size, mode, task = (
         spec.get("image_size", MNIST_SIZE),
@@ -53,7 +56,9 @@ def model_input_for(run: Run) -> ModelInput:
         cfg.get("task", "images"),
     )
     if type(size) is not int or not 8 <= size <= 1024 or mode not in ("grayscale", "rgb") or task not in TASKS:
-        raise InputError(f"Run {run.id}'s config.json does not describe a usable input (image size, colour, task).")
+        raise InputError(
+            _("Run {run}'s config.json does not describe a usable input (image size, colour, task).").format(run=run.id)
+        )
     return ModelInput(task, size, mode, tuple(names))
 
 
@@ -72,7 +77,7 @@ def prepare_digit(gray: np.ndarray) -> np.ndarray:
     img = np.clip(img - background, 0, None)
     peak = float(img.max())
     if peak < 0.1:
-        raise InputError("No digit found: the image is blank or has almost no contrast.")
+        raise InputError(_("No digit found: the image is blank or has almost no contrast."))
     img = img / peak
     img[img < INK_THRESHOLD] = 0.0
     rows, cols = np.flatnonzero(img.any(axis=1)), np.flatnonzero(img.any(axis=0))
@@ -86,7 +91,7 @@ def prepare_digit(gray: np.ndarray) -> np.ndarray:
     ys, xs = np.indices(small.shape)
     mass = float(small.sum())
     if not mass > 0:  # a few dots of ink can vanish when shrunk: nothing is left to centre
-        raise InputError("No digit found: only a few dots of ink, too little to read. Draw the digit larger.")
+        raise InputError(_("No digit found: only a few dots of ink, too little to read. Draw the digit larger."))
     cy, cx = (ys * small).sum() / mass, (xs * small).sum() / mass
     top = int(round(MNIST_SIZE / 2 - cy))
     left = int(round(MNIST_SIZE / 2 - cx))
@@ -112,7 +117,7 @@ def preprocess(img: Image.Image, spec: ModelInput) -> np.ndarray:
 
 def load_and_preprocess(source: ImageSource, spec: ModelInput) -> np.ndarray:
     """Opens any supported upload and preprocesses it (raises InputError if unusable)."""
-    img, _ = open_image(source)
+    img, _info = open_image(source)
     return preprocess(img, spec)
 
 
@@ -126,11 +131,15 @@ def load_run_model(run: Run):
 
     path = run.checkpoint()
     if path is None:
-        raise InputError(f"Run {run.id} has no saved model (no best.keras or final.keras).")
+        raise InputError(_("Run {run} has no saved model (no best.keras or final.keras).").format(run=run.id))
     try:
         return keras.models.load_model(path)
     except Exception as exc:
-        raise InputError(f"Could not load {path.name} of run {run.id}: {type(exc).__name__}: {exc}") from exc
+        raise InputError(
+            _("Could not load {file} of run {run}: {problem}").format(
+                file=path.name, run=run.id, problem=f"{type(exc).__name__}: {exc}"
+            )
+        ) from exc
 
 
 def predict_arrays(model, batch: np.ndarray, class_names: tuple[str, ...] | list[str]) -> list[dict]:

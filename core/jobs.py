@@ -26,6 +26,7 @@ from pathlib import Path
 
 from core import procs
 from core.errors import InputError
+from core.i18n import N_, _
 from core.limits import take
 from core.roles import Actor, require_presenter
 from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
@@ -124,7 +125,7 @@ class JobManager:
             InputError: not the presenter, a bad setting, a full queue, too many jobs or
                 submissions from this session, or the runs folder cannot be written.
         """
-        require_presenter(actor, "start a training")
+        require_presenter(actor, N_("start a training"))
         session = actor.session
         config.validate()
         run = None
@@ -137,20 +138,26 @@ class JobManager:
         except OSError as exc:
             if run is not None:
                 shutil.rmtree(run.path, ignore_errors=True)
-            raise InputError(f"Could not create a run in {self.store.root}: {exc.strerror or exc}.") from exc
+            raise InputError(
+                _("Could not create a run in {root}: {problem}.").format(
+                    root=self.store.root, problem=exc.strerror or exc
+                )
+            ) from exc
         self.pump()
         return run
 
     def _check_queue_room(self, session: str | None) -> None:
         active = self.active()
         if len(active) >= max_queue():
-            raise InputError(f"The queue is full ({len(active)} jobs waiting or running); try again when one ends.")
+            raise InputError(
+                _("The queue is full ({n} jobs waiting or running); try again when one ends.").format(n=len(active))
+            )
         mine = [r for r in active if session and (r.config().get("job") or {}).get("session") == session]
         if len(mine) >= MAX_JOBS_PER_SESSION:
             raise InputError(
-                f"You already have {len(mine)} jobs waiting or running (at most {MAX_JOBS_PER_SESSION}); "
-                "stop one or wait for it to end."
-            )
+                _("You already have {n} jobs waiting or running (at most {limit}); stop one or wait for it to end.").format(
+                    n=len(mine), limit=MAX_JOBS_PER_SESSION)
+            )  # fmt: skip
 
     def pump(self) -> list[str]:
         """Finalises ended processes, then starts queued runs while slots are free.
@@ -276,19 +283,19 @@ class JobManager:
         Raises:
             InputError: not the presenter, or no such run.
         """
-        require_presenter(actor, "stop a training")
+        require_presenter(actor, N_("stop a training"))
         run = self.store.get(run_id)
         with self._lock():
             self.refresh()
             st = run.status()
             state = st.get("status")
             if state not in ACTIVE_STATES:
-                return f"Run {run_id} is already {state}; nothing to stop."
+                return _("Run {run} is already {state}; nothing to stop.").format(run=run_id, state=_(state))
             if state == "queued" and not st.get("pid"):
                 run.update_status(
                     status="stopped", error=None, ended=now_iso(), stop_reason="cancelled before it started"
                 )
-                return f"Run {run_id} was waiting in the queue: cancelled."
+                return _("Run {run} was waiting in the queue: cancelled.").format(run=run_id)
             if force:
                 (run.path / KILLED_MARK).write_text(now_iso())
                 if self._kill(run, signal.SIGKILL):
@@ -297,14 +304,17 @@ class JobManager:
                         with contextlib.suppress(subprocess.TimeoutExpired):
                             proc.wait(10)
                     self._finalise(run, None)
-                    return f"Run {run_id} was killed; its best checkpoint so far is kept."
+                    return _("Run {run} was killed; its best checkpoint so far is kept.").format(run=run_id)
                 self.refresh()
-                return f"Run {run_id} had already ended."
+                return _("Run {run} had already ended.").format(run=run_id)
             if run.stop_requested():
                 waited = time.time() - run.stop_path.stat().st_mtime
-                return f"Stop was already requested {waited:.0f} s ago; the run stops after its current batch (or use Force stop)."
+                return _("Stop was already requested {seconds} s ago; the run stops after its current batch (or use Force "
+                         "stop).").format(seconds=f"{waited:.0f}")  # fmt: skip
             run.request_stop()
-            return f"Stop requested: run {run_id} stops after its current batch and keeps its best checkpoint."
+            return _("Stop requested: run {run} stops after its current batch and keeps its best checkpoint.").format(
+                run=run_id
+            )
 
     # ----- plumbing ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from core.errors import InputError
+from core.i18n import N_, _, number
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,12 @@ def _env_int(name: str, default: int) -> int:
 
 
 RATES = {
-    "submit": Rate(_env_int("CNNLAB_SUBMITS_PER_10MIN", 6), 600, "trainings started"),
-    "import": Rate(_env_int("CNNLAB_IMPORTS_PER_HOUR", 5), 3600, "zip imports"),
-    "predict": Rate(_env_int("CNNLAB_PREDICTIONS_PER_MIN", 120), 60, "predictions"),
-    "decode": Rate(_env_int("CNNLAB_MEGAPIXELS_PER_MIN", 800), 60, "megapixels of images decoded"),
-    "room": Rate(_env_int("CNNLAB_ROOM_SUBMITS_PER_MIN", 12), 60, "submissions to the room"),
-    "key": Rate(5, 60, "presenter key attempts"),
+    "submit": Rate(_env_int("CNNLAB_SUBMITS_PER_10MIN", 6), 600, N_("trainings started")),
+    "import": Rate(_env_int("CNNLAB_IMPORTS_PER_HOUR", 5), 3600, N_("zip imports")),
+    "predict": Rate(_env_int("CNNLAB_PREDICTIONS_PER_MIN", 120), 60, N_("predictions")),
+    "decode": Rate(_env_int("CNNLAB_MEGAPIXELS_PER_MIN", 800), 60, N_("megapixels of images decoded")),
+    "room": Rate(_env_int("CNNLAB_ROOM_SUBMITS_PER_MIN", 12), 60, N_("submissions to the room")),
+    "key": Rate(5, 60, N_("presenter key attempts")),
 }
 
 _LOCK = threading.Lock()
@@ -62,9 +63,9 @@ def take(action: str, session: str | None, amount: float = 1.0) -> None:
         if amount > tokens:
             wait = (amount - tokens) * rate.seconds / rate.count
             raise InputError(
-                f"Slow down: at most {rate.count:,} {rate.what} per {_span(rate.seconds)} per visitor. "
-                f"Try again in {wait:,.0f} s."
-            )
+                _("Slow down: at most {count} {what} per {span} per visitor. Try again in {wait} s.").format(
+                    count=number(rate.count), what=_(rate.what), span=_span(rate.seconds), wait=number(wait, 0))
+            )  # fmt: skip
         if len(_BUCKETS) >= MAX_BUCKETS:
             _BUCKETS.pop(next(iter(_BUCKETS)))
         _BUCKETS[(action, session)] = (tokens - amount, now)

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.datasets import data_dir
 from core.errors import InputError
+from core.i18n import _, number
 from core.images import check_regular_file
 
 MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -64,34 +65,43 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(path) as zf:
             sizes = {i.filename: i.file_size for i in zf.infolist()}
         if sum(sizes.values()) > MAX_NPZ_BYTES:
-            raise InputError(f"{path.name} would expand to {sum(sizes.values()) / 1e9:.1f} GB (at most "
-                             f"{MAX_NPZ_BYTES / 1e9:.0f} GB); MNIST itself is 55 MB.")  # fmt: skip
+            raise InputError(_("{file} would expand to {size} GB (at most {limit} GB); MNIST itself is 55 MB.").format(
+                file=path.name, size=number(sum(sizes.values()) / 1e9, 1), limit=number(MAX_NPZ_BYTES / 1e9, 0)))  # fmt: skip
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in MNIST_KEYS if k not in npz.files]
             if missing:
-                raise InputError(f"{path.name} lacks the MNIST arrays {missing}; expected keys {list(MNIST_KEYS)}.")
+                raise InputError(
+                    _("{file} lacks the MNIST arrays {missing}; expected keys {keys}.").format(
+                        file=path.name, missing=missing, keys=list(MNIST_KEYS))
+                )  # fmt: skip
             return {k: npz[k] for k in MNIST_KEYS}
     except InputError:
         raise
     except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError, pickle refusal
-        raise InputError(f"{path.name} is not a readable .npz file: {str(exc)[:200]}") from None
+        raise InputError(
+            _("{file} is not a readable .npz file: {problem}").format(file=path.name, problem=str(exc)[:200])
+        ) from None
 
 
 def _mnist_images(x: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     """(N, 28, 28) numbers in 0..255 (or 0..1, rescaled with a note) -> uint8."""
     if x.ndim != 3 or x.shape[1:] != (MNIST_SIDE, MNIST_SIDE) or x.shape[0] == 0:
-        raise InputError(f"Expected {name} of shape (N, 28, 28). Received: {x.shape}")
+        raise InputError(_("Expected {name} of shape (N, 28, 28). Received: {shape}").format(name=name, shape=x.shape))
     if x.dtype == np.uint8:
         return x
     if x.dtype.kind not in "iuf":
-        raise InputError(f"Expected {name} to hold numbers. Received: dtype {x.dtype}")
+        raise InputError(_("Expected {name} to hold numbers. Received: dtype {dtype}").format(name=name, dtype=x.dtype))
     if x.dtype.kind == "f" and not np.isfinite(x).all():
-        raise InputError(f"{name} holds NaN or infinite values.")
+        raise InputError(_("{name} holds NaN or infinite values.").format(name=name))
     lo, hi = float(x.min()), float(x.max())
     if lo < 0 or hi > 255:
-        raise InputError(f"Expected {name} pixel values in 0..255 (or 0..1). Received: {lo:g}..{hi:g}")
+        raise InputError(
+            _("Expected {name} pixel values in 0..255 (or 0..1). Received: {lo}..{hi}").format(
+                name=name, lo=f"{lo:g}", hi=f"{hi:g}"
+            )
+        )
     if hi <= 1.0:
-        notes.append(f"{name} held values in 0..1: multiplied by 255 to match MNIST.")
+        notes.append(_("{name} held values in 0..1: multiplied by 255 to match MNIST.").format(name=name))
         x = x * 255.0
     return np.rint(x).astype(np.uint8)
 
@@ -99,19 +109,29 @@ def _mnist_images(x: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
 def _mnist_labels(y: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     """(N,) whole numbers 0..9 (or digit strings, converted with a note) -> uint8."""
     if y.ndim != 1:
-        raise InputError(f"Expected {name} of shape (N,). Received: {y.shape}")
+        raise InputError(_("Expected {name} of shape (N,). Received: {shape}").format(name=name, shape=y.shape))
     if y.dtype.kind in "US":
         text = np.char.strip(y.astype(str))
         if not all(t.isdigit() and len(t) == 1 for t in np.unique(text)):
-            raise InputError(f"Expected {name} to hold the digits 0..9. Received text such as {text[0]!r}.")
-        notes.append(f"{name} held the digits as text: converted to numbers.")
+            raise InputError(
+                _("Expected {name} to hold the digits 0..9. Received text such as {example}.").format(
+                    name=name, example=repr(text[0])
+                )
+            )
+        notes.append(_("{name} held the digits as text: converted to numbers.").format(name=name))
         y = text.astype(np.int64)
     if y.dtype.kind not in "iuf":
-        raise InputError(f"Expected {name} to hold the digits 0..9. Received: dtype {y.dtype}")
+        raise InputError(
+            _("Expected {name} to hold the digits 0..9. Received: dtype {dtype}").format(name=name, dtype=y.dtype)
+        )
     if y.dtype.kind == "f" and (not np.isfinite(y).all() or (y != np.round(y)).any()):
-        raise InputError(f"Expected {name} to hold whole numbers 0..9. Received fractional or NaN labels.")
+        raise InputError(
+            _("Expected {name} to hold whole numbers 0..9. Received fractional or NaN labels.").format(name=name)
+        )
     if y.size and (y.min() < 0 or y.max() > 9):
-        raise InputError(f"Expected {name} in 0..9. Received: {y.min():g}..{y.max():g}")
+        raise InputError(
+            _("Expected {name} in 0..9. Received: {lo}..{hi}").format(name=name, lo=f"{y.min():g}", hi=f"{y.max():g}")
+        )
     return y.astype(np.uint8)
 
 
@@ -128,12 +148,17 @@ def load_mnist_npz(path: str | Path) -> MnistData:
         x = _mnist_images(arrays[f"x_{split}"], f"x_{split}", notes)
         y = _mnist_labels(arrays[f"y_{split}"], f"y_{split}", notes)
         if x.shape[0] != y.shape[0]:
-            raise InputError(f"x_{split} has {x.shape[0]} images but y_{split} has {y.shape[0]} labels.")
+            raise InputError(
+                _("x_{split} has {images} images but y_{split} has {labels} labels.").format(
+                    split=split, images=x.shape[0], labels=y.shape[0])
+            )  # fmt: skip
         arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
     classes = np.unique(arrays["y_train"])
     if len(classes) < 2:
         raise InputError(
-            f"y_train holds a single class ({classes.tolist()}): a model cannot learn to tell digits apart."
+            _("y_train holds a single class ({classes}): a model cannot learn to tell digits apart.").format(
+                classes=classes.tolist()
+            )
         )
     return MnistData(*(arrays[k] for k in MNIST_KEYS), source=str(path), notes=notes)
 
@@ -153,8 +178,7 @@ def load_mnist(path: str | Path | None = None) -> MnistData:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:
         raise InputError(
-            "MNIST was not found and could not be downloaded "
-            f"({type(exc).__name__}). Put mnist.npz (Keras key names) at "
-            f"{data_dir().resolve() / 'mnist.npz'} or pass --data PATH/mnist.npz."
-        ) from exc
+            _("MNIST was not found and could not be downloaded ({reason}). Put mnist.npz (Keras key names) at "
+              "{path} or pass --data PATH/mnist.npz.").format(reason=type(exc).__name__, path=data_dir().resolve() / "mnist.npz")
+        ) from exc  # fmt: skip
     return MnistData(x_train, y_train, x_test, y_test, source="keras.datasets.mnist")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from core.i18n import _
+
 PUBLIC_URL_ENV = "CNNLAB_PUBLIC_URL"
 
 
@@ -35,7 +37,7 @@ def join_url(server_address: str | None, port: int, override: str | None = None)
     if override:
         return override.rstrip("/") + ("" if override.rstrip("/").endswith("/join") else "/join"), None
     if server_address in ("localhost", "127.0.0.1", "::1"):
-        return f"http://localhost:{port}/join", (
+        return f"http://localhost:{port}/join", _(
             "This server only listens on this computer, so phones cannot reach it. Start it with "
             "`streamlit run streamlit_app.py --server.address 0.0.0.0` for a talk."
         )
@@ -43,6 +45,6 @@ def join_url(server_address: str | None, port: int, override: str | None = None)
     if not host:
         return (
             f"http://localhost:{port}/join",
-            "No network address was found: connect this computer to the room's Wi-Fi.",
+            _("No network address was found: connect this computer to the room's Wi-Fi."),
         )
     return f"http://{host}:{port}/join", None

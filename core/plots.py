@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.architectures import KINDS
+from core.i18n import N_, _, language, number, percent
 
 # Blue (negative) -> white (zero) -> red (positive): negatives matter in a feature map.
 DIVERGING = np.array([[33, 102, 172], [247, 247, 247], [178, 24, 43]], dtype=np.float32)
@@ -132,7 +133,8 @@ def _grid_trace(values: np.ndarray, diverging: bool, mask, value_range, digits: 
     """One heatmap with each cell's number written in it; padding cells say "pad" (they read 0)."""
     kh, kw = values.shape
     # Three significant digits ("-1", "0.15", "0.306"): short enough for narrow cells on a projector.
-    text = [[f"{v:.{digits + 1}g}" for v in row] for row in values]
+    point = separators()[0]  # "0.15" or "0,15"
+    text = [[f"{v:.{digits + 1}g}".replace(".", point) for v in row] for row in values]
     if mask is not None:
         text = [[t if mask[i, j] else "pad" for j, t in enumerate(row)] for i, row in enumerate(text)]
     if value_range is not None:
@@ -210,6 +212,14 @@ def number_grid(
     return fig
 
 
+METRIC_TITLES = {"loss": N_("Loss"), "accuracy": N_("Accuracy")}
+
+
+def separators() -> str:
+    """Plotly's decimal and thousands marks for the current language ("," and "." in Portuguese)."""
+    return ",." if language() == "pt_BR" else ".,"
+
+
 # Every chart gets one toolbar button: download as PNG (2x, for slides). Nothing else.
 CHART_CONFIG = {
     "displaylogo": False,
@@ -263,7 +273,7 @@ def curves_figure(
     for i, c in enumerate(curves):
         color = PALETTE[i % len(PALETTE)]
         xs = [r.get(x) for r in c.rows]
-        for key, dash, name in ((metric, "dash", "train"), (f"val_{metric}", "solid", "validation")):
+        for key, dash, name in ((metric, "dash", _("training")), (f"val_{metric}", "solid", _("validation"))):
             ys = [r.get(key) for r in c.rows]
             if not any(v is not None for v in ys):
                 continue
@@ -272,25 +282,27 @@ def curves_figure(
                                 opacity=0.25, showlegend=False, hoverinfo="skip", legendgroup=c.label)  # fmt: skip
                 ys = smooth(ys, smoothing)
             fig.add_scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines", name=c.label,
-                            legendgroup=c.label, showlegend=name == "validation" or key == metric and x != "epoch",
+                            legendgroup=c.label, showlegend=key != metric or x != "epoch",
                             hovertemplate=f"{name} %{{y:.4f}}<extra>{c.label}</extra>",
                             line={"color": color, "dash": dash, "width": 3}, marker={"size": 7})  # fmt: skip
         by_epoch = {r.get("epoch"): r for r in c.rows}
         for epoch, symbol, what in (
-            (c.best_epoch, "star-open", "best checkpoint"),
-            (c.early_stop_epoch, "x-thin-open", "early stop"),
+            (c.best_epoch, "star-open", _("best checkpoint")),
+            (c.early_stop_epoch, "x-thin-open", _("early stop")),
         ):
             row = by_epoch.get(epoch)
             if x == "epoch" and row is not None and row.get(f"val_{metric}") is not None:
                 fig.add_scatter(x=[epoch], y=[row[f"val_{metric}"]], mode="markers", showlegend=False,
-                                legendgroup=c.label, hovertemplate=f"{what}, epoch {epoch}<extra>{c.label}</extra>",
+                                legendgroup=c.label,
+                                hovertemplate=_("{what}, epoch {epoch}").format(what=what, epoch=epoch) + f"<extra>{c.label}</extra>",
                                 marker={"symbol": symbol, "size": 20, "color": color, "line": {"width": 3, "color": color}})  # fmt: skip
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        title={"text": metric.replace("_", " ").capitalize(), "font": {"size": 20}},
+        title={"text": _(METRIC_TITLES.get(metric, metric)), "font": {"size": 20}},
         font={"size": 15},
-        xaxis={"title": "epoch" if x == "epoch" else "batch (step)", "tickformat": "d"},
+        separators=separators(),
+        xaxis={"title": _("epoch") if x == "epoch" else _("batch (step)"), "tickformat": "d"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
         hovermode="x unified",
     )
@@ -322,7 +334,8 @@ def architecture_figure(rows: list[tuple[str, str, tuple, int]]) -> go.Figure:
                            showarrow=False, yanchor="bottom" if above else "top",
                            font={"size": 15, "color": "#111418"})  # fmt: skip
         fig.add_scatter(x=[x + w / 2], y=[0], mode="markers", marker={"opacity": 0}, showlegend=False,
-                        hovertext=f"{label}: {dims}, {params:,} parameters", hoverinfo="text")  # fmt: skip
+                        hovertext=_("{label}: {dims}, {params} parameters").format(label=label, dims=dims, params=number(params)),
+                        hoverinfo="text")  # fmt: skip
         x += w + 0.9
     fig.update_layout(
         height=330,
@@ -343,8 +356,8 @@ def probability_bars(probs: dict[str, float]) -> go.Figure:
     top = int(np.argmax(values)) if values else -1
     colors = [PALETTE[0] if i == top else "#b8c4d6" for i in range(len(values))]
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors,
-                           text=[f"{v:.1%}" for v in values], textposition="outside", cliponaxis=False))  # fmt: skip
-    fig.update_layout(height=max(160, 34 * len(names) + 40), margin={"l": 10, "r": 40, "t": 10, "b": 10},
+                           text=[percent(v, 1) for v in values], textposition="outside", cliponaxis=False))  # fmt: skip
+    fig.update_layout(height=max(160, 34 * len(names) + 40), margin={"l": 10, "r": 40, "t": 10, "b": 10}, separators=separators(),
                       xaxis={"range": [0, 1.15], "tickformat": ".0%"}, yaxis={"autorange": "reversed", "type": "category"})  # fmt: skip
     return fig
 
@@ -390,7 +403,7 @@ def framed(x: np.ndarray, color: tuple[int, int, int], side: int = 84) -> np.nda
     """A thumbnail with a coloured frame: ``x`` (H, W, 1 | 3) float in [0, 1] -> uint8 RGB."""
     img = x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x
     rgb = gray_rgb(img, 0, 1) if img.ndim == 2 else (np.clip(img, 0, 1) * 255).astype(np.uint8)
-    big, _ = enlarge(rgb, side)
+    big, _factor = enlarge(rgb, side)
     return draw_box(big, 0, 0, big.shape[0], big.shape[1], color, thickness=max(3, big.shape[0] // 28))
 
 
@@ -401,8 +414,9 @@ def confusion_figure(cm: list[list[int]], class_names: list[str]) -> go.Figure:
     size = 22 if k <= 10 else 16 if k <= 20 else 11  # numbers readable from the back of a room
     fig = go.Figure(go.Heatmap(z=z, x=class_names, y=class_names, text=z, texttemplate="%{text}",
                                textfont={"size": size}, colorscale="Blues", showscale=False, xgap=1, ygap=1,
-                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))  # fmt: skip
+                               hovertemplate=_("true %{y}, predicted %{x}: %{z}") + "<extra></extra>"))  # fmt: skip
     fig.update_layout(height=max(340, 48 * k + 140), margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 16},
-                      xaxis={"title": "predicted", "type": "category", "side": "top"},
-                      yaxis={"title": "true", "type": "category", "autorange": "reversed"})  # fmt: skip
+                      separators=separators(),
+                      xaxis={"title": _("predicted"), "type": "category", "side": "top"},
+                      yaxis={"title": _("true"), "type": "category", "autorange": "reversed"})  # fmt: skip
     return fig

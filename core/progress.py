@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.i18n import _, number
 from core.training.callbacks import STOP_REASONS
 
 MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
@@ -23,8 +24,12 @@ class Progress:
     eta: float | None  # seconds left, None when too early to say
 
     def text(self) -> str:
-        eta = f", about {self.eta:,.0f} s left" if self.eta is not None else ""
-        return f"Epoch {self.epoch}/{self.epochs}, batch {self.batch}/{self.steps}: {self.elapsed:,.0f} s{eta}"
+        text = _("Epoch {epoch}/{epochs}, batch {batch}/{steps}: {elapsed} s").format(
+            epoch=self.epoch, epochs=self.epochs, batch=self.batch, steps=self.steps, elapsed=number(self.elapsed, 0)
+        )
+        if self.eta is not None:
+            text += _(", about {seconds} s left").format(seconds=number(self.eta, 0))
+        return text  # fmt: skip
 
 
 def progress(status: dict) -> Progress | None:
@@ -54,7 +59,9 @@ def stop_words(status: dict) -> str | None:
     reason = status.get("stop_reason")
     if not reason:
         return None
-    words = STOP_REASONS.get(reason, str(reason))
+    words = _(STOP_REASONS[reason]) if reason in STOP_REASONS else str(reason)
     if status.get("epoch") and status.get("batch") is not None:
-        words += f" at epoch {status['epoch']}, batch {status['batch']} of {status.get('steps_per_epoch', '?')}"
-    return words
+        words = _("{reason} at epoch {epoch}, batch {batch} of {steps}").format(
+            reason=words, epoch=status["epoch"], batch=status["batch"], steps=status.get("steps_per_epoch", "?")
+        )
+    return words  # fmt: skip

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 
 from core.errors import InputError
+from core.i18n import _
 from core.limits import take
 
 KEY_ENV = "CNNLAB_PRESENTER_KEY"
@@ -49,8 +50,9 @@ def require_presenter(actor: Actor, action: str) -> None:
     """
     if not isinstance(actor, Actor) or not actor.presenter:
         raise NotAllowedError(
-            f"Only the presenter can {action}. Ask the speaker, or open the presenter view with the key."
-        )
+            _("Only the presenter can {action}. Ask the speaker, or open the presenter view with the key.").format(
+                action=_(action))
+        )  # fmt: skip
 
 
 class _Access:

@@ -31,6 +31,7 @@ from PIL import Image
 
 from core.datasets import data_dir
 from core.errors import InputError
+from core.i18n import N_, _
 from core.images import downscale
 from core.limits import take
 from core.roles import Actor, require_presenter
@@ -166,7 +167,11 @@ class Room:
         take("room", actor.session)
         settings = self.settings()
         if predicted not in settings.class_names:
-            raise InputError(f"Expected a prediction among {settings.class_names}. Received: {predicted!r}")
+            raise InputError(
+                _("Expected a prediction among {classes}. Received: {value}").format(
+                    classes=settings.class_names, value=repr(predicted)
+                )
+            )
         sub = Submission(
             id=f"{time.strftime('%H%M%S')}-{secrets.token_hex(4)}",
             time=time.time(),
@@ -176,7 +181,7 @@ class Room:
             confidence=round(float(confidence), 4),
             approved=not settings.approval,
         )
-        small, _ = downscale(image, KEEP_SIDE)
+        small, _shrunk = downscale(image, KEEP_SIDE)
         with self._lock():
             (self.path / PENDING).mkdir(parents=True, exist_ok=True)
             small.save(self.path / PENDING / f"{sub.id}.png")
@@ -191,18 +196,22 @@ class Room:
         """
         settings = self.settings()
         if label not in settings.class_names:
-            raise InputError(f"Expected a label among {settings.class_names}. Received: {label!r}")
+            raise InputError(
+                _("Expected a label among {classes}. Received: {value}").format(
+                    classes=settings.class_names, value=repr(label)
+                )
+            )
         with self._lock():
             sub = self._find(sub_id)
             if sub.sender != sender_of(actor.session) and not actor.presenter:
-                raise InputError("Only the person who sent it can say what it was.")
+                raise InputError(_("Only the person who sent it can say what it was."))
             if not sub.hidden:
                 self._move(sub, label)
             self._append({"type": "label", "id": sub.id, "label": label})
 
     def hide(self, sub_id: str, actor: Actor) -> None:
         """Hides a submission from the wall and from the dataset, for good."""
-        require_presenter(actor, "hide submissions")
+        require_presenter(actor, N_("hide submissions"))
         with self._lock():
             sub = self._find(sub_id)
             (self.path / HIDDEN).mkdir(exist_ok=True)
@@ -211,17 +220,17 @@ class Room:
             self._append({"type": "hide", "id": sub.id})
 
     def approve(self, sub_id: str, actor: Actor) -> None:
-        require_presenter(actor, "approve submissions")
+        require_presenter(actor, N_("approve submissions"))
         with self._lock():
             self._append({"type": "approve", "id": self._find(sub_id).id})
 
     def set_approval(self, on: bool, actor: Actor) -> None:
         """Approval mode: every new submission waits for the presenter before the wall shows it."""
-        require_presenter(actor, "change how submissions are shown")
+        require_presenter(actor, N_("change how submissions are shown"))
         write_json_atomic(self.path / SETTINGS, {**asdict(self.settings()), "approval": bool(on)})
 
     def set_model(self, model: str, class_names: list[str], actor: Actor) -> None:
-        require_presenter(actor, "choose the room's model")
+        require_presenter(actor, N_("choose the room's model"))
         class_names = _check_classes(class_names)
         write_json_atomic(self.path / SETTINGS, {**asdict(self.settings()), "model": model,
                                                  "class_names": list(class_names)})  # fmt: skip
@@ -232,7 +241,7 @@ class Room:
         for sub in self.submissions():
             if sub.id == sub_id:
                 return sub
-        raise InputError(f"No submission {str(sub_id)[:40]!r} in this room.")
+        raise InputError(_("No submission {id} in this room.").format(id=repr(str(sub_id)[:40])))
 
     def _move(self, sub: Submission, label: str) -> None:
         (self.path / label).mkdir(exist_ok=True)
@@ -259,13 +268,17 @@ def _check_classes(class_names: list[str]) -> list[str]:
     names = list(class_names)
     bad = [n for n in names if not isinstance(n, str) or not n or "/" in n or "\\" in n or n.startswith(".")]
     if bad or len(names) < 2:
-        raise InputError(f"Expected at least 2 class names usable as folder names. Received: {names[:12]!r}")
+        raise InputError(
+            _("Expected at least 2 class names usable as folder names. Received: {names}").format(
+                names=repr(names[:12])
+            )
+        )
     return names
 
 
 def open_room(title: str, model: str, class_names: list[str], actor: Actor, root: str | Path | None = None) -> Room:
     """Starts a new room (a new dataset folder) and makes it the one the Join page sends to."""
-    require_presenter(actor, "open a room")
+    require_presenter(actor, N_("open a room"))
     class_names = _check_classes(class_names)
     from core.runs import slugify
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-STATES = ("queued", "running", "completed", "stopped", "failed", "interrupted")
+from core.i18n import N_
+
+STATES = (N_("queued"), N_("running"), N_("completed"), N_("stopped"), N_("failed"), N_("interrupted"))
+SHOWN_ONLY = (N_("damaged"), N_("unknown"))  # states a reader shows but no writer writes
 TEXT_LIMIT = 10_000  # characters of any one text field shown
 
 _NUM = (int, float)

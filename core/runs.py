@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core import procs
 from core.errors import InputError
+from core.i18n import N_, _, number
 from core.roles import Actor, require_presenter
 from core.run_schema import CONFIG, METRICS, STATES, STATUS, class_names, clean, confusion_ok
 from core.storage import MAX_JSON_BYTES, Damaged, read_csv, read_json, write_json_atomic
@@ -48,7 +49,7 @@ def slugify(text: str) -> str:
 def validate_run_id(run_id: str) -> str:
     """Returns ``run_id`` when it is a safe folder name, else raises InputError."""
     if not RUN_ID_RE.match(run_id or "") or run_id in (".", ".."):
-        raise InputError(f"Invalid run id {run_id!r}: expected letters, digits, '.', '_' or '-'.")
+        raise InputError(_("Invalid run id {run}: expected letters, digits, '.', '_' or '-'.").format(run=repr(run_id)))
     return run_id
 
 
@@ -93,13 +94,16 @@ class Run:
         """status.json, type-checked: ``{"status": "unknown"}`` when missing, ``"damaged"`` when unusable."""
         data = read_json(self.status_path, MAX_STATUS_BYTES)
         if isinstance(data, Damaged):
-            return {"status": "damaged", "error": f"This run folder is damaged: {data.why}."}
+            return {"status": "damaged", "error": _("This run folder is damaged: {why}.").format(why=data.why)}
         if data is None:
             return {"status": "unknown"}
         out, bad = clean(data, STATUS)
         if out.get("status") not in STATES:
             state = str(data.get("status"))[:40]
-            return {"status": "damaged", "error": f"This run folder is damaged: status.json says {state!r}."}
+            return {
+                "status": "damaged",
+                "error": _("This run folder is damaged: status.json says {state}.").format(state=repr(state)),
+            }
         if bad:
             out["damaged_fields"] = bad
         return out
@@ -109,7 +113,7 @@ class Run:
         data = read_json(self.path / "metrics.json")
         if not data:
             return None
-        out, _ = clean(data, METRICS)
+        out, _dropped = clean(data, METRICS)
         names = class_names(out.get("class_names"))
         if names is None or not confusion_ok(out.get("confusion_matrix"), len(names)):
             out.pop("confusion_matrix", None)
@@ -167,13 +171,17 @@ class Run:
         Raises:
             InputError: not the presenter, longer than ``MAX_NOTE_CHARS``, or the disk refused it.
         """
-        require_presenter(actor, "write notes")
+        require_presenter(actor, N_("write notes"))
         if not isinstance(text, str) or len(text) > MAX_NOTE_CHARS:
-            raise InputError(f"A note holds at most {MAX_NOTE_CHARS:,} characters. Received: {len(str(text)):,}.")
+            raise InputError(
+                _("A note holds at most {limit} characters. Received: {n}.").format(
+                    limit=number(MAX_NOTE_CHARS), n=number(len(str(text)))
+                )
+            )
         try:
             self.note_path.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"Could not save the note: {exc.strerror or exc}.") from None
+            raise InputError(_("Could not save the note: {problem}.").format(problem=exc.strerror or exc)) from None
 
     def request_stop(self) -> None:
         self.stop_path.write_text(now_iso())
@@ -193,7 +201,7 @@ class Run:
         cfg, st, m = self.config(), self.status(), self.metrics() or {}
         damage = self.damage()
         if damage:
-            st = {"status": "damaged", "error": f"This run folder is damaged: {damage}."}
+            st = {"status": "damaged", "error": _("This run folder is damaged: {why}.").format(why=damage)}
         return {
             "run_id": self.id,
             "status": st.get("status", "unknown"),
@@ -228,7 +236,7 @@ class RunStore:
             except FileExistsError:
                 continue
         else:
-            raise InputError(f"Could not create a run folder under {self.root}")
+            raise InputError(_("Could not create a run folder under {root}").format(root=self.root))
         run = Run(self.root / run_id)
         write_json_atomic(run.config_path, {**config, "run_id": run_id, "created": now_iso()})
         write_json_atomic(run.status_path, {"status": "queued", "created": now_iso(), "updated": now_iso()})
@@ -237,7 +245,7 @@ class RunStore:
     def get(self, run_id: str) -> Run:
         run = Run(self.root / validate_run_id(run_id))
         if not run.path.is_dir():
-            raise InputError(f"No run {run_id!r} in {self.root}")
+            raise InputError(_("No run {run} in {root}").format(run=repr(run_id), root=self.root))
         return run
 
     def list(self, mark_interrupted: bool = True) -> list[Run]:
@@ -255,10 +263,12 @@ class RunStore:
         """Deletes a finished run. Raises InputError for a running one, or for the audience."""
         import shutil
 
-        require_presenter(actor, "delete runs")
+        require_presenter(actor, N_("delete runs"))
         run = self.get(run_id)
         if run.status().get("status") in ACTIVE_STATES and run.process_alive():
-            raise InputError(f"Run {run_id} is still {run.status()['status']}; stop it first.")
+            raise InputError(
+                _("Run {run} is still {state}; stop it first.").format(run=run_id, state=_(run.status()["status"]))
+            )
         shutil.rmtree(run.path)
 
 
@@ -284,9 +294,9 @@ def open_run(path: str | Path) -> Run:
     """
     p = Path(path)
     if not p.is_dir():
-        raise InputError(f"Run folder not found: {p}")
+        raise InputError(_("Run folder not found: {path}").format(path=p))
     if not (p / "config.json").is_file():
-        raise InputError(f"{p} is not a CNN Lab run folder (no config.json).")
+        raise InputError(_("{path} is not a CNN Lab run folder (no config.json).").format(path=p))
     return Run(p)
 
 

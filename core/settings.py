@@ -20,6 +20,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
 from core.errors import InputError
+from core.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,17 @@ class Setting:
         if value is None and self.optional:
             return None
         rng = self.range_text()
-        out_of_range = InputError(f"Expected {self.name} in {rng}. Received: {self.name}={value!r}")
-        wrong_type = InputError(
-            f"Expected {self.name} to be {_KIND_WORDS[self.kind]}"
-            + (f" in {rng}" if rng else "")
-            + f". Received: {self.name}={value!r}"
+        out_of_range = InputError(
+            _("Expected {name} in {range}. Received: {name}={value}").format(
+                name=self.name, range=rng, value=repr(value)
+            )
         )
+        kind = _(_KIND_WORDS[self.kind])
+        wrong_type = InputError(
+            (_("Expected {name} to be {kind} in {range}. Received: {name}={value}") if rng
+             else _("Expected {name} to be {kind}. Received: {name}={value}")).format(
+                name=self.name, kind=kind, range=rng, value=repr(value))
+        )  # fmt: skip
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise wrong_type
@@ -97,7 +103,7 @@ class Setting:
         return value
 
 
-_KIND_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
+_KIND_WORDS = {int: N_("a whole number"), float: N_("a number"), str: N_("text"), bool: N_("true or false")}
 
 
 def setting(
@@ -161,6 +167,7 @@ def check_all(obj: Any, table: tuple[Setting, ...]) -> None:
             other, allowed = s.only_with
             if getattr(obj, other) not in allowed:
                 raise InputError(
-                    f"{s.name} applies only when {other} is one of {', '.join(allowed)}. "
-                    f"Received: {other}={getattr(obj, other)!r}, {s.name}={getattr(obj, s.name)!r}"
-                )
+                    _("{name} applies only when {other} is one of {allowed}. Received: {other}={now}, {name}={value}").format(
+                        name=s.name, other=other, allowed=", ".join(allowed), now=repr(getattr(obj, other)),
+                        value=repr(getattr(obj, s.name)))
+                )  # fmt: skip

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import InputError
+from core.i18n import _, number
 
 MAX_JSON_BYTES = 4 * 1024**2  # config.json, metrics.json; readers refuse larger files
 MAX_CSV_BYTES = 32 * 1024**2  # a longer history or batches.csv is read from its end
@@ -31,7 +32,10 @@ def write_json_atomic(path: str | Path, data: dict, max_bytes: int = MAX_JSON_BY
     path = Path(path)
     text = json.dumps(data, indent=2, default=str)
     if len(text) > max_bytes:
-        raise InputError(f"Refusing to write {path.name}: {len(text):,} bytes, more than the {max_bytes:,} allowed.")
+        raise InputError(
+            _("Refusing to write {file}: {size} bytes, more than the {limit} allowed.").format(
+                file=path.name, size=number(len(text)), limit=number(max_bytes))
+        )  # fmt: skip
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -62,20 +66,20 @@ def read_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> dict | None:
     path = Path(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the reader forever
-            return Damaged(f"{path.name} is not a regular file")
+            return Damaged(_("{file} is not a regular file").format(file=path.name))
         with path.open("rb") as fh:
             raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return Damaged(f"{path.name} cannot be read ({exc.strerror or exc})")
+        return Damaged(_("{file} cannot be read ({problem})").format(file=path.name, problem=exc.strerror or exc))
     if len(raw) > max_bytes:
-        return Damaged(f"{path.name} is larger than {max_bytes:,} bytes")
+        return Damaged(_("{file} is larger than {limit} bytes").format(file=path.name, limit=number(max_bytes)))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return Damaged(f"{path.name} is not valid JSON")
-    return data if isinstance(data, dict) else Damaged(f"{path.name} does not hold a JSON object")
+        return Damaged(_("{file} is not valid JSON").format(file=path.name))
+    return data if isinstance(data, dict) else Damaged(_("{file} does not hold a JSON object").format(file=path.name))
 
 
 def append_csv(path: str | Path, row: dict, fieldnames: list[str]) -> None:

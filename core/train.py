@@ -10,6 +10,7 @@ import sys
 
 from core.cli import make_parser, read_json_file, run_cli
 from core.errors import InputError
+from core.i18n import N_
 from core.settings import add_flags, values_from_args
 
 
@@ -77,7 +78,7 @@ def _train(args) -> dict:
         raise InputError("--preset NAME (or --spec FILE.json) is required. See --list-presets.")
     if args.task == "images" and not args.data:
         raise InputError("--data FOLDER is required for --task images.")
-    spec = read_json_file(args.spec, "model spec") if args.spec else None
+    spec = read_json_file(args.spec, N_("model spec")) if args.spec else None
     cfg = TrainConfig.from_preset(args.task, args.data, args.preset, spec, values_from_args(args, SETTINGS),
                                   augment=not args.no_augment, name=args.name or "")  # fmt: skip
     return train(cfg, args.runs_dir)

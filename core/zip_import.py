@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from core.datasets import data_dir
 from core.errors import InputError
+from core.i18n import N_, _, number
 from core.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, PixelBudget, check_image_file
 from core.limits import take
 from core.roles import Actor, require_presenter
@@ -62,10 +63,16 @@ def _member_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
     if "\\" in name:
         name = name.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise InputError(f"The zip holds an absolute path ({info.filename!r}); refusing to import it.")
+        raise InputError(
+            _("The zip holds an absolute path ({name}); refusing to import it.").format(name=repr(info.filename))
+        )
     parts = PurePosixPath(name).parts
     if any(p == ".." for p in parts):
-        raise InputError(f"The zip holds a path that climbs out of its folder ({info.filename!r}); refusing it.")
+        raise InputError(
+            _("The zip holds a path that climbs out of its folder ({name}); refusing it.").format(
+                name=repr(info.filename)
+            )
+        )
     return tuple(p for p in parts if p not in ("", "."))
 
 
@@ -132,27 +139,29 @@ def import_zip(
         InputError: not a zip, unsafe, too large, over the quota or the time limit, or not a
             usable dataset. Nothing is left behind.
     """
-    require_presenter(actor, "import data")
+    require_presenter(actor, N_("import data"))
     root = Path(root) if root is not None else data_dir()
     limits = limits or ImportLimits()
     room = quota_bytes() - imported_bytes(root)
     if room <= 0:
         raise InputError(
-            f"The space for imported datasets is full ({imported_bytes(root) / 1e9:.2f} GB of "
-            f"{quota_bytes() / 1e9:.2f} GB). Remove an imported dataset from {root} first."
-        )
+            _("The space for imported datasets is full ({used} GB of {quota} GB). Remove an imported dataset from "
+              "{root} first.").format(used=number(imported_bytes(root) / 1e9, 2), quota=number(quota_bytes() / 1e9, 2),
+                                      root=root)
+        )  # fmt: skip
     take("import", actor.session)
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(f"This is not a readable zip file ({exc}).") from exc
+        raise InputError(_("This is not a readable zip file ({problem}).").format(problem=exc)) from exc
     with zf:
         members = _members(zf, limits.max_files)
         cap = min(limits.max_total_bytes, room)
         declared = sum(i.file_size for _, i in members)
         if declared > cap:
-            raise InputError(f"The zip would expand to {declared / 1e9:.2f} GB; at most {cap / 1e9:.2f} GB fit "
-                             "(the limit per import, or what is left of the space for imports).")  # fmt: skip
+            raise InputError(_("The zip would expand to {size} GB; at most {cap} GB fit (the limit per import, or what "
+                               "is left of the space for imports).").format(size=number(declared / 1e9, 2),
+                                                                            cap=number(cap / 1e9, 2)))  # fmt: skip
         members = _strip_common_root(members)
         splits = sorted({p[0].lower() for p, _ in members if len(p) >= 3 and p[0].lower() in ("train", "test")})
         wanted, skipped = _select(members, splits, limits.max_file_bytes)
@@ -161,7 +170,9 @@ def import_zip(
             root.mkdir(parents=True, exist_ok=True)
             tmp.mkdir()
         except OSError as exc:
-            raise InputError(f"Cannot write to the data folder {root}: {exc.strerror or exc}.") from exc
+            raise InputError(
+                _("Cannot write to the data folder {root}: {problem}.").format(root=root, problem=exc.strerror or exc)
+            ) from exc
         try:
             counts, written = _extract(zf, wanted, splits, tmp, limits, cap, skipped, progress)
             final = _publish(tmp, root, name, counts, written)
@@ -175,12 +186,16 @@ def _members(zf: zipfile.ZipFile, max_files: int) -> list[tuple[tuple[str, ...],
     """The zip's files as path parts, refusing unsafe names and links, dropping OS junk."""
     infos = [i for i in zf.infolist() if not i.is_dir()]
     if len(infos) > max_files:
-        raise InputError(f"The zip holds {len(infos):,} files; the limit is {max_files:,}.")
+        raise InputError(
+            _("The zip holds {n} files; the limit is {limit}.").format(n=number(len(infos)), limit=number(max_files))
+        )
     members = []
     for info in infos:
         parts = _member_parts(info)
         if _is_link(info):
-            raise InputError(f"The zip holds a link ({info.filename!r}); links are not allowed.")
+            raise InputError(
+                _("The zip holds a link ({name}); links are not allowed.").format(name=repr(info.filename))
+            )
         if parts and not any(p in JUNK or p.startswith("._") for p in parts):
             members.append((parts, info))
     return members
@@ -193,13 +208,13 @@ def _select(members, splits: list[str], max_file_bytes: int):
     depth = 3 if splits else 2
     for parts, info in members:
         if len(parts) != depth or (splits and parts[0].lower() not in ("train", "test")):
-            skipped.append((info.filename, "not inside a class folder"))
+            skipped.append((info.filename, _("not inside a class folder")))
         elif parts[-2].startswith((".", "__")):
-            skipped.append((info.filename, "in a hidden folder (ignored by training)"))
+            skipped.append((info.filename, _("in a hidden folder (ignored by training)")))
         elif PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_EXTENSIONS:
-            skipped.append((info.filename, "not an image file"))
+            skipped.append((info.filename, _("not an image file")))
         elif info.file_size > max_file_bytes:
-            skipped.append((info.filename, f"larger than {max_file_bytes / 1e6:.0f} MB"))
+            skipped.append((info.filename, _("larger than {limit} MB").format(limit=number(max_file_bytes / 1e6, 0))))
         else:
             wanted.append((parts, info))
     return wanted, skipped
@@ -208,15 +223,16 @@ def _select(members, splits: list[str], max_file_bytes: int):
 def _extract(zf, wanted, splits, tmp: Path, limits: ImportLimits, cap: int, skipped: list, progress):
     """Extracts and checks every wanted member into ``tmp``; returns (images per class, bytes written)."""
     deadline = time.monotonic() + limits.max_seconds
-    budget = PixelBudget(limits.max_pixels, "This import")
+    budget = PixelBudget(limits.max_pixels, N_("this import"))
     written = 0
     counts: dict[str, int] = {}
     for n, (parts, info) in enumerate(wanted):
         if progress is not None:
             progress(n, len(wanted))
         if time.monotonic() > deadline:
-            raise InputError(f"The import took longer than {limits.max_seconds:g} s and was stopped after "
-                             f"{n:,} of {len(wanted):,} files; import fewer or smaller images.")  # fmt: skip
+            raise InputError(_("The import took longer than {seconds} s and was stopped after {done} of {total} files; "
+                               "import fewer or smaller images.").format(seconds=f"{limits.max_seconds:g}", done=number(n),
+                                                                         total=number(len(wanted))))  # fmt: skip
         dest = tmp.joinpath(*(p.lower() if splits and i == 0 else p for i, p in enumerate(parts)))
         size, problem = _extract_one(zf, info, dest, limits.max_file_bytes, cap - written)
         written += size
@@ -226,7 +242,7 @@ def _extract(zf, wanted, splits, tmp: Path, limits: ImportLimits, cap: int, skip
             if problem != SAME_NAME:
                 with contextlib.suppress(OSError):  # a name the disk refused was never created
                     dest.unlink(missing_ok=True)
-            skipped.append((info.filename, problem))
+            skipped.append((info.filename, _(SAME_NAME) if problem == SAME_NAME else problem))
             continue
         counts[parts[-2]] = counts.get(parts[-2], 0) + 1
     if progress is not None:
@@ -234,7 +250,7 @@ def _extract(zf, wanted, splits, tmp: Path, limits: ImportLimits, cap: int, skip
     return counts, written
 
 
-SAME_NAME = "a second file with the same name"
+SAME_NAME = N_("a second file with the same name")
 
 
 def _extract_one(zf, info, dest: Path, max_file_bytes: int, room: int) -> tuple[int, str | None]:
@@ -244,23 +260,23 @@ def _extract_one(zf, info, dest: Path, max_file_bytes: int, room: int) -> tuple[
             return 0, SAME_NAME
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # e.g. a name longer than the disk allows
-        return 0, f"could not be written here ({exc.strerror or exc})"
+        return 0, _("could not be written here ({problem})").format(problem=exc.strerror or exc)
     size = 0
     try:
         with zf.open(info) as src, dest.open("wb") as out:
             while chunk := src.read(CHUNK):
                 size += len(chunk)
                 if size > room:  # headers can lie: count real bytes
-                    raise InputError("The zip expands beyond what was declared (a zip bomb?); refusing it.")
+                    raise InputError(_("The zip expands beyond what was declared (a zip bomb?); refusing it."))
                 if size > max_file_bytes:
-                    return size, f"larger than {max_file_bytes / 1e6:.0f} MB"
+                    return size, _("larger than {limit} MB").format(limit=number(max_file_bytes / 1e6, 0))
                 out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError) as exc:
-        return size, f"corrupt inside the zip ({exc})"
+        return size, _("corrupt inside the zip ({problem})").format(problem=exc)
     except OSError as exc:  # a corrupt bzip2 stream, a name too long for the disk...
         if exc.errno == errno.ENOSPC:
-            raise InputError("The disk is full: the zip could not be extracted.") from exc
-        return size, f"could not be extracted ({exc})"
+            raise InputError(_("The disk is full: the zip could not be extracted.")) from exc
+        return size, _("could not be extracted ({problem})").format(problem=exc)
     return size, None
 
 
@@ -268,11 +284,11 @@ def _publish(tmp: Path, root: Path, name: str, counts: dict[str, int], written: 
     """Renames the checked folder into place (with its quota marker) once it is a usable dataset."""
     usable = {c: k for c, k in counts.items() if k >= MIN_IMAGES_PER_CLASS}
     if len(usable) < 2:
-        found = ", ".join(f"{c} ({k})" for c, k in sorted(counts.items())) or "none"
+        found = ", ".join(f"{c} ({k})" for c, k in sorted(counts.items())) or _("none")
         raise InputError(
-            f"A dataset needs at least 2 class folders with {MIN_IMAGES_PER_CLASS}+ readable images each. "
-            f"Found: {found}. Expected a zip like cats/*.png, dogs/*.png (one folder per class)."
-        )
+            _("A dataset needs at least 2 class folders with {n}+ readable images each. Found: {found}. Expected a "
+              "zip like cats/*.png, dogs/*.png (one folder per class).").format(n=MIN_IMAGES_PER_CLASS, found=found)
+        )  # fmt: skip
     (tmp / MARKER).write_text(json.dumps({"bytes": _folder_bytes(tmp), "imported": time.time()}))
     for _attempt in range(5):  # another import may take the same name meanwhile
         final = _unique(root, slugify(name) or "dataset")
@@ -281,7 +297,7 @@ def _publish(tmp: Path, root: Path, name: str, counts: dict[str, int], written: 
             return final
         except OSError:
             continue
-    raise InputError(f"Could not move the imported dataset into {root}.")
+    raise InputError(_("Could not move the imported dataset into {root}.").format(root=root))
 
 
 # ----- the quota for imported data --------------------------------------------------------
@@ -325,4 +341,4 @@ def _unique(root: Path, base: str) -> Path:
         candidate = root / (base if n == 0 else f"{base}-{n + 1}")
         if not candidate.exists():
             return candidate
-    raise InputError(f"Could not find a free folder name for {base!r} in {root}.")
+    raise InputError(_("Could not find a free folder name for {name} in {root}.").format(name=repr(base), root=root))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import streamlit as st
 from core import datasets, images
 from core import mnist as mnist_files
 from core.errors import InputError
+from core.i18n import N_, _, language
 from pages._session import session_id
 
 WORK_MAX_SIDE = 512  # the Learn page works on images up to 512 px (fast enough to feel live)
@@ -35,24 +37,38 @@ def _data_status(root: str) -> dict:  # keyed by the folder so a changed $CNNLAB
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _decode(data: bytes, max_side: int, _session: str | None = None) -> tuple[np.ndarray, list[str]]:
-    img, info = images.open_image(
-        data, max_side=max_side, budget=images.PixelBudget(images.MAX_PIXELS, "This image", _session)
-    )
+def _decode(
+    data: bytes, max_side: int, lang: str, name: str, _session: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    # ``lang`` is part of the cache key: the notices are text in the session's language.
+    budget = images.PixelBudget(images.MAX_PIXELS, N_("this image"), _session)
+    source = io.BytesIO(data)
+    source.name = name  # the core's messages then name the file
+    img, info = images.open_image(source, max_side=max_side, budget=budget)
     notices = []
     if info.frames > 1:
-        notices.append(f"Animated {info.format} with {info.frames} frames: showing the first frame.")
+        notices.append(
+            _("Animated {format} with {frames} frames: showing the first frame.").format(
+                format=info.format, frames=info.frames
+            )
+        )
     if info.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         notices.append(
-            f"{info.mode} ({'16-bit' if '16' in info.mode else '32-bit'}) image: rescaled to 0..255 by its own range."
+            _("{mode} ({bits}) image: rescaled to 0..255 by its own range.").format(
+                mode=info.mode, bits=_("16-bit") if "16" in info.mode else _("32-bit")
+            )
         )
     if "A" in info.mode or "transparency" in img.info:
-        notices.append("Transparent image: transparent areas are shown on white.")
+        notices.append(_("Transparent image: transparent areas are shown on white."))
     if info.mode not in ("L", "LA", "1", "F") and not info.mode.startswith("I"):
-        notices.append(f"{info.mode} image converted to grayscale (one channel keeps the arithmetic readable).")
+        notices.append(
+            _("{mode} image converted to grayscale (one channel keeps the arithmetic readable).").format(mode=info.mode)
+        )
     if max(img.size) < max(info.width, info.height):
         notices.append(
-            f"Large image ({info.width}x{info.height}) downscaled to {img.size[0]}x{img.size[1]} to stay live."
+            _("Large image ({w}x{h}) downscaled to {nw}x{nh} to stay live.").format(
+                w=info.width, h=info.height, nw=img.size[0], nh=img.size[1]
+            )
         )
     return images.to_array(img, "grayscale"), notices
 
@@ -63,18 +79,22 @@ def load_upload(upload, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | Non
     Returns:
         ``(array, notices, error)``: on bad input the array is None and ``error`` says why.
     """
-    data = upload.getvalue()
+    name = getattr(upload, "name", None) or _("the image")
     try:
-        arr, notices = _decode(data, max_side, session_id())
+        arr, notices = _decode(upload.getvalue(), max_side, language(), name, session_id())
     except InputError as exc:
-        name = getattr(upload, "name", "The file")
-        return None, [], str(exc).replace("the image", name, 1)
+        return None, [], str(exc)
     return arr, notices, None
 
 
-@st.cache_data(show_spinner="Loading MNIST...")
 def mnist_test_digits(path: str) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test images ``(N, 28, 28)`` uint8 and labels ``(N,)``."""
+    with st.spinner(_("Loading MNIST...")):
+        return _mnist_test_digits(path)
+
+
+@st.cache_data(show_spinner=False)
+def _mnist_test_digits(path: str) -> tuple[np.ndarray, np.ndarray]:
     data = mnist_files.load_mnist_npz(path)
     return data.x_test, data.y_test
 
@@ -88,8 +108,9 @@ def folder_samples(folder: str, per_class: int = 24) -> dict[str, list[str]]:
 def load_path(path: str, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | None, list[str], str | None]:
     """Like :func:`load_upload` for a file in the data folder."""
     try:
-        data, _ = images.read_image_bytes(path)
-        arr, notices = _decode(data, max_side, session_id())
+        data, _name = images.read_image_bytes(path)
+        arr, notices = _decode(data, max_side, language(), Path(path).name, session_id())
     except (OSError, InputError) as exc:
-        return None, [], f"{Path(path).name}: {exc}"
+        problem = str(exc)
+        return None, [], problem if Path(path).name in problem else f"{Path(path).name}: {problem}"
     return arr, notices, None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 from PIL import Image
 
+from core.i18n import _
 from core.images import PixelBudget, decode_png_data_url
 
 HTML = """
@@ -26,9 +27,10 @@ button { font: inherit; padding: 4px 14px; border-radius: 6px; border: 1px solid
 
 JS = """
 export default function(component) {
-  const { setStateValue, parentElement } = component;
+  const { setStateValue, parentElement, data } = component;
   const canvas = parentElement.querySelector('canvas');
   const clear = parentElement.querySelector('button');
+  if (data && data.clear) { clear.textContent = data.clear; }  // the button's word, in the page's language
   const ctx = canvas.getContext('2d');
   ctx.lineWidth = 20; ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.strokeStyle = '#000';
   let drawing = false;
@@ -67,6 +69,6 @@ def draw_pad(key: str, budget: PixelBudget | None = None) -> Image.Image | None:
     Raises:
         InputError: the pad sent something that is not a drawing.
     """
-    result = _pad(key=key, on_png_change=lambda: None)
+    result = _pad(key=key, data={"clear": _("Clear")}, on_png_change=lambda: None)
     data = getattr(result, "png", None) if result is not None else None
     return decode_png_data_url(data, MAX_PAD_BYTES, budget) if data else None

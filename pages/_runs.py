@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import plots
 from core.errors import InputError
+from core.i18n import _, percent
 from core.progress import early_stop_epoch, progress, stop_words
 from core.run_schema import class_names
 from core.runs import Run, RunStore
@@ -28,31 +29,33 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     state = st_.get("status", "unknown")
     icon = STATUS_ICONS.get(state, ":material/help:")
     if state == "queued":
-        where = f"number {queue_pos} in the queue" if queue_pos else "starting"
-        st.info(f"**{run.id}** is waiting: {where}.", icon=icon)
+        where = _("number {n} in the queue").format(n=queue_pos) if queue_pos else _("starting")
+        st.info(_("**{run}** is waiting: {where}.").format(run=run.id, where=where), icon=icon)
     elif state == "running" and progress(st_) is None:
-        st.info(f"**{run.id}** is loading its data and building the model...", icon=icon)
+        st.info(_("**{run}** is loading its data and building the model...").format(run=run.id), icon=icon)
     elif state == "running":
         p = progress(st_)
         st.progress(p.fraction, p.text())
     elif state in ("failed", "interrupted", "damaged"):
-        st.error(f"**{run.id}** {state}: {st_.get('error') or 'no reason recorded'}", icon=icon)
+        st.error(_("**{run}** {state}: {error}").format(run=run.id, state=_(state), error=st_.get("error") or _("no reason recorded")),
+                 icon=icon)  # fmt: skip
     else:
         metrics = run.metrics() or {}
         acc = metrics.get("accuracy")
         best = st_.get("best_epoch")
-        st.success(
-            f"**{run.id}** {state}"
-            + (f": test accuracy **{acc:.2%}**" if acc is not None else "")
-            + (f", best epoch {best}" if best else "")
-            + (f", early stopping at epoch {early_stop_epoch(st_)}" if early_stop_epoch(st_) else "")
-            + (f" ({stop_words(st_)})" if stop_words(st_) else ""),
-            icon=icon,
-        )
+        facts = []  # each a whole translated clause: word order stays each language's own
+        if acc is not None:
+            facts.append(_("test accuracy **{acc}**").format(acc=percent(acc, 2)))
+        if best:
+            facts.append(_("best epoch {n}").format(n=best))
+        if early_stop_epoch(st_):
+            facts.append(_("early stopping at epoch {n}").format(n=early_stop_epoch(st_)))
+        text = _("**{run}** {state}").format(run=run.id, state=_(state)) + (": " + ", ".join(facts) if facts else "")
+        st.success(text + (f" ({stop_words(st_)})" if stop_words(st_) else ""), icon=icon)
         if state in ("completed", "stopped"):
             c1, c2 = st.columns(2)
-            c1.page_link("pages/curves.py", label="Compare on Learning curves", icon=":material/show_chart:")
-            c2.page_link("pages/predict.py", label="Try it on Predict", icon=":material/draw:")
+            c1.page_link("pages/curves.py", label=_("Compare on Learning curves"), icon=":material/show_chart:")
+            c2.page_link("pages/predict.py", label=_("Try it on Predict"), icon=":material/draw:")
     history = run.history()
     batches = run.batches()
     if history or batches:
@@ -63,12 +66,12 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
             c2.plotly_chart(plots.curves_figure([curve], "accuracy"), config=plots.CHART_CONFIG, key=f"acc_{run.id}")
         if batches:
             fig = plots.curves_figure([plots.Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
-            fig.update_layout(title="Running loss, every few batches", height=260)
+            fig.update_layout(title=_("Running loss, every few batches"), height=260)
             st.plotly_chart(fig, config=plots.CHART_CONFIG, key=f"batch_{run.id}")
     log = run.log_path
     if log.exists():
-        with st.expander("Log"):
-            st.code(read_text_tail(log) or "(empty)", language="text")
+        with st.expander(_("Log")):
+            st.code(read_text_tail(log) or _("(empty)"), language="text")
 
 
 def usable_runs() -> list:
@@ -90,11 +93,12 @@ def served_model(run_path: str):
     run = Run(run_path)
     ckpt = run.checkpoint()
     if ckpt is None:
-        raise InputError(f"Run {run.id} has no checkpoint any more (best.keras was deleted?).")
-    return _served(run_path, ckpt.stat().st_mtime)
+        raise InputError(_("Run {run} has no checkpoint any more (best.keras was deleted?).").format(run=run.id))
+    with st.spinner(_("Loading the model...")):  # shown only if it takes more than a moment
+        return _served(run_path, ckpt.stat().st_mtime)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the model...")
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _served(run_path: str, mtime: float):
     from core.inference import serve
 
@@ -111,5 +115,5 @@ def served_by_id(model: str):
 
     run = default_run() if model == "__default__" else RunStore().get(model)
     if run is None:
-        raise InputError("The shipped MNIST model is missing from this installation.")
+        raise InputError(_("The shipped MNIST model is missing from this installation."))
     return served_model(str(run.path))

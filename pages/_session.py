@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import InputError
+from core.i18n import _
 from core.roles import ACCESS, KEY_ENV, Actor
 
 
@@ -38,7 +39,7 @@ def configure_access() -> None:
         except InputError as exc:
             st.toast(str(exc), icon=":material/error:")
         else:
-            st.toast("Presenter view unlocked." if granted else "That presenter key is wrong.",
+            st.toast(_("Presenter view unlocked.") if granted else _("That presenter key is wrong."),
                      icon=":material/key:" if granted else ":material/error:")  # fmt: skip
 
 
@@ -46,18 +47,19 @@ def presenter_box() -> None:
     """The sidebar box to unlock (or leave) the presenter view."""
     if ACCESS.open_access():
         return
-    with st.sidebar.expander("Presenter", icon=":material/key:", expanded=False):
+    with st.sidebar.expander(_("Presenter"), icon=":material/key:", expanded=False):
         if is_presenter():
-            st.caption("You are the presenter: you can train, stop, delete, import and moderate.")
-            if st.button("Leave the presenter view", key="presenter_leave"):
+            st.caption(_("You are the presenter: you can train, stop, delete, import and moderate."))
+            if st.button(_("Leave the presenter view"), key="presenter_leave"):
                 ACCESS.revoke(session_id())
                 st.rerun()
             return
-        where = "set by the server's `" + KEY_ENV + "`" if not ACCESS.generated else "printed in the server log"
-        st.caption(f"The presenter key is {where}. Everyone else can look, predict and join.")
+        where = (_("set by the server's `{env}`").format(env=KEY_ENV) if not ACCESS.generated
+                 else _("printed in the server log"))  # fmt: skip
+        st.caption(_("The presenter key is {where}. Everyone else can look, predict and join.").format(where=where))
         with st.form("presenter_form", border=False):
-            key = st.text_input("Presenter key", type="password", key="presenter_key")
-            if st.form_submit_button("Unlock"):
+            key = st.text_input(_("Presenter key"), type="password", key="presenter_key")
+            if st.form_submit_button(_("Unlock")):
                 try:
                     ok = ACCESS.grant(session_id(), key)
                 except InputError as exc:
@@ -65,4 +67,4 @@ def presenter_box() -> None:
                     return
                 if ok:
                     st.rerun()
-                st.error("That key is wrong.")
+                st.error(_("That key is wrong."))

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.architectures import editable_kinds, table_columns
 from core.architectures.specs import LAYER_FIELD
+from core.i18n import _
 from core.settings import Setting
 from core.training import SETTINGS
 
@@ -30,20 +31,21 @@ def _step(value: Any, s: Setting) -> float:
 
 def setting_widget(container, s: Setting, value: Any, key: str, disabled: bool = False) -> Any:
     """Renders one setting's widget in ``container``; returns the value it holds."""
-    help_text = f"{s.help} ({s.range_text()})" if s.range_text() else s.help
+    label, help_text = _(s.label), _(s.help)
+    help_text = f"{help_text} ({s.range_text()})" if s.range_text() else help_text
     if s.choices:
         options = list(s.choices)
-        return container.selectbox(s.label, options, options.index(value) if value in options else 0, key=key,
+        return container.selectbox(label, options, options.index(value) if value in options else 0, key=key,
                                    help=help_text, disabled=disabled)  # fmt: skip
     if s.kind is bool:
-        return container.toggle(s.label, bool(value), key=key, help=help_text, disabled=disabled)
+        return container.toggle(label, bool(value), key=key, help=help_text, disabled=disabled)
     if s.steps:
         options = sorted({*s.steps, value})
-        return container.select_slider(s.label, options, value, key=key, help=help_text, disabled=disabled)
+        return container.select_slider(label, options, value, key=key, help=help_text, disabled=disabled)
     if s.kind is int:
-        return container.number_input(s.label, int(s.lo), int(s.hi), None if value is None else int(value), step=1,
+        return container.number_input(label, int(s.lo), int(s.hi), None if value is None else int(value), step=1,
                                       key=key, help=help_text, disabled=disabled)  # fmt: skip
-    return container.number_input(s.label, float(s.lo), float(s.hi), None if value is None else float(value),
+    return container.number_input(label, float(s.lo), float(s.hi), None if value is None else float(value),
                                   step=_step(value, s), format="%.4g", key=key, help=help_text,
                                   disabled=disabled)  # fmt: skip
 
@@ -60,7 +62,7 @@ def settings_form(current: dict[str, Any], task: str, key_suffix: str) -> dict[s
     """
     table = [s for s in SETTINGS if s.applies_to(task)]
     values: dict[str, Any] = {}
-    for group, box in (("training", st.container()), ("advanced", st.expander("Advanced settings"))):
+    for group, box in (("training", st.container()), ("advanced", st.expander(_("Advanced settings")))):
         cols = box.columns(COLUMNS)
         for i, s in enumerate(x for x in table if x.group == group):
             other, allowed = s.only_with or (None, ())
@@ -74,15 +76,18 @@ def settings_form(current: dict[str, Any], task: str, key_suffix: str) -> dict[s
 def layer_table_config() -> dict:
     """``st.data_editor`` column configs for the layer table, from the layer fields' declarations."""
     config: dict[str, Any] = {
-        "kind": st.column_config.SelectboxColumn("layer", options=editable_kinds(), required=True, width="medium")
+        "kind": st.column_config.SelectboxColumn(_("layer"), options=editable_kinds(), required=True, width="medium")
     }
     for name in table_columns()[1:]:
         f = LAYER_FIELD[name]
-        help_text = f"{f.help} ({f.range_text()}); blank where the layer does not use it"
+        help_text = _("{help} ({range}); blank where the layer does not use it").format(help=_(f.help),
+                                                                                         range=f.range_text())  # fmt: skip
         if f.choices:
-            config[name] = st.column_config.SelectboxColumn(f.label, options=[NOT_USED, *f.choices], help=help_text)
+            config[name] = st.column_config.SelectboxColumn(_(f.label), options=[NOT_USED, *f.choices], help=help_text)
         elif f.kind is bool:
-            config[name] = st.column_config.CheckboxColumn(f.label, help=f.help)
+            config[name] = st.column_config.CheckboxColumn(_(f.label), help=_(f.help))
         else:  # text cells, so that an unused one is blank (a number cell shows the word "None")
-            config[name] = st.column_config.TextColumn(f.label, help=help_text, validate=r"^\s*-?[0-9]*\.?[0-9]*\s*$")
+            config[name] = st.column_config.TextColumn(
+                _(f.label), help=help_text, validate=r"^\s*-?[0-9]*\.?[0-9]*\s*$"
+            )
     return config

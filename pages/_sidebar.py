@@ -6,8 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.i18n import _
 from core.runs import ACTIVE_STATES, RunStore
 from pages._data import data_status
+from pages._i18n import localized
 
 
 def active_runs() -> list[dict]:
@@ -28,16 +30,18 @@ def render_sidebar_status() -> None:
     """The sidebar block every page shows: datasets found and what is training now."""
     status = data_status()
     with st.sidebar:
-        st.markdown("**Data folder**")
-        lines = [f"MNIST: `{Path(p).name}`" for p in status["mnist"][:1]]
-        lines += [f"Images: `{Path(p).name}`" for p in status["folders"]]
+        st.markdown(_("**Data folder**"))
+        lines = [_("MNIST: `{name}`").format(name=Path(p).name) for p in status["mnist"][:1]]
+        lines += [_("Images: `{name}`").format(name=Path(p).name) for p in status["folders"]]
         if lines:
             st.caption("  \n".join(lines))
         else:
             st.caption(
-                f"No datasets in `{status['root']}` yet. The Learn page works without data; see Home for how to add some."
+                _(
+                    "No datasets in `{root}` yet. The Learn page works without data; see Home for how to add some."
+                ).format(root=status["root"])
             )
-        st.markdown("**Training now**")
+        st.markdown(_("**Training now**"))
         if active_runs():
             training_now_live()
         else:
@@ -48,15 +52,18 @@ def training_now() -> None:
     """Queued and running jobs of every session (one listing a second serves every visitor)."""
     runs = active_runs()
     if not runs:
-        st.caption("Nothing is training.")
+        st.caption(_("Nothing is training."))
     for run in runs:
         p = run["progress"]
         done, total = p.get("epoch"), p.get("epochs")
-        where = f"epoch {done}/{total}" if done is not None and total else run["status"]
+        where = (
+            _("epoch {done}/{total}").format(done=done, total=total) if done is not None and total else _(run["status"])
+        )
         st.caption(f"`{run['run_id']}`: {where}")
 
 
 @st.fragment(run_every=3.0)
+@localized
 def training_now_live() -> None:
     """:func:`training_now`, refreshed every 3 s while something trains.
 

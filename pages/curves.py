@@ -8,10 +8,13 @@ import streamlit as st
 from core import plots
 from core.compare import differences
 from core.errors import InputError
+from core.i18n import N_, _, number
 from core.jobs import JobManager
 from core.progress import early_stop_epoch
 from core.runs import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
 from core.storage import MAX_CSV_BYTES
+from core.training import SETTINGS
+from pages._i18n import localized, localized_numbers
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
 from pages._session import actor, is_presenter
@@ -24,18 +27,28 @@ st.session_state.setdefault("curves_smoothing", 0.0)
 st.session_state.setdefault("curves_view", "epochs")
 
 
+# The runs table's columns, in order (their headers are translated where shown).
+COLUMNS = {"run": N_("run"), "status": N_("status"), "dataset": N_("dataset"), "preset": N_("preset"),
+           "epochs": N_("epochs"), "best_val_acc": N_("best val acc"), "test_acc": N_("test acc"),
+           "seconds": N_("seconds"), "date": N_("date"), "error": N_("error")}  # fmt: skip
+# "What differs" rows that are not settings (settings show their own label).
+DIFF_ROWS = {"dataset": N_("dataset"), "preset": N_("preset"), "input": N_("input"), "augment": N_("augmentation"),
+             "layers": N_("layers"), "parameters": N_("parameters")}  # fmt: skip
+VIEWS = [N_("epochs"), N_("batches")]
+
+
 def runs_table(runs: list[Run]) -> pd.DataFrame:
     rows = []
     for r in runs:
         s = r.summary()
         rows.append({
             "run": r.id,
-            "status": s["status"],
+            "status": _(s["status"]),
             "dataset": (s["dataset"] or "mnist (Keras)").rsplit("/", 1)[-1],
             "preset": s["preset"],
             "epochs": s["epochs"],
-            "best val acc": s["best_val_accuracy"],
-            "test acc": s["test_accuracy"],
+            "best_val_acc": s["best_val_accuracy"],
+            "test_acc": s["test_accuracy"],
             "seconds": s["train_seconds"],
             "date": (s["created"] or "")[:16].replace("T", " "),
             "error": s["error"] or "",
@@ -53,29 +66,30 @@ def run_tools(run: Run) -> None:
     c1, c2 = st.columns(2)
     hist = run.path / "history.csv"
     ok = hist.is_file() and hist.stat().st_size <= MAX_CSV_BYTES
-    c1.download_button("History CSV", hist.read_bytes() if ok else b"", file_name=f"{run.id}-history.csv",
+    c1.download_button(_("History CSV"), hist.read_bytes() if ok else b"", file_name=f"{run.id}-history.csv",
                        disabled=not ok, key=f"dl_h_{run.id}", icon=":material/download:")  # fmt: skip
     best = run.path / "best.keras"
     if best.is_file() and best.stat().st_size <= MAX_DOWNLOAD_BYTES:
-        c2.download_button("Best model (.keras)", best.read_bytes(), file_name=f"{run.id}-best.keras",
+        c2.download_button(_("Best model (.keras)"), best.read_bytes(), file_name=f"{run.id}-best.keras",
                            key=f"dl_m_{run.id}", icon=":material/download:")  # fmt: skip
     elif best.exists():
-        c2.caption(f"Best model: {best.stat().st_size / 1e6:,.0f} MB, too large to download here: `{best.resolve()}`")
+        c2.caption(_("Best model: {mb} MB, too large to download here: `{path}`").format(
+            mb=number(best.stat().st_size / 1e6, 0), path=best.resolve()))  # fmt: skip
     else:
-        c2.caption("No checkpoint (yet).")
+        c2.caption(_("No checkpoint (yet)."))
     # For the audience these are shown disabled; the core refuses them anyway (a crafted click).
-    only = None if is_presenter() else "Only the presenter can change runs."
-    note = st.text_area("Note", run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS,
+    only = None if is_presenter() else _("Only the presenter can change runs.")
+    note = st.text_area(_("Note"), run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS,
                         disabled=only is not None, help=only)  # fmt: skip
-    if st.button("Save note", key=f"save_{run.id}", disabled=only is not None, help=only):
+    if st.button(_("Save note"), key=f"save_{run.id}", disabled=only is not None, help=only):
         try:
             run.write_note(note, actor=actor())
-            st.toast("Note saved.")
+            st.toast(_("Note saved."))
         except InputError as exc:
             st.error(str(exc))
-    with st.popover("Delete this run", icon=":material/delete:", disabled=only is not None, help=only):
-        st.write(f"Delete **{run.id}** and its models for good?")
-        if st.button("Yes, delete", key=f"del_{run.id}", type="primary", disabled=only is not None):
+    with st.popover(_("Delete this run"), icon=":material/delete:", disabled=only is not None, help=only):
+        st.write(_("Delete **{run}** and its models for good?").format(run=run.id))
+        if st.button(_("Yes, delete"), key=f"del_{run.id}", type="primary", disabled=only is not None):
             try:
                 RunStore().delete(run.id, actor=actor())
             except (InputError, OSError) as exc:
@@ -84,48 +98,45 @@ def run_tools(run: Run) -> None:
                 st.rerun()  # the selection is repaired at the top of the next run
 
 
-st.title("Learning curves")
+st.title(_("Learning curves"))
 JobManager().pump()  # finished or vanished processes get their honest status first
 runs = RunStore().list()
 if not runs:
-    st.info("No runs yet: train one on the Train page (or with `python -m core.train`).")
+    st.info(_("No runs yet: train one on the Train page (or with `python -m core.train`)."))
     st.stop()
 
 table = runs_table(runs)
 st.dataframe(
-    table,
+    localized_numbers(table, percents=["best_val_acc", "test_acc"], decimals={"seconds": 1}),
     hide_index=True,
     width="stretch",
-    column_config={
-        "best val acc": st.column_config.NumberColumn(format="percent"),
-        "test acc": st.column_config.NumberColumn(format="percent"),
-        "seconds": st.column_config.NumberColumn(format="%.1f"),
-    },
+    column_config={key: _(label) for key, label in COLUMNS.items()},
 )
 
 ids = [r.id for r in runs]
 if st.session_state.curves_selected is None or not set(st.session_state.curves_selected) <= set(ids):
     st.session_state.curves_selected = ids[:1]
-selected = st.multiselect("Runs to compare", ids, key="curves_selected")
+selected = st.multiselect(_("Runs to compare"), ids, key="curves_selected")
 c1, c2 = st.columns([2, 1])
 c1.slider(
-    "Smoothing",
+    _("Smoothing"),
     0.0,
     0.95,
     step=0.05,
     key="curves_smoothing",
-    help="Exponential moving average; the raw curve stays faint behind.",
+    help=_("Exponential moving average; the raw curve stays faint behind."),
 )
-c2.segmented_control("View", ["epochs", "batches"], key="curves_view", required=True)
+c2.segmented_control(_("View"), VIEWS, key="curves_view", required=True, format_func=_)
 chosen = [Run(RunStore().root / i) for i in selected]
 live = any(r.status().get("status") in ACTIVE_STATES for r in chosen)
 
 
 @st.fragment(run_every=2.0 if live else None)
+@localized
 def charts() -> None:
     fresh = [Run(r.path) for r in chosen if r.path.is_dir()]
     if not fresh:
-        st.caption("Pick one or more runs.")
+        st.caption(_("Pick one or more runs."))
         return
     smoothing = st.session_state.curves_smoothing
     by_epoch = st.session_state.curves_view == "epochs"
@@ -136,8 +147,8 @@ def charts() -> None:
     else:
         curves = [plots.Curve(r.id, r.batches()) for r in fresh]
     if not any(c.rows for c in curves):
-        st.info("No finished epoch yet: the curves appear after the first one." if by_epoch
-                else "No batches logged yet.", icon=":material/hourglass_top:")  # fmt: skip
+        st.info(_("No finished epoch yet: the curves appear after the first one.") if by_epoch
+                else _("No batches logged yet."), icon=":material/hourglass_top:")  # fmt: skip
     else:
         x = "epoch" if by_epoch else "step"
         # One run: the two charts side by side. Several: one above the other, full width, so
@@ -147,27 +158,30 @@ def charts() -> None:
             slot.plotly_chart(plots.curves_figure(curves, metric, smoothing, x=x, height=380 if len(curves) == 1 else 430),
                               config=plots.CHART_CONFIG, key=f"{x}_{metric}")  # fmt: skip
         if by_epoch:
-            st.caption("Dashed: training. Solid: validation. Open star: the best epoch (its checkpoint is kept). "
-                       "x: where early stopping fired. Click a run in the legend to hide it.")  # fmt: skip
+            st.caption(_("Dashed: training. Solid: validation. Open star: the best epoch (its checkpoint is kept). "
+                         "x: where early stopping fired. Click a run in the legend to hide it."))  # fmt: skip
     for r in fresh:
         s = r.status()
         if s.get("status") == "running":
             st.caption(
-                f"{r.id}: running, epoch {s.get('epoch')}/{s.get('epochs')}, batch {s.get('batch')}/{s.get('steps_per_epoch')}"
-            )
+                _("{run}: running, epoch {epoch}/{epochs}, batch {batch}/{batches}").format(
+                    run=r.id, epoch=s.get("epoch"), epochs=s.get("epochs"), batch=s.get("batch"),
+                    batches=s.get("steps_per_epoch"))
+            )  # fmt: skip
 
 
 charts()
 
 if len(chosen) > 1:
-    st.subheader("What differs")
+    st.subheader(_("What differs"))
     diff = pd.DataFrame(differences(chosen))
     if diff.empty:
-        st.caption("Same settings (only the seed or the data order may differ).")
+        st.caption(_("Same settings (only the seed or the data order may differ)."))
     else:
-        st.dataframe(diff, width="stretch")
+        labels = {**DIFF_ROWS, **{s.name: s.label for s in SETTINGS}}
+        st.dataframe(diff.rename(index=lambda k: _(labels.get(k, k))), width="stretch")
 
-st.subheader("Runs")
+st.subheader(_("Runs"))
 for r in chosen:
     with st.container(border=True):
         run_tools(r)

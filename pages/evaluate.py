@@ -12,9 +12,11 @@ from core.default_model import default_run
 from core.errors import InputError
 from core.evaluate import Evaluation, evaluate_run
 from core.evaluation import gallery_indices, to_tflite
+from core.i18n import N_, _, ngettext, number, percent
 from core.runs import Run
 from core.zip_import import import_zip
 from pages._data import data_status, refresh_data_status
+from pages._i18n import localized_numbers
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
 from pages._session import actor, is_presenter
@@ -23,54 +25,57 @@ ensure_router()
 
 GALLERY_SIZE = 48
 GREEN, RED = (0, 150, 70), (210, 30, 40)
-MODES = {"all": "All", "errors": "Mistakes", "confident-errors": "Most-confident mistakes first"}
+REPORT_COLUMNS = {"precision": N_("precision"), "recall": N_("recall"), "f1": N_("F1"), "support": N_("support")}
+MODES = {"all": N_("All"), "errors": N_("Mistakes"), "confident-errors": N_("Most-confident mistakes first")}
+TEST_SPLIT, UPLOAD = N_("Its test split"), N_("Upload a zip")  # the "Evaluate on" choices that are not folders
 
 
-@st.cache_data(show_spinner="Predicting the evaluation images...", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)
 def evaluate(run_path: str, mtime: float, data: str | None) -> Evaluation:
     """The run's predictions and metrics on its test split or ``data`` (the CLI's code path)."""
     return evaluate_run(Run(run_path), data, served_model(run_path).probabilities)
 
 
-@st.cache_data(show_spinner="Converting to TensorFlow Lite...", max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4)
 def tflite_bytes(run_path: str, mtime: float) -> bytes:
     return to_tflite(served_model(run_path).model)
 
 
-st.title("Evaluate")
+st.title(_("Evaluate"))
 runs = usable_runs()
 shipped = default_run()
 options = {r.id: r for r in runs}
 if shipped:
-    options["Shipped MNIST model"] = shipped
+    options["__default__"] = shipped
 if not options:
-    st.info("No trained model yet: train one on the Train page.")
+    st.info(_("No trained model yet: train one on the Train page."))
     st.stop()
-choice = st.selectbox("Model", list(options), key="eval_model")
+choice = st.selectbox(_("Model"), list(options), key="eval_model",
+                      format_func=lambda k: _("Shipped MNIST model") if k == "__default__" else k)  # fmt: skip
 run = options[choice]
 ckpt = run.checkpoint()
 if ckpt is None:
-    st.error("This run's checkpoint is gone (best.keras was deleted); nothing to evaluate.")
+    st.error(_("This run's checkpoint is gone (best.keras was deleted); nothing to evaluate."))
     st.stop()
 
 status = data_status()
 task = run.config().get("task")
 targets = (  # an MNIST model can also read a folder of digit images (a room's drawings)
-    ["Its test split"]
+    [TEST_SPLIT]
     + (status["mnist"] if task == "mnist" else [])
     + status["folders"]
-    + (["Upload a zip"] if task == "images" and is_presenter() else [])
+    + ([UPLOAD] if task == "images" and is_presenter() else [])
 )
 target = st.selectbox(
-    "Evaluate on",
+    _("Evaluate on"),
     targets,
     key="eval_target",
-    format_func=lambda p: p if p in ("Its test split", "Upload a zip") else Path(p).name,
+    format_func=lambda p: _(p) if p in (TEST_SPLIT, UPLOAD) else Path(p).name,
 )
-data = None if target == "Its test split" else target
-if target == "Upload a zip":
-    up = st.file_uploader("Zip of class folders (the same classes as the model)", type=["zip"], key="eval_zip")
-    if up is None or not st.button("Import and evaluate", key="eval_import"):
+data = None if target == TEST_SPLIT else target
+if target == UPLOAD:
+    up = st.file_uploader(_("Zip of class folders (the same classes as the model)"), type=["zip"], key="eval_zip")
+    if up is None or not st.button(_("Import and evaluate"), key="eval_import"):
         st.stop()
     try:
         report = import_zip(up, Path(up.name).stem, actor=actor())
@@ -79,36 +84,43 @@ if target == "Upload a zip":
         st.stop()
     refresh_data_status()
     st.success(
-        f"Imported {report.name} into the data folder ({', '.join(f'{c}: {k}' for c, k in report.class_counts.items())})."
-    )
+        _("Imported {name} into the data folder ({counts}).").format(
+            name=report.name, counts=", ".join(f"{c}: {k}" for c, k in report.class_counts.items()))
+    )  # fmt: skip
     data = report.path
 
 try:
-    result = evaluate(str(run.path), ckpt.stat().st_mtime, data)
+    with st.spinner(_("Predicting the evaluation images...")):
+        result = evaluate(str(run.path), ckpt.stat().st_mtime, data)
 except InputError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 x, y, probs, names, metrics = result.x, result.y, result.probs, result.class_names, result.metrics
 
 c1, c2, c3 = st.columns(3)
-c1.metric("Accuracy", f"{metrics['accuracy']:.2%}")
-c2.metric("Loss", f"{metrics['loss']:.4f}")
-c3.metric("Images", f"{metrics['n']:,}")
+c1.metric(_("Accuracy"), percent(metrics["accuracy"], 2))
+c2.metric(_("Loss"), number(metrics["loss"], 4))
+c3.metric(_("Images"), number(metrics["n"]))
 # The matrix gets the page's width (side by side with the report, its cells were too narrow
 # for their numbers on a projector); the per-class report follows.
 st.plotly_chart(plots.confusion_figure(metrics["confusion_matrix"], names), config=plots.CHART_CONFIG, key="cm")
 st.dataframe(
-    pd.DataFrame(metrics["per_class"]).T,
+    localized_numbers(
+        pd.DataFrame(metrics["per_class"]).T, decimals={"precision": 3, "recall": 3, "f1": 3, "support": 0}
+    ),
     width="stretch",
-    column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+    column_config={c: _(label) for c, label in REPORT_COLUMNS.items()},
 )
 
-st.subheader("Gallery: predicted (true)")
+st.subheader(_("Gallery: predicted (true)"))
 a, b, c = st.columns(3)
 # A drop-down, not buttons: three long labels scrolled sideways and hid "All" on a projector.
-mode = a.selectbox("Show", list(MODES), index=1, format_func=MODES.get, key="eval_mode")
-true_cls = b.selectbox("True class", ["any"] + names, key="eval_true")
-pred_cls = c.selectbox("Predicted class", ["any"] + names, key="eval_pred")
+mode = a.selectbox(_("Show"), list(MODES), index=1, format_func=lambda m: _(MODES[m]), key="eval_mode")
+any_label = {"any": _("any")}
+true_cls = b.selectbox(_("True class"), ["any"] + names, key="eval_true", format_func=lambda v: any_label.get(v, v))
+pred_cls = c.selectbox(
+    _("Predicted class"), ["any"] + names, key="eval_pred", format_func=lambda v: any_label.get(v, v)
+)
 cell = None
 if true_cls != "any" and pred_cls != "any":
     cell = (names.index(true_cls), names.index(pred_cls))
@@ -117,27 +129,34 @@ if true_cls != "any" and cell is None:
     idx = idx[y[idx] == names.index(true_cls)]
 if pred_cls != "any" and cell is None:
     idx = idx[probs[idx].argmax(axis=1) == names.index(pred_cls)]
-st.caption(f"{len(idx):,} image(s) match; showing up to {GALLERY_SIZE}. Green frame: right. Red frame: wrong.")
+st.caption(
+    ngettext("{n} image matches; showing up to {most}. Green frame: right. Red frame: wrong.",
+             "{n} images match; showing up to {most}. Green frame: right. Red frame: wrong.", len(idx)).format(
+        n=number(len(idx)), most=GALLERY_SIZE)
+)  # fmt: skip
 pred = probs.argmax(axis=1)
 cols = st.columns(8)
 for n, i in enumerate(idx[:GALLERY_SIZE]):
     ok = pred[i] == y[i]
     cols[n % 8].image(
         plots.framed(x[i], GREEN if ok else RED),
-        caption=f"{names[pred[i]]} ({names[y[i]]}) {probs[i, pred[i]]:.0%}",
+        caption=f"{names[pred[i]]} ({names[y[i]]}) {percent(probs[i, pred[i]], 0)}",
         width="stretch",
     )
 
-st.subheader("Export")
+st.subheader(_("Export"))
 e1, e2 = st.columns(2)
-e1.download_button("Model (.keras)", ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:", key="dl_keras")
+e1.download_button(
+    _("Model (.keras)"), ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:", key="dl_keras"
+)
 try:
-    blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime)
+    with st.spinner(_("Converting to TensorFlow Lite...")):
+        blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime)
 except Exception as exc:  # the converter rejects some layers; say so instead of failing the page
-    e2.warning(f"TensorFlow Lite conversion failed: {exc}")
+    e2.warning(_("TensorFlow Lite conversion failed: {problem}").format(problem=exc))
 else:
     e2.download_button(
-        f"TensorFlow Lite for phones ({len(blob) / 1e6:.1f} MB)",
+        _("TensorFlow Lite for phones ({mb} MB)").format(mb=number(len(blob) / 1e6, 1)),
         blob,
         f"{run.id}.tflite",
         icon=":material/smartphone:",

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import InputError
+from core.i18n import N_, _, percent
 from core.images import PixelBudget, open_image
 from core.limits import take
 from core.room import Room, active_room
@@ -42,16 +43,17 @@ def feedback(room: Room) -> None:
     if sub is None:
         return
     with st.container(border=True):
-        st.markdown(f"## The model read **{sub.predicted}**  \n{sub.confidence:.0%} sure")
+        st.markdown(_("## The model read **{label}**  \n{confidence} sure").format(
+            label=sub.predicted, confidence=percent(sub.confidence, 0)))  # fmt: skip
         if sub.label is not None:
-            st.success("Thanks! " + ("It got it right." if sub.right else f"It was a {sub.label}: noted."),
-                       icon=":material/check:")  # fmt: skip
+            st.success(_("Thanks! It got it right.") if sub.right
+                       else _("Thanks! It was a {label}: noted.").format(label=sub.label), icon=":material/check:")  # fmt: skip
             return
-        if st.button("Yes, that's right", icon=":material/thumb_up:", type="primary", width="stretch"):
+        if st.button(_("Yes, that's right"), icon=":material/thumb_up:", type="primary", width="stretch"):
             room.label(sub.id, sub.predicted, actor())
             st.rerun()
         names = room.settings().class_names
-        wrong = st.pills("No, it was:", [n for n in names if n != sub.predicted], key=f"join_wrong_{sub.id}")
+        wrong = st.pills(_("No, it was:"), [n for n in names if n != sub.predicted], key=f"join_wrong_{sub.id}")
         if wrong is not None:
             try:
                 room.label(sub.id, wrong, actor())
@@ -61,38 +63,39 @@ def feedback(room: Room) -> None:
                 st.rerun()
 
 
-st.title("Join the talk")
+st.title(_("Join the talk"))
 room = active_room()
 if room is None:
-    st.info("The speaker has not opened the room yet. Keep this page open, or reload it in a moment.",
+    st.info(_("The speaker has not opened the room yet. Keep this page open, or reload it in a moment."),
             icon=":material/hourglass_top:")  # fmt: skip
     st.stop()
 settings = room.settings()
 try:
     served = served_by_id(settings.model)
 except InputError as exc:
-    st.error(f"The room's model cannot be used right now: {exc}", icon=":material/error:")
+    st.error(_("The room's model cannot be used right now: {problem}").format(problem=exc), icon=":material/error:")
     st.stop()
 digits = served.spec.task == "mnist"
-st.caption(f"**{settings.title}**: " + ("draw one digit, large, in the middle, then send it." if digits
-           else f"send a photo of: {', '.join(settings.class_names)}."))  # fmt: skip
+st.caption(f"**{settings.title}**: " + (_("draw one digit, large, in the middle, then send it.") if digits
+           else _("send a photo of: {classes}.").format(classes=", ".join(settings.class_names))))  # fmt: skip
 
-how = st.segmented_control("How", ["Draw", "Photo"] if digits else ["Photo"], default="Draw" if digits else "Photo",
-                           key="join_how", required=True, label_visibility="collapsed", width="stretch")  # fmt: skip
-budget = PixelBudget(PHOTO_PIXELS, "A submission", actor().session)
+how = st.segmented_control(_("How"), [N_("Draw"), N_("Photo")] if digits else [N_("Photo")],
+                           default="Draw" if digits else "Photo", format_func=_, key="join_how", required=True,
+                           label_visibility="collapsed", width="stretch")  # fmt: skip
+budget = PixelBudget(PHOTO_PIXELS, N_("a submission"), actor().session)
 if how == "Draw":
     try:
         drawing = draw_pad("join_pad", budget)
     except InputError as exc:
         st.error(str(exc))
         drawing = None
-    if st.button("Send my digit", icon=":material/send:", type="primary", width="stretch", disabled=drawing is None):
+    if st.button(_("Send my digit"), icon=":material/send:", type="primary", width="stretch", disabled=drawing is None):
         send(room, served, drawing, "drawing")
 else:
-    photo = st.file_uploader("Take or choose a photo", type=PHOTO_TYPES, key="join_photo")
-    if photo is not None and st.button("Send this photo", icon=":material/send:", type="primary", width="stretch"):
+    photo = st.file_uploader(_("Take or choose a photo"), type=PHOTO_TYPES, key="join_photo")
+    if photo is not None and st.button(_("Send this photo"), icon=":material/send:", type="primary", width="stretch"):
         try:
-            img, _ = open_image(photo.getvalue(), budget=budget)
+            img, _info = open_image(photo.getvalue(), budget=budget)
         except InputError as exc:
             st.error(f"{photo.name}: {exc}")
         else:

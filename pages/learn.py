@@ -10,13 +10,15 @@ import streamlit as st
 
 from core import filters, plots
 from core.errors import InputError
+from core.i18n import N_, _, number
 from pages._data import data_status, folder_samples, load_path, load_upload, mnist_test_digits
+from pages._i18n import localized
 from pages._router import ensure_router
 
 ensure_router()
 
-SOURCES = ["Test card", "MNIST digit", "Dataset sample", "Upload", "Camera"]
-CUSTOM = {"custom 3x3": 3, "custom 5x5": 5}
+SOURCES = [N_("Test card"), N_("MNIST digit"), N_("Dataset sample"), N_("Upload"), N_("Camera")]
+CUSTOM = {N_("custom 3x3"): 3, N_("custom 5x5"): 5}
 BANK_DEFAULT = ["sobel x", "sobel y", "laplacian", "sharpen", "box blur", "emboss"]
 SWEEP_SECONDS = 0.8
 ROBUST_PERCENTILE = 99.5
@@ -66,52 +68,53 @@ def pick_image() -> tuple[np.ndarray, str]:
     ]
     if st.session_state.learn_source not in sources:
         st.session_state.learn_source = "Test card"
-    source = st.pills("Image", sources, key="learn_source", required=True, width="stretch", wrap=True)
-    missing = [
-        what for what, found in (("MNIST digits", status["mnist"]), ("dataset samples", status["folders"])) if not found
-    ]
-    if missing:
-        st.caption(f"{' and '.join(missing).capitalize()} appear here when the data folder has them (see Home).")
+    source = st.pills(_("Image"), sources, key="learn_source", required=True, width="stretch", wrap=True, format_func=_)
+    if not status["mnist"] and not status["folders"]:
+        st.caption(_("MNIST digits and dataset samples appear here when the data folder has them (see Home)."))
+    elif not status["mnist"]:
+        st.caption(_("MNIST digits appear here when the data folder has them (see Home)."))
+    elif not status["folders"]:
+        st.caption(_("Dataset samples appear here when the data folder has them (see Home)."))
 
     image, name, error, notices = None, "", None, []
     if source == "MNIST digit":
         x, y = mnist_test_digits(status["mnist"][0])
-        i = st.number_input("Test digit #", 0, len(x) - 1, key="learn_mnist_index")
-        image, name = x[i].astype(np.float32) / 255.0, f"MNIST test digit #{i} (a {y[i]})"
+        i = st.number_input(_("Test digit #"), 0, len(x) - 1, key="learn_mnist_index")
+        image, name = x[i].astype(np.float32) / 255.0, _("MNIST test digit #{i} (a {label})").format(i=i, label=y[i])
     elif source == "Dataset sample":
         folder = st.selectbox(
-            "Dataset", status["folders"], format_func=lambda p: p.rsplit("/", 1)[-1], key="learn_folder"
+            _("Dataset"), status["folders"], format_func=lambda p: p.rsplit("/", 1)[-1], key="learn_folder"
         )
         samples = folder_samples(folder)
         if not samples:
-            error = f"{folder} has no image files."
+            error = _("{folder} has no image files.").format(folder=folder)
         else:
-            cls = st.selectbox("Class", list(samples), key="learn_class")
-            j = st.slider("Sample", 0, len(samples[cls]) - 1, 0, key="learn_sample")
+            cls = st.selectbox(_("Class"), list(samples), key="learn_class")
+            j = st.slider(_("Sample"), 0, len(samples[cls]) - 1, 0, key="learn_sample")
             image, notices, error = load_path(samples[cls][j])
             name = f"{cls} / {samples[cls][j].rsplit('/', 1)[-1]}"
     elif source in ("Upload", "Camera"):
         if source == "Upload":
             upload = st.file_uploader(
-                "Upload an image (PNG, JPEG, BMP, GIF, WebP, TIFF)", type=UPLOAD_TYPES, key="learn_upload"
+                _("Upload an image (PNG, JPEG, BMP, GIF, WebP, TIFF)"), type=UPLOAD_TYPES, key="learn_upload"
             )
         else:
-            upload = st.camera_input("Take a picture", key="learn_camera")
+            upload = st.camera_input(_("Take a picture"), key="learn_camera")
         if upload is None:
-            st.caption("Waiting for an image; showing the test card meanwhile.")
+            st.caption(_("Waiting for an image; showing the test card meanwhile."))
         else:
             image, notices, error = load_upload(upload)
-            name = getattr(upload, "name", "camera photo")
+            name = getattr(upload, "name", None) or _("camera photo")
     else:
-        st.select_slider("Test card size", [32, 64, 128, 256, 512], key="learn_card_size")
+        st.select_slider(_("Test card size"), [32, 64, 128, 256, 512], key="learn_card_size")
 
     for notice in notices:
         st.info(notice, icon=":material/info:")
     if error:
-        st.error(f"{error} Showing the test card instead.", icon=":material/error:")
+        st.error(_("{error} Showing the test card instead.").format(error=error), icon=":material/error:")
     if image is None:
         size = st.session_state.learn_card_size
-        image, name = test_card(size), f"test card {size}x{size}"
+        image, name = test_card(size), _("test card {size}x{size}").format(size=size)
     return image, name
 
 
@@ -121,17 +124,17 @@ def pick_image() -> tuple[np.ndarray, str]:
 def pick_kernel() -> tuple[np.ndarray | None, str]:
     """Renders the kernel widgets; returns the kernel (None if the table is incomplete) and its name."""
     names = list(filters.KERNEL_PRESETS) + list(CUSTOM)
-    choice = st.selectbox("Kernel", names, key="learn_kernel")
+    choice = st.selectbox(_("Kernel"), names, key="learn_kernel", format_func=_)
     presets = list(filters.KERNEL_PRESETS)
     if choice not in CUSTOM:
         st.session_state.learn_last_preset = choice  # a custom kernel starts from it
         kernel, about = filters.KERNEL_PRESETS[choice]
-        st.caption(about)
+        st.caption(_(about))
         st.dataframe(pd.DataFrame(kernel).round(3), hide_index=True, width="content")
         return kernel, choice
     size = CUSTOM[choice]
     last = st.session_state.get("learn_last_preset", "sobel x")
-    base = st.selectbox("Start from", presets, index=presets.index(last), key="learn_custom_from")
+    base = st.selectbox(_("Start from"), presets, index=presets.index(last), key="learn_custom_from", format_func=_)
     start = np.zeros((size, size), np.float32)
     src = filters.kernel_preset(base)
     if src.shape[0] <= size:
@@ -142,7 +145,7 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
     # In a form: typing never reruns the page, so no keystroke is lost to a rerun in flight
     # (live edits lost 3 to 7 of nine cells typed at a normal pace). Apply sends them at once.
     with st.form(f"learn_kernel_form_{size}_{base}", border=False):
-        st.caption("Type your numbers (Enter moves down, Tab moves right), then press **Apply**.")
+        st.caption(_("Type your numbers (Enter moves down, Tab moves right), then press **Apply**."))
         edited = st.data_editor(
             pd.DataFrame(start, columns=[str(c) for c in range(size)]),
             key=f"learn_editor_{size}_{base}",
@@ -153,42 +156,42 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
                 for c in range(size)
             },  # fmt: skip
         )
-        st.form_submit_button("Apply", icon=":material/check:", type="primary")
+        st.form_submit_button(_("Apply"), icon=":material/check:", type="primary")
     values = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
     if not np.all(np.isfinite(values)):
-        st.error("Every kernel cell needs a number (an empty or non-numeric cell was found).")
+        st.error(_("Every kernel cell needs a number (an empty or non-numeric cell was found)."))
         return None, choice
     return values, choice
 
 
 def pick_settings() -> None:
     """Stride, padding, bias, ReLU and pooling widgets (read back from session state)."""
-    st.slider("Stride", 1, 8, key="learn_stride")
-    st.segmented_control("Padding", list(filters.PADDINGS), key="learn_padding", required=True)
-    st.slider("Bias (added to every output)", -2.0, 2.0, step=0.05, key="learn_bias")
+    st.slider(_("Stride"), 1, 8, key="learn_stride")
+    st.segmented_control(_("Padding"), list(filters.PADDINGS), key="learn_padding", required=True)
+    st.slider(_("Bias (added to every output)"), -2.0, 2.0, step=0.05, key="learn_bias")
     st.toggle(
-        "ReLU", key="learn_relu", help="max(x, 0) after the convolution, as a Conv2D layer with activation='relu'."
+        "ReLU", key="learn_relu", help=_("max(x, 0) after the convolution, as a Conv2D layer with activation='relu'.")
     )
     st.divider()
-    st.toggle("Pooling", key="learn_pool_on")
+    st.toggle(_("Pooling"), key="learn_pool_on")
     if st.session_state.learn_pool_on:
         st.segmented_control(
-            "Mode",
+            _("Mode"),
             list(filters.POOL_MODES),
             key="learn_pool_mode",
             required=True,
-            format_func=lambda m: {"max": "max", "avg": "mean"}[m],
+            format_func=lambda m: {"max": "max", "avg": _("mean")}[m],
         )
-        st.slider("Pool size", 1, 6, key="learn_pool_size")
-        st.slider("Pool stride", 1, 6, key="learn_pool_stride", help="Keras's default stride is the pool size.")
-        st.segmented_control("Pool padding", list(filters.PADDINGS), key="learn_pool_padding", required=True)
+        st.slider(_("Pool size"), 1, 6, key="learn_pool_size")
+        st.slider(_("Pool stride"), 1, 6, key="learn_pool_stride", help=_("Keras's default stride is the pool size."))
+        st.segmented_control(_("Pool padding"), list(filters.PADDINGS), key="learn_pool_padding", required=True)
 
 
 # ----- display helpers ------------------------------------------------------------------
 
 
 def show(rgb: np.ndarray, caption: str) -> None:
-    big, _ = plots.enlarge(rgb, min_side=256)
+    big, _factor = plots.enlarge(rgb, min_side=256)
     st.image(big, caption=caption, width="stretch")
 
 
@@ -198,13 +201,20 @@ def size_latex(axis: str, n: int, k: int, s: int, padding: str) -> str:
     if padding == "same":
         before, after = filters.same_padding(n, k, s)
         return (rf"\begin{{aligned}} {axis}' &= \left\lceil \frac{{{axis}}}{{s}} \right\rceil \\ &= \left\lceil "
-                rf"\frac{{{n}}}{{{s}}} \right\rceil = {out} \quad \text{{(pads {before} before, {after} after)}} \end{{aligned}}")  # fmt: skip
+                rf"\frac{{{n}}}{{{s}}} \right\rceil = {out} \quad \text{{("
+                + _("pads {before} before, {after} after").format(before=before, after=after) + r")} \end{aligned}")  # fmt: skip
     return (rf"\begin{{aligned}} {axis}' &= \left\lfloor \frac{{{axis} - k}}{{s}} \right\rfloor + 1 \\ &= \left\lfloor "
             rf"\frac{{{n} - {k}}}{{{s}}} \right\rfloor + 1 = {out} \end{{aligned}}")  # fmt: skip
 
 
 def fmt(v: float) -> str:
-    return f"({v:.2f})" if v < 0 else f"{v:.2f}"
+    """A term of the sum, in the language's decimals: ``(-1.00)`` or ``(-1,00)``."""
+    return f"({number(v, 2)})" if v < 0 else number(v, 2)
+
+
+def sig3(v: float) -> str:
+    """Three significant digits, in the language's decimals (2.31 or 2,31)."""
+    return number(float(f"{v:.3g}"))
 
 
 def cell_picker(prefix: str, oh: int, ow: int) -> tuple[int, int]:
@@ -224,19 +234,18 @@ def cell_picker(prefix: str, oh: int, ow: int) -> tuple[int, int]:
             c, r = 0, (r + step_r) % oh
         st.session_state[row_key], st.session_state[col_key] = r, c
     a, b = st.columns(2)
-    a.slider("Output row", 0, max(oh - 1, 1), key=row_key, disabled=oh == 1)
-    b.slider("Output column", 0, max(ow - 1, 1), key=col_key, disabled=ow == 1)
+    a.slider(_("Output row"), 0, max(oh - 1, 1), key=row_key, disabled=oh == 1)
+    b.slider(_("Output column"), 0, max(ow - 1, 1), key=col_key, disabled=ow == 1)
     return min(st.session_state[row_key], oh - 1), min(st.session_state[col_key], ow - 1)
 
 
 # ----- page -----------------------------------------------------------------------------
 
-st.title("Convolution and pooling")
+st.title(_("Convolution and pooling"))
 st.markdown(
-    "A convolution slides a small grid of weights (the **kernel**) over the image; each output "
-    "cell is the sum of the image patch times the kernel. **Like Keras, this is a "
-    "cross-correlation: the kernel is not flipped.**"
-)
+    _("A convolution slides a small grid of weights (the **kernel**) over the image; each output cell is the sum "
+      "of the image patch times the kernel. **Like Keras, this is a cross-correlation: the kernel is not flipped.**")
+)  # fmt: skip
 
 settings_col, view_col = st.columns([1.5, 3], gap="medium")
 with settings_col:
@@ -260,27 +269,38 @@ if act is not None and S.learn_pool_on:
     try:
         pooled = filters.pool(act, S.learn_pool_size, S.learn_pool_stride, S.learn_pool_mode, S.learn_pool_padding)
     except InputError as exc:
-        pool_error = f"Pooling: {exc}"
+        pool_error = _("Pooling: {problem}").format(problem=exc)
 compute_ms = (time.perf_counter() - started) * 1000
 
 with view_col:
     # 99.5th percentile: a few extreme cells (an image border) must not wash out the rest.
     limit = plots.symmetric_limit(conv, ROBUST_PERCENTILE) if conv is not None else 1.0
-    large = st.toggle("Large view (for a projector)", key="learn_large",
-                      help="The maps two by two, and one of them as large as the page.")  # fmt: skip
-    panels = [("Input", plots.gray_rgb(image, 0.0, 1.0), f"Input: {image_name}, shape ({H}, {W})")]
+    large = st.toggle(_("Large view (for a projector)"), key="learn_large",
+                      help=_("The maps two by two, and one of them as large as the page."))  # fmt: skip
+    panels = [(_("Input"), plots.gray_rgb(image, 0.0, 1.0),
+               _("Input: {name}, shape ({h}, {w})").format(name=image_name, h=H, w=W))]  # fmt: skip
     if conv is not None:
-        panels.append(("Feature map", plots.diverging_rgb(conv, limit), f"Feature map, shape {conv.shape}"))
+        panels.append(
+            (
+                _("Feature map"),
+                plots.diverging_rgb(conv, limit),
+                _("Feature map, shape {shape}").format(shape=conv.shape),
+            )
+        )
     if act is not None and S.learn_relu:
-        panels.append(("After ReLU", plots.diverging_rgb(act, limit), f"After ReLU, shape {act.shape}"))
+        panels.append(
+            (_("After ReLU"), plots.diverging_rgb(act, limit), _("After ReLU, shape {shape}").format(shape=act.shape))
+        )
     if pooled is not None:
-        mode = "Max" if S.learn_pool_mode == "max" else "Average"
-        panels.append((f"{mode} pooling", plots.diverging_rgb(pooled, limit), f"{mode} pooling, shape {pooled.shape}"))
+        mode = _("Max pooling") if S.learn_pool_mode == "max" else _("Average pooling")
+        panels.append(
+            (mode, plots.diverging_rgb(pooled, limit), _("{mode}, shape {shape}").format(mode=mode, shape=pooled.shape))
+        )
     if large:
-        zoom = st.segmented_control("Zoom on", [p[0] for p in panels], default=panels[-1][0], key="learn_zoom")
+        zoom = st.segmented_control(_("Zoom on"), [p[0] for p in panels], default=panels[-1][0], key="learn_zoom")
         for name, rgb, caption in panels:
             if name == zoom:
-                big, _ = plots.enlarge(rgb, min_side=720)
+                big, _factor = plots.enlarge(rgb, min_side=720)
                 st.image(big, caption=caption, width="stretch")
         for row in range(0, len(panels), 2):
             for col, (_name, rgb, caption) in zip(st.columns(2), panels[row : row + 2]):
@@ -293,44 +313,49 @@ with view_col:
     if conv_error:
         st.error(conv_error, icon=":material/error:")
     elif act is not None and not S.learn_relu:
-        st.caption("ReLU is off: the pooling reads the raw feature map.")
+        st.caption(_("ReLU is off: the pooling reads the raw feature map."))
     if pool_error:
         st.error(pool_error, icon=":material/error:")
     if conv is not None:
         st.caption(
-            f"Colours: blue below zero, white at zero, red above, on one scale of ±{limit:.3g} for the three maps "
-            "(stronger values are drawn at full colour). "
-            f"Feature map range {conv.min():.3g} .. {conv.max():.3g}. Computed in {compute_ms:.0f} ms."
-        )
+            _("Colours: blue below zero, white at zero, red above, on one scale of ±{limit} for the three maps "
+              "(stronger values are drawn at full colour). Feature map range {lo} .. {hi}. Computed in {ms} ms.").format(
+                limit=sig3(limit), lo=sig3(conv.min()), hi=sig3(conv.max()), ms=number(compute_ms, 0))
+        )  # fmt: skip
 
-    shapes = [f"input ({H}, {W})"]
+    shapes = [_("input ({h}, {w})").format(h=H, w=W)]
     if conv is not None:
-        shapes.append(f"convolution {conv.shape}")
+        shapes.append(_("convolution {shape}").format(shape=conv.shape))
     if pooled is not None:
-        shapes.append(f"pooling {pooled.shape}")
-    st.markdown("**Shapes:** " + " → ".join(shapes))
+        shapes.append(_("pooling {shape}").format(shape=pooled.shape))
+    st.markdown(_("**Shapes:** {chain}").format(chain=" → ".join(shapes)))
 
     kh, kw = kernel.shape if kernel is not None else (3, 3)
-    st.markdown(f"**Output size** (kernel k = {kh}x{kw}, stride s = {S.learn_stride}, padding '{S.learn_padding}')")
+    st.markdown(_("**Output size** (kernel k = {kh}x{kw}, stride s = {s}, padding '{padding}')").format(
+        kh=kh, kw=kw, s=S.learn_stride, padding=S.learn_padding))  # fmt: skip
     st.latex(size_latex("H", H, kh, S.learn_stride, S.learn_padding))
     if (W, kw) != (H, kh):
         st.latex(size_latex("W", W, kw, S.learn_stride, S.learn_padding))
     if act is not None and S.learn_pool_on:
         ah, aw = act.shape
         st.markdown(
-            f"**After pooling** (window {S.learn_pool_size}, stride {S.learn_pool_stride}, padding '{S.learn_pool_padding}')"
-        )
+            _("**After pooling** (window {size}, stride {stride}, padding '{padding}')").format(
+                size=S.learn_pool_size, stride=S.learn_pool_stride, padding=S.learn_pool_padding)
+        )  # fmt: skip
         st.latex(size_latex("H", ah, S.learn_pool_size, S.learn_pool_stride, S.learn_pool_padding).replace("H", "P"))
 
-    tab_cell, tab_pool, tab_bank = st.tabs(["One cell, step by step", "One pooling window", "A bank of filters"])
+    tab_cell, tab_pool, tab_bank = st.tabs(
+        [_("One cell, step by step"), _("One pooling window"), _("A bank of filters")]
+    )
 
     with tab_cell:
         if conv is None:
-            st.info("Fix the settings above to see the arithmetic.")
+            st.info(_("Fix the settings above to see the arithmetic."))
         else:
-            st.toggle("Play: sweep the kernel over the image", key="conv_play")
+            st.toggle(_("Play: sweep the kernel over the image"), key="conv_play")
 
             @st.fragment(run_every=SWEEP_SECONDS if S.conv_play else None)
+            @localized
             def conv_cell_view() -> None:
                 r, c = cell_picker("conv", *conv.shape)
                 cell = filters.conv_cell(image, kernel, r, c, S.learn_stride, S.learn_padding, S.learn_bias)
@@ -341,21 +366,21 @@ with view_col:
                     crop, t, lf = plots.crop_around(image, win.top, win.left, kh, kw, margin)
                     st.image(
                         plots.boxed(plots.gray_rgb(crop, 0, 1), t, lf, kh, kw),
-                        caption="Input around the window (orange)",
+                        caption=_("Input around the window (orange)"),
                         width="stretch",
                     )
                 with right:
                     st.image(
                         plots.boxed(plots.diverging_rgb(conv, limit), r, c, 1, 1),
-                        caption=f"Output cell ({r}, {c}) in the feature map",
+                        caption=_("Output cell ({r}, {c}) in the feature map").format(r=r, c=c),
                         width="stretch",
                     )
                 st.plotly_chart(
                     plots.number_grids([
-                        {"values": win.values, "title": "Input patch", "diverging": False, "mask": win.inside,
+                        {"values": win.values, "title": _("Input patch"), "diverging": False, "mask": win.inside,
                          "value_range": (0.0, 1.0)},
-                        {"values": kernel, "title": "Kernel"},
-                        {"values": cell.products, "title": "Patch x kernel"},
+                        {"values": kernel, "title": _("Kernel")},
+                        {"values": cell.products, "title": _("Patch x kernel")},
                     ]),
                     config={"displayModeBar": False},
                     key="g_cell",
@@ -363,24 +388,27 @@ with view_col:
                 terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
                 st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)
                 total = float(cell.products.sum())
-                line = f"Sum of products = **{total:.3f}**"
+                line = _("Sum of products = **{total}**").format(total=number(total, 3))
                 if S.learn_bias:
-                    line += f", plus bias {S.learn_bias:+.2f} = **{cell.value:.3f}**"
+                    line += ", " + _("plus bias {bias} = **{value}**").format(
+                        bias=("+" if S.learn_bias >= 0 else "") + number(S.learn_bias, 2), value=number(cell.value, 3)
+                    )
                 if S.learn_relu:
-                    line += f"; after ReLU: **{max(cell.value, 0.0):.3f}**"
+                    line += "; " + _("after ReLU: **{value}**").format(value=number(max(cell.value, 0.0), 3))
                 st.markdown(line)
                 if not win.inside.all():
-                    st.caption("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0.")
+                    st.caption(_("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0."))
 
             conv_cell_view()
 
     with tab_pool:
         if pooled is None:
-            st.info("Turn pooling on (and fix any error above) to see one pooling window.")
+            st.info(_("Turn pooling on (and fix any error above) to see one pooling window."))
         else:
-            st.toggle("Play: sweep the window over the map", key="pool_play")
+            st.toggle(_("Play: sweep the window over the map"), key="pool_play")
 
             @st.fragment(run_every=SWEEP_SECONDS if S.pool_play else None)
+            @localized
             def pool_cell_view() -> None:
                 r, c = cell_picker("pool", *pooled.shape)
                 size = S.learn_pool_size
@@ -391,39 +419,47 @@ with view_col:
                     crop, t, lf = plots.crop_around(act, win.top, win.left, size, size, max(3 * size, 6))
                     st.image(
                         plots.boxed(plots.diverging_rgb(crop, limit), t, lf, size, size),
-                        caption="The window (orange), zoomed in",
+                        caption=_("The window (orange), zoomed in"),
                         width="stretch",
                     )
                     st.image(
                         plots.boxed(plots.diverging_rgb(act, limit), win.top, win.left, size, size),
-                        caption="Where it lies on the map being pooled",
+                        caption=_("Where it lies on the map being pooled"),
                         width="stretch",
                     )
                 with right:
                     st.plotly_chart(
-                        plots.number_grid(cell.window.values, "Window", mask=cell.window.inside, mark=cell.winner),
+                        plots.number_grid(cell.window.values, _("Window"), mask=cell.window.inside, mark=cell.winner),
                         config={"displayModeBar": False},
                         width="content",
                         key="g_pool",
                     )
                     if cell.mode == "max":
-                        st.markdown(f"The largest value wins (green): **{cell.value:.3f}**.")
+                        st.markdown(
+                            _("The largest value wins (green): **{value}**.").format(value=number(cell.value, 3))
+                        )
                     else:
                         n = int(cell.window.inside.sum())
-                        st.markdown(f"The mean of the {n} values inside the image: **{cell.value:.3f}**.")
+                        st.markdown(
+                            _("The mean of the {n} values inside the image: **{value}**.").format(
+                                n=n, value=number(cell.value, 3)
+                            )
+                        )
                     if not cell.window.inside.all():
                         st.caption(
-                            "'pad' cells lie outside the map: they never win a max and are not counted in an average."
+                            _(
+                                "'pad' cells lie outside the map: they never win a max and are not counted in an average."
+                            )
                         )
 
             pool_cell_view()
 
     with tab_bank:
         st.caption(
-            "The first layer of a CNN applies many kernels to the same image and stacks the results: "
-            "one feature map per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels)."
-        )
-        bank = st.multiselect("Kernels", list(filters.KERNEL_PRESETS), key="learn_bank")
+            _("The first layer of a CNN applies many kernels to the same image and stacks the results: one feature map "
+              "per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels).")
+        )  # fmt: skip
+        bank = st.multiselect(_("Kernels"), list(filters.KERNEL_PRESETS), key="learn_bank", format_func=_)
         by_size: dict[tuple[int, int], list[str]] = {}
         for name in bank:
             by_size.setdefault(filters.KERNEL_PRESETS[name][0].shape, []).append(name)
@@ -438,13 +474,14 @@ with view_col:
             st.error(str(exc), icon=":material/error:")
         if maps:
             st.caption(
-                f"Stack shape: ({len(maps)}, {maps[0][1].shape[0]}, {maps[0][1].shape[1]}) (channels first here; Keras puts channels last)."
-            )
+                _("Stack shape: ({n}, {h}, {w}) (channels first here; Keras puts channels last).").format(
+                    n=len(maps), h=maps[0][1].shape[0], w=maps[0][1].shape[1])
+            )  # fmt: skip
         cols = st.columns(4)
         for i, (name, fmap) in enumerate(maps):
             fmap = filters.relu(fmap) if S.learn_relu else fmap
             with cols[i % 4]:
                 show(
                     plots.diverging_rgb(fmap, plots.symmetric_limit(fmap, ROBUST_PERCENTILE)),
-                    f"{name}: {fmap.min():.2f} .. {fmap.max():.2f}",
+                    f"{_(name)}: {number(fmap.min(), 2)} .. {number(fmap.max(), 2)}",
                 )

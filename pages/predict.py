@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +14,7 @@ from PIL import Image
 from core import explain, plots
 from core.default_model import default_run
 from core.errors import InputError
+from core.i18n import N_, _, percent
 from core.images import MAX_PIXELS, REQUEST_PIXELS, PixelBudget, open_image
 from core.inference import Probe, apply_probe
 from core.limits import take
@@ -38,30 +40,37 @@ def pick_model():
     shipped = default_run()
     options = [r.id for r in runs] + (["__default__"] if shipped else [])
     if not options:
-        st.error("No trained model yet, and the shipped MNIST model is missing. Train one on the Train page.")
+        st.error(_("No trained model yet, and the shipped MNIST model is missing. Train one on the Train page."))
         return None
     labels = {}
     for r in runs:
         s = r.summary()
         data = (s["dataset"] or "MNIST").rstrip("/").rsplit("/", 1)[-1]
-        acc = f"test acc {s['test_accuracy']:.1%}" if s["test_accuracy"] is not None else "not tested"
+        acc = (_("test acc {acc}").format(acc=percent(s["test_accuracy"])) if s["test_accuracy"] is not None
+               else _("not tested"))  # fmt: skip
         labels[r.id] = f"{r.id}: {data}, {s['preset']}, {acc}"
     if shipped:
-        labels["__default__"] = f"Shipped MNIST model (mnist-fast, test acc {shipped.metrics()['accuracy']:.1%})"
-    choice = st.selectbox("Model", options, format_func=labels.get, key="predict_model")
+        labels["__default__"] = _("Shipped MNIST model (mnist-fast, test acc {acc})").format(
+            acc=percent(shipped.metrics()["accuracy"]))  # fmt: skip
+    choice = st.selectbox(_("Model"), options, format_func=labels.get, key="predict_model")
     run = shipped if choice == "__default__" else next(r for r in runs if r.id == choice)
     try:
         return served_model(str(run.path))
     except InputError as exc:
-        st.error(f"This model cannot be used: {exc}", icon=":material/error:")
+        st.error(_("This model cannot be used: {problem}").format(problem=exc), icon=":material/error:")
         return None
 
 
 Loader = Callable[[PixelBudget], Image.Image]  # decodes one input, charged to a budget (InputError when it cannot)
 
 
-def _upload_loader(data: bytes) -> Loader:
-    return lambda budget: open_image(data, budget=budget)[0]
+def _upload_loader(data: bytes, name: str) -> Loader:
+    def load(budget: PixelBudget) -> Image.Image:
+        source = io.BytesIO(data)
+        source.name = name  # the core's messages then name the file ("a.png is not an image...")
+        return open_image(source, budget=budget)[0]
+
+    return load
 
 
 def pick_images(task: str, budget: PixelBudget) -> list[tuple[str, Loader]]:
@@ -72,60 +81,60 @@ def pick_images(task: str, budget: PixelBudget) -> list[tuple[str, Loader]]:
     decoded here, charged to ``budget`` (this run's and this session's pixel allowance).
     """
     status = data_status()
-    sources = (["Draw"] if task == "mnist" else []) + ["Upload", "Camera"]
+    sources = ([N_("Draw")] if task == "mnist" else []) + [N_("Upload"), N_("Camera")]
     if (task == "mnist" and status["mnist"]) or (task == "images" and status["folders"]):
-        sources.append("Sample")
+        sources.append(N_("Sample"))
     first = "Sample" if task == "images" and "Sample" in sources else sources[0]
-    source = st.pills("Input", sources, default=first, key=f"predict_source_{task}", required=True)
+    source = st.pills(_("Input"), sources, default=first, key=f"predict_source_{task}", required=True, format_func=_)
     out: list[tuple[str, Loader]] = []
     if source == "Draw":
-        st.caption("Draw one digit, large, in the middle.")
+        st.caption(_("Draw one digit, large, in the middle."))
         try:
             img = draw_pad("predict_pad", budget)
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
             img = None
         if img is not None:
-            out.append(("drawing", lambda _budget: img))
+            out.append((_("drawing"), lambda _budget: img))
     elif source == "Upload":
-        files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload")
-        out += [(f.name, _upload_loader(f.getvalue())) for f in (files or [])[:MAX_IMAGES]]
+        files = st.file_uploader(_("Images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload")
+        out += [(f.name, _upload_loader(f.getvalue(), f.name)) for f in (files or [])[:MAX_IMAGES]]
         if files and len(files) > MAX_IMAGES:
-            st.warning(f"Only the first {MAX_IMAGES} images are used.")
+            st.warning(_("Only the first {n} images are used.").format(n=MAX_IMAGES))
     elif source == "Camera":
-        photo = st.camera_input("Take a picture", key="predict_camera")
+        photo = st.camera_input(_("Take a picture"), key="predict_camera")
         if photo is not None:
-            out.append(("camera", _upload_loader(photo.getvalue())))
+            out.append((_("camera"), _upload_loader(photo.getvalue(), _("camera"))))
     elif task == "mnist":
         x, y = mnist_test_digits(status["mnist"][0])
-        i = st.number_input("MNIST test digit #", 0, len(x) - 1, 0, key="predict_digit")
-        out.append((f"test digit #{i} (a {y[i]})", lambda _budget: Image.fromarray(x[i])))
+        i = st.number_input(_("MNIST test digit #"), 0, len(x) - 1, 0, key="predict_digit")
+        out.append((_("test digit #{i} (a {digit})").format(i=i, digit=y[i]), lambda _budget: Image.fromarray(x[i])))
     else:
         folder = st.selectbox(
-            "Dataset", status["folders"], key="predict_folder", format_func=lambda p: p.rsplit("/", 1)[-1]
+            _("Dataset"), status["folders"], key="predict_folder", format_func=lambda p: p.rsplit("/", 1)[-1]
         )
         samples = folder_samples(folder)
-        cls = st.selectbox("Class", list(samples), key="predict_class")
-        j = st.slider("Sample", 0, len(samples[cls]) - 1, 0, key="predict_sample")
+        cls = st.selectbox(_("Class"), list(samples), key="predict_class")
+        j = st.slider(_("Sample"), 0, len(samples[cls]) - 1, 0, key="predict_sample")
         path = samples[cls][j]
         out.append((f"{cls}/{path.rsplit('/', 1)[-1]}", lambda b: open_image(path, budget=b)[0]))
     return out
 
 
 def pick_probe() -> Probe:
-    with st.expander("Robustness probes: change the image and watch the probabilities", icon=":material/tune:"):
+    with st.expander(_("Robustness probes: change the image and watch the probabilities"), icon=":material/tune:"):
         c1, c2, c3 = st.columns(3)
-        c1.slider("Rotate (degrees)", -180, 180, step=5, key="p_rotate")
-        c1.checkbox("Flip left-right", key="p_flip_h")
-        c1.checkbox("Flip upside down", key="p_flip_v")
-        c2.slider("Brightness", -0.5, 0.5, step=0.05, key="p_bright")
-        c2.slider("Contrast", 0.0, 2.0, step=0.1, key="p_contrast")
-        c2.slider("Noise", 0.0, 0.5, step=0.02, key="p_noise")
-        c3.checkbox("Occlude a patch", key="p_occlude")
+        c1.slider(_("Rotate (degrees)"), -180, 180, step=5, key="p_rotate")
+        c1.checkbox(_("Flip left-right"), key="p_flip_h")
+        c1.checkbox(_("Flip upside down"), key="p_flip_v")
+        c2.slider(_("Brightness"), -0.5, 0.5, step=0.05, key="p_bright")
+        c2.slider(_("Contrast"), 0.0, 2.0, step=0.1, key="p_contrast")
+        c2.slider(_("Noise"), 0.0, 0.5, step=0.02, key="p_noise")
+        c3.checkbox(_("Occlude a patch"), key="p_occlude")
         if S.p_occlude:
-            c3.slider("Patch row", 0.0, 1.0, step=0.05, key="p_occ_row")
-            c3.slider("Patch column", 0.0, 1.0, step=0.05, key="p_occ_col")
-            c3.slider("Patch size", 0.05, 0.8, step=0.05, key="p_occ_size")
+            c3.slider(_("Patch row"), 0.0, 1.0, step=0.05, key="p_occ_row")
+            c3.slider(_("Patch column"), 0.0, 1.0, step=0.05, key="p_occ_col")
+            c3.slider(_("Patch size"), 0.05, 0.8, step=0.05, key="p_occ_size")
     occlude = (S.p_occ_row, S.p_occ_col, S.p_occ_size) if S.p_occlude else None
     return Probe(S.p_rotate, S.p_flip_h, S.p_flip_v, S.p_bright, S.p_contrast, S.p_noise, occlude)
 
@@ -147,34 +156,38 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
     names = list(served.spec.class_names)
     top = int(np.argmax(probs))
     # The answer first: on a phone the columns below stack, and it would be out of sight.
-    st.markdown(f"### {names[top]}  \nconfidence **{probs[top]:.1%}**")
+    st.markdown(
+        _("### {label}  \nconfidence **{confidence}**").format(label=names[top], confidence=percent(probs[top]))
+    )
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
         shown = apply_probe(original, probe) if not probe.is_identity() else original
-        st.image(shown, caption=f"{name}" + (" (probed)" if not probe.is_identity() else ""), width="stretch")
+        st.image(shown, caption=_("{name} (probed)").format(name=name) if not probe.is_identity() else name,
+                 width="stretch")  # fmt: skip
     with c2:
         seen = x[:, :, 0] if x.shape[2] == 1 else x
         st.image(plots.enlarge(plots.gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0],
-                 caption=f"What the model sees: {x.shape[0]}x{x.shape[1]}x{x.shape[2]}", width="stretch")  # fmt: skip
+                 caption=_("What the model sees: {shape}").format(shape="x".join(map(str, x.shape))),
+                 width="stretch")  # fmt: skip
     with c3:
         st.plotly_chart(plots.probability_bars(dict(zip(names, probs))), config=plots.CHART_CONFIG, key="bars")
 
-    tab_cam, tab_maps = st.tabs(["Grad-CAM: where the evidence is", "Feature maps"])
+    tab_cam, tab_maps = st.tabs([_("Grad-CAM: where the evidence is"), _("Feature maps")])
     layers = explain.spatial_layers(served.model)
     with tab_cam:
         if not layers:
-            st.info("This model has no convolutional layers (an MLP): there is no feature map to explain.")
+            st.info(_("This model has no convolutional layers (an MLP): there is no feature map to explain."))
         else:
             a, b = st.columns(2)
             follow("cam_layer", explain.conv_layers(served.model)[-1], layers, served.run_id)
-            layer = a.selectbox("Layer", layers, key="cam_layer", help="The last conv layer is the usual choice.")
+            layer = a.selectbox(_("Layer"), layers, key="cam_layer", help=_("The last conv layer is the usual choice."))
             follow("cam_class", names[top], names, (served.run_id, hashlib.sha1(x.tobytes()).hexdigest()))
             cls = b.selectbox(
-                "Explain class", names, key="cam_class", help="The predicted class, unless you pick another."
+                _("Explain class"), names, key="cam_class", help=_("The predicted class, unless you pick another.")
             )
             try:
                 with served.lock:
-                    heat, _ = explain.gradcam(served.model, x, layer, names.index(cls))
+                    heat, _index = explain.gradcam(served.model, x, layer, names.index(cls))
             except (InputError, ValueError, RuntimeError) as exc:  # an explanation must never break the page
                 st.error(str(exc))
             else:
@@ -182,38 +195,42 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: I
                 over = plots.heat_overlay(x, up)
                 st.image(
                     plots.enlarge(over, 320)[0],
-                    caption=f"Grad-CAM for '{cls}' at {layer} ({heat.shape[0]}x{heat.shape[1]}), red = strongest evidence",
+                    caption=_("Grad-CAM for '{cls}' at {layer} ({rows}x{cols}), red = strongest evidence").format(
+                        cls=cls, layer=layer, rows=heat.shape[0], cols=heat.shape[1]
+                    ),
                     width=360,
                 )
     with tab_maps:
         convs = explain.conv_layers(served.model)
         if not convs:
-            st.info("No convolutional layers in this model.")
+            st.info(_("No convolutional layers in this model."))
         else:
-            layer = st.selectbox("Layer", convs, key="maps_layer")
+            layer = st.selectbox(_("Layer"), convs, key="maps_layer")
             try:
                 with served.lock:
                     fmap = explain.feature_maps(served.model, x, [layer])[layer]
             except (InputError, ValueError, RuntimeError) as exc:
-                st.error(f"Cannot show the feature maps of {layer}: {exc}")
+                st.error(_("Cannot show the feature maps of {layer}: {problem}").format(layer=layer, problem=exc))
             else:
                 st.image(plots.enlarge(plots.montage(fmap), 480)[0], width="stretch",
-                         caption=f"{layer}: {fmap.shape[2]} feature maps of {fmap.shape[0]}x{fmap.shape[1]} (first 64; each scaled on its own, white = strong)")  # fmt: skip
+                         caption=_("{layer}: {n} feature maps of {rows}x{cols} (first 64; each scaled on its own, white = "
+                                   "strong)").format(layer=layer, n=fmap.shape[2], rows=fmap.shape[0],
+                                                     cols=fmap.shape[1]))  # fmt: skip
 
 
-st.title("Predict")
+st.title(_("Predict"))
 served = pick_model()
 if served is None:
     st.stop()
 task = served.spec.task
-budget = PixelBudget(REQUEST_PIXELS, "One page update", session_id())
+budget = PixelBudget(REQUEST_PIXELS, N_("one page update"), session_id())
 images = pick_images(task, budget)
 probe = pick_probe()
 if not images:
     st.info(
-        "Give the model an image: "
-        + ("draw a digit, " if task == "mnist" else "")
-        + "upload one or more, use the camera, or pick a sample."
+        _("Give the model an image: draw a digit, upload one or more, use the camera, or pick a sample.")
+        if task == "mnist"
+        else _("Give the model an image: upload one or more, use the camera, or pick a sample.")
     )
     st.stop()
 
@@ -223,7 +240,8 @@ for name, load in images:
         take("predict", session_id())
         x, probs = served.predict_images([load(budget)], probe)
     except InputError as exc:
-        st.error(f"{name}: {exc}".replace("the image", name), icon=":material/error:")
+        problem = str(exc)
+        st.error(problem if name in problem else f"{name}: {problem}", icon=":material/error:")
         continue
     inputs.append((name, load, x[0]))  # keep what the model saw, not the decoded original
     probs_all.append(probs[0])
@@ -238,21 +256,26 @@ if len(results) > 1:
         table,
         hide_index=True,
         width="stretch",
-        column_config={"confidence": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
+        column_config={
+            "file": _("file"),
+            "label": _("label"),
+            # The bar's number follows the browser's language (Streamlit formats it there).
+            "confidence": st.column_config.ProgressColumn(_("confidence"), format="percent", min_value=0, max_value=1),
+        },
     )
     st.download_button(
-        "Download results (CSV)",
+        _("Download results (CSV)"),
         table.to_csv(index=False).encode(),
         "predictions.csv",
         "text/csv",
         icon=":material/download:",
     )
-    pick = st.selectbox("Look closer at", range(len(inputs)), format_func=lambda i: inputs[i][0], key="predict_pick")
+    pick = st.selectbox(_("Look closer at"), range(len(inputs)), format_func=lambda i: inputs[i][0], key="predict_pick")
 else:
     pick = 0
 name, load, x = inputs[pick]
 try:
-    original = load(PixelBudget(MAX_PIXELS, "The detail view"))  # decoded and counted above already
+    original = load(PixelBudget(MAX_PIXELS, N_("the detail view")))  # decoded and counted above already
 except InputError as exc:
     st.error(f"{name}: {exc}")
     st.stop()

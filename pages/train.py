@@ -27,12 +27,14 @@ from core.architectures import (
 from core.architectures.specs import LAYER_FIELD
 from core.cli import parse_json_object
 from core.errors import InputError
+from core.i18n import N_, _, language, ngettext, number
 from core.jobs import JobManager, queue_position
 from core.runs import ACTIVE_STATES, RunStore
 from core.training import SETTINGS, TrainConfig, estimate_epoch_seconds, planned_train_size, presets_for
 from core.training.augment import AUGMENTATIONS
 from core.zip_import import import_zip
 from pages._data import data_status, mnist_test_digits, refresh_data_status
+from pages._i18n import localized, localized_numbers
 from pages._router import ensure_router
 from pages._runs import render_run_progress
 from pages._session import actor
@@ -40,7 +42,7 @@ from pages._settings_form import NOT_USED, layer_table_config, settings_form
 
 ensure_router()
 
-DATA_KINDS = ["MNIST digits", "Image folder", "Upload a zip"]
+DATA_KINDS = [N_("MNIST digits"), N_("Image folder"), N_("Upload a zip")]
 
 DEFAULTS = {"train_data_kind": "MNIST digits", "train_edit_layers": False, "train_run_id": None}
 for key, value in DEFAULTS.items():
@@ -51,8 +53,8 @@ S = st.session_state
 # ----- data ------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner="Checking every image of the dataset...", ttl=300)
-def scan(folder: str) -> datasets.FolderScan:
+@st.cache_data(show_spinner=False, ttl=300)
+def scan(folder: str, lang: str) -> datasets.FolderScan:  # lang: the skipped files' reasons are text
     return datasets.scan_image_folder(folder)
 
 
@@ -73,17 +75,18 @@ def choose_data() -> dict | None:
 
     ``n`` is the images available for training and validation (None: MNIST from Keras's download).
     """
-    st.subheader("1. Data")
+    st.subheader(_("1. Data"))
     status = data_status()
-    kind = st.segmented_control("Data", DATA_KINDS, key="train_data_kind", required=True, label_visibility="collapsed")
+    kind = st.segmented_control(_("Data"), DATA_KINDS, key="train_data_kind", required=True, label_visibility="collapsed",
+                                format_func=_)  # fmt: skip
     if kind == "MNIST digits":
         if not status["mnist"]:
             st.warning(
-                f"No `mnist.npz` in the data folder (`{status['root']}`). Put one there (Keras key names "
-                "x_train, y_train, x_test, y_test), or start anyway: training then tries Keras's download, "
-                "which needs internet.",
+                _("No `mnist.npz` in the data folder (`{root}`). Put one there (Keras key names x_train, y_train, "
+                  "x_test, y_test), or start anyway: training then tries Keras's download, which needs internet.").format(
+                    root=status["root"]),
                 icon=":material/download:",
-            )
+            )  # fmt: skip
             return {"task": "mnist", "data": None, "classes": [str(d) for d in range(10)], "n": None,
                     "separate_test": True}  # fmt: skip
         path = status["mnist"][0]
@@ -93,7 +96,8 @@ def choose_data() -> dict | None:
             st.error(str(exc))
             return None
         n_train = mnist_train_size(path)
-        st.caption(f"`{path}`: {n_train:,} training digits (part kept for validation), {len(y):,} test digits.")
+        st.caption(_("`{path}`: {train} training digits (part kept for validation), {test} test digits.").format(
+            path=path, train=number(n_train), test=number(len(y))))  # fmt: skip
         picks = [int(np.flatnonzero(y == d)[0]) for d in range(10) if (y == d).any()]
         st.image([x[i] for i in picks], caption=[str(y[i]) for i in picks], width=56)
         return {"task": "mnist", "data": path, "classes": [str(d) for d in range(10)], "n": n_train,
@@ -104,22 +108,26 @@ def choose_data() -> dict | None:
         return None
 
     if not status["folders"]:
-        st.info("No image folders in the data folder yet: upload a zip of class folders, or put one in "
-                f"`{status['root']}` (one subfolder per class).")  # fmt: skip
+        st.info(_("No image folders in the data folder yet: upload a zip of class folders, or put one in `{root}` "
+                  "(one subfolder per class).").format(root=status["root"]))  # fmt: skip
         return None
-    folder = st.selectbox("Dataset", status["folders"], format_func=lambda p: Path(p).name, key="train_folder")
+    folder = st.selectbox(_("Dataset"), status["folders"], format_func=lambda p: Path(p).name, key="train_folder")
     try:
-        found = scan(folder)
+        with st.spinner(_("Checking every image of the dataset...")):
+            found = scan(folder, language())
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         return None
     counts = found.counts()
     st.dataframe(
-        pd.DataFrame({"class": list(counts), "images": list(counts.values())}), hide_index=True, width="content"
+        pd.DataFrame({_("class"): list(counts), _("images"): list(counts.values())}), hide_index=True, width="content"
     )
     if found.skipped:
-        with st.expander(f"{len(found.skipped)} file(s) will be skipped (unreadable or not images)"):
-            st.dataframe(pd.DataFrame([dataclasses.asdict(s) for s in found.skipped]), hide_index=True)
+        n = len(found.skipped)
+        with st.expander(ngettext("{n} file will be skipped (unreadable or not an image)",
+                                  "{n} files will be skipped (unreadable or not images)", n).format(n=n)):  # fmt: skip
+            st.dataframe(pd.DataFrame([dataclasses.asdict(s) for s in found.skipped]).rename(
+                columns={"path": _("file"), "reason": _("reason")}), hide_index=True)  # fmt: skip
     for ci, name in enumerate(found.class_names):
         files = tuple(f for f, lab in zip(found.train_files, found.train_labels) if lab == ci)[:8]
         st.image(thumbnails(files), caption=[name] + [""] * (len(files) - 1), width=72)
@@ -128,12 +136,12 @@ def choose_data() -> dict | None:
 
 
 def upload_zip() -> None:
-    st.caption("A zip with one folder per class (optionally under train/ and test/). Non-images are skipped.")
-    up = st.file_uploader("Zip of class folders", type=["zip"], key="train_zip")
+    st.caption(_("A zip with one folder per class (optionally under train/ and test/). Non-images are skipped."))
+    up = st.file_uploader(_("Zip of class folders"), type=["zip"], key="train_zip")
     stem = Path(up.name).stem if up else ""
-    name = st.text_input("Dataset name", placeholder=stem or "my-dataset", key="train_zip_name") or stem
-    if st.button("Import", disabled=up is None, icon=":material/upload:"):
-        bar = st.progress(0.0, "Extracting and checking images...")
+    name = st.text_input(_("Dataset name"), placeholder=stem or "my-dataset", key="train_zip_name") or stem
+    if st.button(_("Import"), disabled=up is None, icon=":material/upload:"):
+        bar = st.progress(0.0, _("Extracting and checking images..."))
         try:
             report = import_zip(up, name or "dataset", progress=lambda d, t: bar.progress(d / max(t, 1)),
                                 actor=actor())  # fmt: skip
@@ -144,38 +152,41 @@ def upload_zip() -> None:
         bar.empty()
         refresh_data_status()
         counts = ", ".join(f"{c}: {k}" for c, k in report.class_counts.items())
-        st.success(f"Imported **{report.name}** ({counts}). Choose it under *Image folder*.", icon=":material/check:")
+        st.success(_("Imported **{name}** ({counts}). Choose it under *Image folder*.").format(name=report.name, counts=counts),
+                   icon=":material/check:")  # fmt: skip
         if report.skipped:
-            with st.expander(f"{len(report.skipped)} file(s) skipped"):
-                st.dataframe(pd.DataFrame(report.skipped, columns=["file", "reason"]), hide_index=True)
+            n = len(report.skipped)
+            with st.expander(ngettext("{n} file skipped", "{n} files skipped", n).format(n=n)):
+                st.dataframe(pd.DataFrame(report.skipped, columns=[_("file"), _("reason")]), hide_index=True)
 
 
 # ----- model -----------------------------------------------------------------------------
 
 
 def choose_model(data: dict) -> ModelSpec | None:
-    st.subheader("2. Model")
+    st.subheader(_("2. Model"))
     task = data["task"]
     names = presets_for(task)  # the fast recipes first: a first click should not be the 130 M model
-    preset = st.selectbox("Preset", names, key=f"train_preset_{task}",
-                          format_func=lambda n: f"{n}: {PRESETS[n].description.split('. ')[0]}")  # fmt: skip
+    preset = st.selectbox(_("Preset"), names, key=f"train_preset_{task}",
+                          format_func=lambda n: f"{n}: {_(PRESETS[n].description).split('. ')[0]}")  # fmt: skip
     spec = get_preset(preset)
-    st.caption(spec.description + (f" Source: {spec.source}" if spec.source else ""))
+    st.caption(_(spec.description) + (" " + _("Source: {source}").format(source=spec.source) if spec.source else ""))
     if not all(KINDS[layer.kind].editable for layer in spec.layers):
         return spec
-    if st.toggle("Edit the layers", key="train_edit_layers"):
+    if st.toggle(_("Edit the layers"), key="train_edit_layers"):
         loaded = load_spec_upload()
         if loaded is not None:
             spec, preset = loaded, f"upload-{loaded.name}"
         layers = layer_table(spec, preset)
         if layers is None:
             return None
-        spec = dataclasses.replace(spec, name="custom", layers=layers, description=f"Edited from {preset}.")
+        spec = dataclasses.replace(spec, name="custom", layers=layers, description=_("Edited from {preset}.").format(
+            preset=preset))  # fmt: skip
         try:  # problems are shown here, under the table, not far below with the summary
             summarize_spec(spec, input_shape_now(spec, task), len(data["classes"]))
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
-        st.download_button("Save this model as JSON", json.dumps(spec.to_dict(), indent=1), "model-spec.json",
+        st.download_button(_("Save this model as JSON"), json.dumps(spec.to_dict(), indent=1), "model-spec.json",
                            "application/json", icon=":material/download:", key="train_spec_download")  # fmt: skip
     return spec
 
@@ -202,8 +213,8 @@ def layer_table(spec: ModelSpec, preset: str) -> list | None:
     base_key, version_key = f"train_rows_{preset}", f"train_rows_version_{preset}"
     if base_key not in S:
         S[base_key], S[version_key] = layers_to_rows(spec.layers), 0
-    st.caption("**+** under the table adds a layer at the end; select rows on the left and press Delete to "
-               "remove them; move a layer with the buttons below. Cells a layer kind does not use are ignored.")  # fmt: skip
+    st.caption(_("**+** under the table adds a layer at the end; select rows on the left and press Delete to "
+                 "remove them; move a layer with the buttons below. Cells a layer kind does not use are ignored."))  # fmt: skip
     frame = pd.DataFrame(S[base_key], columns=table_columns())
     for col in frame.columns:  # cells a kind does not use are blank, not the word "None"
         if col == "kind" or LAYER_FIELD[col].kind is bool:
@@ -217,9 +228,9 @@ def layer_table(spec: ModelSpec, preset: str) -> list | None:
     if f"{move_key}_next" in S:  # the moved layer stays selected (set before its widget exists)
         S[move_key] = S.pop(f"{move_key}_next")
     a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
-    n = a.number_input("Layer to move (row number)", 1, max(1, len(records)), key=move_key)
-    step = -1 if b.button("Up", icon=":material/arrow_upward:", width="stretch", help="Move it up") else 0
-    step = 1 if c.button("Down", icon=":material/arrow_downward:", width="stretch", help="Move it down") else step
+    n = a.number_input(_("Layer to move (row number)"), 1, max(1, len(records)), key=move_key)
+    step = -1 if b.button(_("Up"), icon=":material/arrow_upward:", width="stretch", help=_("Move it up")) else 0
+    step = 1 if c.button(_("Down"), icon=":material/arrow_downward:", width="stretch", help=_("Move it down")) else step
     if step and 0 <= n - 1 + step < len(records):
         records.insert(n - 1 + step, records.pop(n - 1))
         S[base_key], S[version_key] = records, S[version_key] + 1  # a fresh editor over the new order
@@ -228,17 +239,17 @@ def layer_table(spec: ModelSpec, preset: str) -> list | None:
     try:
         return layers_from_rows(records)
     except InputError as exc:
-        st.error(f"The layer table is not valid: {exc}", icon=":material/error:")
+        st.error(_("The layer table is not valid: {problem}").format(problem=exc), icon=":material/error:")
         return None
 
 
 def load_spec_upload() -> ModelSpec | None:
     """A model spec uploaded as JSON (one saved here, or written for ``--spec``), checked."""
-    up = st.file_uploader("Load a model spec (.json)", type=["json"], key="train_spec_upload")
+    up = st.file_uploader(_("Load a model spec (.json)"), type=["json"], key="train_spec_upload")
     if up is None:
         return None
     try:
-        return ModelSpec.from_dict(parse_json_object(up.getvalue(), "model spec"))
+        return ModelSpec.from_dict(parse_json_object(up.getvalue(), N_("model spec")))
     except InputError as exc:
         st.error(f"{up.name}: {exc}", icon=":material/error:")
         return None
@@ -246,19 +257,19 @@ def load_spec_upload() -> ModelSpec | None:
 
 def show_model(summary: ModelSummary) -> None:
     """Per-layer summary, warnings and diagram: arithmetic only, nothing is built."""
-    rows = [{"layer": r.label, "output shape": str(tuple(r.output_shape)), "parameters": r.params,
-             "multiply-adds": r.macs} for r in summary.layers]  # fmt: skip
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"parameters": st.column_config.NumberColumn(format="localized"),
-                                "multiply-adds": st.column_config.NumberColumn(format="localized")})  # fmt: skip
-    mb = summary.total_params * 4 / 1e6
+    layer, shape, params, macs = _("layer"), _("output shape"), _("parameters"), _("multiply-adds")
+    rows = [{layer: r.label, shape: str(tuple(r.output_shape)), params: r.params, macs: r.macs}
+            for r in summary.layers]  # fmt: skip
+    st.dataframe(localized_numbers(pd.DataFrame(rows), decimals={params: 0, macs: 0}), hide_index=True,
+                 width="stretch")  # fmt: skip
     st.markdown(
-        f"**{summary.total_params:,} parameters** ({mb:,.1f} MB as float32), "
-        f"**{summary.total_macs / 1e6:,.1f} M multiply-adds** per image, input {summary.input_shape}."
-    )
+        _("**{params} parameters** ({mb} MB as float32), **{macs} M multiply-adds** per image, input {shape}.").format(
+            params=number(summary.total_params), mb=number(summary.total_params * 4 / 1e6, 1),
+            macs=number(summary.total_macs / 1e6, 1), shape=summary.input_shape)
+    )  # fmt: skip
     for w in summary.warnings:
         st.warning(w, icon=":material/warning:")
-    diagram = [("Input", "Input", tuple(summary.input_shape), 0)]
+    diagram = [("Input", _("Input"), tuple(summary.input_shape), 0)]
     diagram += [(r.kind, KINDS[r.kind].short or r.kind, tuple(r.output_shape), r.params) for r in summary.layers]
     st.plotly_chart(plots.architecture_figure(diagram), config=plots.CHART_CONFIG, key="arch")
 
@@ -267,21 +278,21 @@ def show_model(summary: ModelSummary) -> None:
 
 
 def choose_augmentation(spec: ModelSpec) -> dict:
-    st.markdown("**Augmentation** (random changes that keep the label; only on training images)")
+    st.markdown(_("**Augmentation** (random changes that keep the label; only on training images)"))
     cols = st.columns(len(AUGMENTATIONS))
     augment = {}
     for col, (name, entry) in zip(cols, AUGMENTATIONS.items()):
-        if col.checkbox(entry.value.label, value=name in spec.augment, key=f"t_aug_{name}_{spec.name}",
-                        help=entry.value.help):  # fmt: skip
+        if col.checkbox(_(entry.value.label), value=name in spec.augment, key=f"t_aug_{name}_{spec.name}",
+                        help=_(entry.value.help)):  # fmt: skip
             augment[name] = spec.augment.get(name, entry.value.default)
     if "flip" in augment:
-        st.caption("Flipping keeps frontal/lateral labels, but not for digits or text.")
+        st.caption(_("Flipping keeps frontal/lateral labels, but not for digits or text."))
     return augment
 
 
 def choose_settings(spec: ModelSpec, task: str, data: str | None) -> TrainConfig | None:
     """The training form; returns the checked config, or None (with a message) when a value is refused."""
-    st.subheader("3. Training")
+    st.subheader(_("3. Training"))
     current = {**{s.name: s.default for s in SETTINGS}, **{s.name: getattr(spec, s.name) for s in SPEC_SETTINGS}}
     values = settings_form(current, task, spec.name)
     augment = choose_augmentation(spec) if task == "images" else dict(spec.augment)
@@ -299,15 +310,15 @@ def time_estimate(cfg: TrainConfig, summary: ModelSummary, data: dict) -> None:
     n = planned_train_size(cfg, data["n"], data["separate_test"])
     est = estimate_epoch_seconds(summary.total_macs, n, cfg.spec.batch_size)
     st.caption(
-        f"Estimated **{est:,.0f} s per epoch** on {n:,} training images "
-        f"(~{est * cfg.spec.epochs / 60:,.1f} min for {cfg.spec.epochs} epochs, less if early stopping fires). "
-        "An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing."
-    )
+        _("Estimated **{seconds} s per epoch** on {n} training images (~{minutes} min for {epochs} epochs, less if "
+          "early stopping fires). An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing.").format(
+            seconds=number(est, 0 if est >= 10 else 1), n=number(n), minutes=number(est * cfg.spec.epochs / 60, 1), epochs=cfg.spec.epochs)
+    )  # fmt: skip
 
 
 # ----- page --------------------------------------------------------------------------------
 
-st.title("Train a model")
+st.title(_("Train a model"))
 manager = JobManager()
 manager.pump()
 
@@ -317,7 +328,7 @@ if data is not None:
     cfg = choose_settings(spec, data["task"], data["data"]) if spec is not None else None
     summary = None
     if cfg is not None:
-        with st.expander("Model summary, diagram and time estimate", expanded=True):
+        with st.expander(_("Model summary, diagram and time estimate"), expanded=True):
             try:
                 summary = summarize_spec(cfg.spec, cfg.input_shape(), len(data["classes"]))
             except InputError as exc:
@@ -326,7 +337,8 @@ if data is not None:
                 show_model(summary)
                 time_estimate(cfg, summary, data)
     active = manager.active()
-    label = "Train" if not active else f"Add to the queue ({len(active)} job(s) ahead)"
+    label = _("Train") if not active else ngettext("Add to the queue ({n} job ahead)", "Add to the queue ({n} jobs ahead)",
+                                                   len(active)).format(n=len(active))  # fmt: skip
     if st.button(label, type="primary", disabled=summary is None, icon=":material/play_arrow:"):
         try:
             S.train_run_id = manager.submit(cfg, actor=actor()).id
@@ -335,33 +347,34 @@ if data is not None:
         else:
             st.rerun()  # show the new job (and the queue button) at once
 
-st.subheader("4. Progress")
+st.subheader(_("4. Progress"))
 runs = RunStore().list()
 if not runs:
-    st.caption("No runs yet.")
+    st.caption(_("No runs yet."))
 else:
     ids = [r.id for r in runs]
     if S.train_run_id not in ids:
         S.train_run_id = next((r.id for r in runs if r.status().get("status") in ACTIVE_STATES), ids[0])
-    st.selectbox("Run", ids, key="train_run_id")
+    st.selectbox(_("Run"), ids, key="train_run_id")
     run_id = S.train_run_id
     live = RunStore().get(run_id).status().get("status") in ACTIVE_STATES
 
     @st.fragment(run_every=1.0 if live else None)
+    @localized
     def progress_view() -> None:
         JobManager().pump()
         try:
             run = RunStore().get(run_id)
         except InputError:  # deleted meanwhile (from Learning curves, maybe by someone else)
-            st.warning(f"Run {run_id} was deleted.")
+            st.warning(_("Run {run} was deleted.").format(run=run_id))
             return
         pos = queue_position(manager, run_id)
         render_run_progress(run, pos)
         if run.status().get("status") in ACTIVE_STATES:
             c1, c2 = st.columns([1, 4])
-            if c1.button("Stop", icon=":material/stop:", key="stop"):
+            if c1.button(_("Stop"), icon=":material/stop:", key="stop"):
                 st.info(JobManager().stop(run_id, actor=actor()))
-            if run.stop_requested() and c2.button("Force stop (kill now)", key="force"):
+            if run.stop_requested() and c2.button(_("Force stop (kill now)"), key="force"):
                 st.warning(JobManager().stop(run_id, actor=actor(), force=True))
         elif live:
             st.rerun()  # it just ended: rerun the page once to stop the timer

@@ -13,8 +13,10 @@ from PIL import Image
 from core import plots
 from core.default_model import default_run
 from core.errors import InputError
+from core.i18n import _, number, percent
 from core.network import join_url
 from core.room import Room, Submission, active_room, open_room
+from pages._i18n import localized, with_language
 from pages._router import ensure_router
 from pages._runs import served_by_id, usable_runs
 from pages._session import actor, is_presenter
@@ -47,20 +49,20 @@ def thumbnail(path: str, right: bool | None, mtime: float) -> np.ndarray:
 
 
 def model_options() -> dict[str, str]:
-    options = {"__default__": "Shipped MNIST model (mnist-fast)"} if default_run() else {}
+    options = {"__default__": _("Shipped MNIST model (mnist-fast)")} if default_run() else {}
     options |= {r.id: f"{r.id} ({r.config().get('preset')})" for r in usable_runs()}
     return options
 
 
 def presenter_controls(room: Room | None) -> None:
     """Open a room, choose its model, approval mode: presenter only (the core checks it too)."""
-    with st.expander("Room settings (presenter)", icon=":material/settings:", expanded=room is None):
+    with st.expander(_("Room settings (presenter)"), icon=":material/settings:", expanded=room is None):
         options = model_options()
         with st.form("open_room", border=False):
-            title = st.text_input("Talk title", value=room.settings().title if room else "", max_chars=80,
+            title = st.text_input(_("Talk title"), value=room.settings().title if room else "", max_chars=80,
                                   key="room_title")  # fmt: skip
-            model = st.selectbox("Model the room uses", list(options), format_func=options.get)
-            if st.form_submit_button("Open a new room", icon=":material/meeting_room:"):
+            model = st.selectbox(_("Model the room uses"), list(options), format_func=options.get)
+            if st.form_submit_button(_("Open a new room"), icon=":material/meeting_room:"):
                 try:
                     served = served_by_id(model)
                     open_room(title, model, list(served.spec.class_names), actor())
@@ -69,45 +71,47 @@ def presenter_controls(room: Room | None) -> None:
                 else:
                     st.rerun()
         if room is not None:
-            on = st.toggle("Approve each submission before the wall shows it", value=room.settings().approval,
+            on = st.toggle(_("Approve each submission before the wall shows it"), value=room.settings().approval,
                            key="wall_approval")  # fmt: skip
             if on != room.settings().approval:
                 room.set_approval(on, actor())
-            st.text_input("Address to show (leave empty to detect it)", key="wall_url",
-                          help="For example http://192.168.1.20:8501 if the detected one is not what phones reach.")  # fmt: skip
+            st.text_input(_("Address to show (leave empty to detect it)"), key="wall_url",
+                          help=_("For example http://192.168.1.20:8501 if the detected one is not what phones "
+                                 "reach."))  # fmt: skip
 
 
 def moderation(room: Room, subs: list[Submission]) -> None:
     """Waiting submissions (approval mode) and a hide button for each shown one."""
     waiting = [s for s in subs if not s.approved and not s.hidden]
     if waiting:
-        st.markdown(f"**Waiting for approval: {len(waiting)}**")
+        st.markdown(_("**Waiting for approval: {n}**").format(n=len(waiting)))
         cols = st.columns(COLUMNS)
         for i, sub in enumerate(waiting[:COLUMNS]):
             with cols[i]:
                 st.image(thumbnail(str(room.image_path(sub)), None, 0.0), width="stretch")
                 a, b = st.columns(2)
-                if a.button("Show", key=f"ok_{sub.id}"):
+                if a.button(_("Show"), key=f"ok_{sub.id}"):
                     room.approve(sub.id, actor())
-                if b.button("Hide", key=f"hide_{sub.id}"):
+                if b.button(_("Hide"), key=f"hide_{sub.id}"):
                     room.hide(sub.id, actor())
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@localized
 def live(room: Room, presenter: bool) -> None:
     """The grid, the score and the matrix; reruns alone every 1.5 s (the page does not)."""
     subs = room.submissions()
     shown = [s for s in subs if s.visible][:WALL_ITEMS]
     right, labelled = room.score()
     a, b, c = st.columns(3)
-    a.metric("Submissions", f"{len([s for s in subs if not s.hidden]):,}")
-    b.metric("Read right", f"{right} of {labelled}" if labelled else "-",
-             help="Among the submissions whose senders said what they were.")  # fmt: skip
-    c.metric("Room accuracy", f"{right / labelled:.0%}" if labelled else "-")
+    a.metric(_("Submissions"), number(len([s for s in subs if not s.hidden])))
+    b.metric(_("Read right"), _("{right} of {labelled}").format(right=right, labelled=labelled) if labelled else "-",
+             help=_("Among the submissions whose senders said what they were."))  # fmt: skip
+    c.metric(_("Room accuracy"), percent(right / labelled, 0) if labelled else "-")
     if presenter:
         moderation(room, subs)
     if not shown:
-        st.info("Nothing on the wall yet: scan the code and draw a digit.", icon=":material/qr_code_2:")
+        st.info(_("Nothing on the wall yet: scan the code and draw a digit."), icon=":material/qr_code_2:")
         return
     cols = st.columns(COLUMNS)
     for i, sub in enumerate(shown):
@@ -115,8 +119,9 @@ def live(room: Room, presenter: bool) -> None:
             path = room.image_path(sub)
             mtime = path.stat().st_mtime if path.exists() else 0.0
             st.image(thumbnail(str(path), sub.right, mtime), width="stretch",
-                     caption=f"{sub.predicted} · {sub.confidence:.0%}" + (f" (was {sub.label})" if sub.right is False else ""))  # fmt: skip
-            if presenter and st.button(":material/visibility_off:", key=f"hide_{sub.id}", help="Hide it for good"):
+                     caption=f"{sub.predicted} · {percent(sub.confidence, 0)}"
+                     + (_(" (was {label})").format(label=sub.label) if sub.right is False else ""))  # fmt: skip
+            if presenter and st.button(":material/visibility_off:", key=f"hide_{sub.id}", help=_("Hide it for good")):
                 room.hide(sub.id, actor())
                 st.rerun()
     if labelled:
@@ -129,16 +134,17 @@ presenter = is_presenter()
 if presenter:
     presenter_controls(room)
 if room is None:
-    st.title("Wall")
-    st.info("No room is open yet." + (" Open one above." if presenter else " The speaker opens it."))
+    st.title(_("Wall"))
+    st.info(_("No room is open yet. Open one above.") if presenter else _("No room is open yet. The speaker opens it."))
     st.stop()
 
 settings = room.settings()
 url, warning = join_url(st.get_option("server.address"), st.get_option("server.port"), st.session_state.get("wall_url"))
+url = with_language(url)  # phones open the Join page in the talk's language
 left, right = st.columns([1, 3])
 with left:
     st.image(qr_png(url), width=260)
-    st.markdown(f"**Join at** `{url.removeprefix('http://')}`")
+    st.markdown(_("**Join at** `{address}`").format(address=url.removeprefix("http://")))
 with right:
     st.title(settings.title)
     if warning:  # here, full width: in the QR code's column it wrapped a word per line

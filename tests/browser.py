@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, stripes, synthetic_digits
 
 CHROMIUM = os.environ.get("CNNLAB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("CNNLAB_ARTIFACTS", ROOT / "test-artifacts"))
@@ -116,7 +116,14 @@ def app_with_mnist(root: Path, train: tuple, test: tuple):
     data = root / "data"
     data.mkdir()
     np.savez_compressed(data / "mnist.npz", x_train=train[0], y_train=train[1], x_test=test[0], y_test=test[1])
-    app = AppServer(data, root / "runs", root / "streamlit.log")
+    with running_app(root, data, root / "runs") as app:
+        yield app
+
+
+@contextlib.contextmanager
+def running_app(root: Path, data: Path, runs: Path):
+    """The app serving ``data`` and ``runs``, ready; its log is ``root/streamlit.log``."""
+    app = AppServer(data, runs, root / "streamlit.log")
     try:
         app.wait_ready()
         yield app
@@ -141,3 +148,51 @@ def no_exception(page) -> None:
     """Fails with the app's own message when the page shows a Streamlit exception box."""
     errors = page.locator("[data-testid='stException']")
     assert errors.count() == 0, errors.first.inner_text()
+
+
+# The presenter's two screens: a 1280x720 projector zoomed to 125%, and a phone.
+PROJECTOR = {"viewport": {"width": 1024, "height": 576}, "device_scale_factor": 1.25}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PAGE_PATHS = ["", "learn", "train", "curves", "predict", "evaluate", "join", "wall"]
+
+
+def demo_data(data: Path, digits: int, images_per_class: int) -> None:
+    """A synthetic ``mnist.npz`` and a 2-class ``stripes`` image folder in ``data``."""
+    data.mkdir(parents=True, exist_ok=True)
+    x, y = synthetic_digits(digits, 1)
+    np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=x[:100], y_test=y[:100])
+    for cls, o in (("horizontal", "h"), ("vertical", "v")):
+        (data / "stripes" / cls).mkdir(parents=True)
+        for i in range(images_per_class):
+            stripes(o, 48, seed=i).save(data / "stripes" / cls / f"{i}.png")
+
+
+def visit_every_page(server: AppServer, device: str, shots: Path, query: str = "", check=None) -> None:
+    """Opens every page on a projector or a phone: no exception, nothing wider than the window.
+
+    Saves what the room sees first (``<page>.png``) and the whole page (``<page>-all.png``);
+    ``check(name, page)`` runs on the whole page.
+    """
+    from playwright.sync_api import sync_playwright
+
+    options = PROJECTOR if device == "projector" else PHONE
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(**options)
+            for name in PAGE_PATHS:
+                page.goto(f"{server.url}/{name}{query}")
+                wait_idle(page)
+                no_exception(page)
+                overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 1, f"{name or 'home'} is {overflow} px wider than the {device} window"
+                page.screenshot(path=str(shots / f"{name or 'home'}.png"))
+                # The whole page: Streamlit scrolls inside the window, so a tall window shows it all.
+                page.set_viewport_size({"width": options["viewport"]["width"], "height": 2400})
+                wait_idle(page)
+                if check is not None:
+                    check(name or "home", page)
+                page.screenshot(path=str(shots / f"{name or 'home'}-all.png"))
+                page.set_viewport_size(options["viewport"])
+        finally:
+            browser.close()

@@ -61,6 +61,31 @@ def image_folder(tmp_path: Path) -> Path:
     return root
 
 
+HISTORY = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
+
+
+def seed_run(root, run_id, status, history_rows=(), preset="mnist-mlp", lr=0.001, metrics=None, **extra):
+    """A run folder as the trainer writes it (config, status, history), without training."""
+    from core.storage import write_json_atomic
+
+    path = root / run_id
+    path.mkdir(parents=True)
+    spec = {
+        "optimizer": "adam",
+        "learning_rate": lr,
+        "batch_size": 32,
+        "epochs": 5,
+        "layers": [{"kind": "Flatten"}, {"kind": "Dense"}],
+    }
+    write_json_atomic(path / "config.json", {"task": "mnist", "preset": preset, "data": "/d/mnist.npz", "spec": spec,
+                                             "created": "2026-11-20T10:00:00", "train": {"seed": 42}})  # fmt: skip
+    write_json_atomic(path / "status.json", {"status": status, **extra})
+    (path / "history.csv").write_text(HISTORY + "".join(history_rows))
+    if metrics:
+        write_json_atomic(path / "metrics.json", metrics)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def fresh_limits() -> None:
     """Rate limits are per process and session: each test starts with a full allowance."""

@@ -10,7 +10,7 @@ import time
 import zipfile
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, seed_run
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -18,29 +18,9 @@ from core.jobs import JobManager
 from core.procs import start_ticks
 from core.roles import LOCAL
 from core.runs import RunStore
-from core.storage import write_json_atomic
+from core.training import SETTINGS
 
 APP = str(ROOT / "streamlit_app.py")
-HISTORY = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
-
-
-def seed_run(root, run_id, status, history_rows=(), preset="mnist-mlp", lr=0.001, metrics=None, **extra):
-    path = root / run_id
-    path.mkdir(parents=True)
-    spec = {
-        "optimizer": "adam",
-        "learning_rate": lr,
-        "batch_size": 32,
-        "epochs": 5,
-        "layers": [{"kind": "Flatten"}, {"kind": "Dense"}],
-    }
-    write_json_atomic(path / "config.json", {"task": "mnist", "preset": preset, "data": "/d/mnist.npz", "spec": spec,
-                                             "created": "2026-11-20T10:00:00", "train": {"seed": 42}})  # fmt: skip
-    write_json_atomic(path / "status.json", {"status": status, **extra})
-    (path / "history.csv").write_text(HISTORY + "".join(history_rows))
-    if metrics:
-        write_json_atomic(path / "metrics.json", metrics)
-    return path
 
 
 @pytest.fixture
@@ -82,7 +62,7 @@ def test_curves_page_lists_every_run_even_a_half_written_one(runs):
     table = at.dataframe[0].value
     assert set(table["run"]) == {"20261120-100000-a", "20261120-110000-b", "20261120-120000-c", "20261120-130000-half"}
     assert table.set_index("run").loc["20261120-120000-c", "error"].startswith("The loss became NaN")
-    assert table.set_index("run").loc["20261120-100000-a", "test acc"] == pytest.approx(0.71)
+    assert table.set_index("run").loc["20261120-100000-a", "test_acc"] == pytest.approx(0.71)
 
 
 def test_curves_compare_two_runs_shows_what_differs(runs):
@@ -90,7 +70,8 @@ def test_curves_compare_two_runs_shows_what_differs(runs):
     at.multiselect(key="curves_selected").set_value(["20261120-100000-a", "20261120-110000-b"]).run()
     assert not at.exception
     diff = at.dataframe[1].value
-    assert "learning_rate" in diff.index and "optimizer" not in diff.index
+    label = {s.name: s.label for s in SETTINGS}  # rows are named as on the Train page
+    assert label["learning_rate"] in diff.index and label["optimizer"] not in diff.index
     at.slider(key="curves_smoothing").set_value(0.5).run()
     at.segmented_control(key="curves_view").set_value("batches").run()
     assert not at.exception

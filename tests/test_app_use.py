@@ -188,7 +188,8 @@ def test_evaluate_shows_metrics_matrix_and_gallery(app_dirs, trained):
         at.selectbox(key="eval_true").set_value(str(true)).run()
         at.selectbox(key="eval_pred").set_value(str(pred)).run()
         assert not at.exception
-        assert any(c.value.startswith(f"{cm[true][pred]:,} image(s) match") for c in at.caption), (true, pred)
+        n = cm[true][pred]
+        assert any(c.value.startswith(f"{n:,} image{'' if n == 1 else 's'} match") for c in at.caption), (true, pred)
     assert cm[3][3] > 0  # the diagonal cell really holds images
 
 

@@ -288,7 +288,7 @@ def test_import_quota_is_shared_by_all_imports(tmp_path, monkeypatch):
 
 def test_import_stops_at_its_pixel_budget_and_time_limit(tmp_path):
     big = {f"{c}/{i}.png": near_limit_png(4) for c in ("a", "b") for i in range(3)}
-    with pytest.raises(InputError, match="This import may decode"):
+    with pytest.raises(InputError, match="this import may decode"):
         import_zip(zip_of(big), "pixels", tmp_path, limits=ImportLimits(max_pixels=10_000_000), actor=LOCAL)
     with pytest.raises(InputError, match="took longer than 0 s"):
         import_zip(zip_of(_classes()), "slow", tmp_path, limits=ImportLimits(max_seconds=0), actor=LOCAL)

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from core.architectures.layers import BuildContext, LayerKind, register
 from core.errors import InputError
+from core.i18n import _
 
 
 @register
@@ -26,18 +27,19 @@ class Pretrained(LayerKind):
     MIN_SIDE: ClassVar[int] = 32
 
     def label(self, layer):
-        return f"{layer.backbone} ({'trainable' if layer.trainable else 'frozen'})"
+        return f"{layer.backbone} ({_('trainable') if layer.trainable else _('frozen')})"
 
     def output_shape(self, layer, shape):
-        h, w, _ = shape
+        h, w, _channels = shape
         if min(h, w) < self.MIN_SIDE:
             raise InputError(
-                f"{layer.backbone} needs an input of at least {self.MIN_SIDE}x{self.MIN_SIDE}. Received: {h}x{w}"
-            )
+                _("{backbone} needs an input of at least {side}x{side}. Received: {h}x{w}").format(
+                    backbone=layer.backbone, side=self.MIN_SIDE, h=h, w=w)
+            )  # fmt: skip
         return math.ceil(h / 32), math.ceil(w / 32), 1280
 
     def params(self, layer, shape):
-        trainable, frozen, _ = mobilenet_v2_counts(shape[0], shape[1])
+        trainable, frozen, _macs = mobilenet_v2_counts(shape[0], shape[1])
         return (trainable, frozen) if layer.trainable else (0, trainable + frozen)
 
     def macs(self, layer, shape, out):

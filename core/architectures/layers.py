@@ -19,6 +19,7 @@ from typing import ClassVar
 from core.architectures.specs import LAYER_FIELD, LayerSpec
 from core.errors import InputError
 from core.filters import output_size
+from core.i18n import _, number
 
 Shape = tuple[int, ...]
 HUGE_DENSE_PARAMS = 10_000_000  # more weights than this in one Dense: warn
@@ -76,7 +77,10 @@ def register(cls: type[LayerKind]) -> type[LayerKind]:
 
 def kind_of(layer: LayerSpec, index: int) -> LayerKind:
     if layer.kind not in KINDS:
-        raise InputError(f"Layer {index}: unknown kind {layer.kind!r}. Expected one of {tuple(KINDS)}.")
+        raise InputError(
+            _("Layer {index}: unknown kind {kind}. Expected one of {kinds}.").format(
+                index=index, kind=repr(layer.kind), kinds=tuple(KINDS))
+        )  # fmt: skip
     return KINDS[layer.kind]
 
 
@@ -106,9 +110,10 @@ def _window_out(layer: LayerSpec, shape: Shape, k: int, s: int, what: str) -> Sh
     oh, ow = output_size(h, k, s, layer.padding), output_size(w, k, s, layer.padding)
     if oh < 1 or ow < 1:
         raise InputError(
-            f"{what} gets a {h}x{w} feature map, smaller than its {k}x{k} window: the output would be "
-            "empty. Use padding 'same', a smaller window, fewer pooling layers or a larger input."
-        )
+            _("{what} gets a {h}x{w} feature map, smaller than its {k}x{k} window: the output would be "
+              "empty. Use padding 'same', a smaller window, fewer pooling layers or a larger input.").format(
+                what=what, h=h, w=w, k=k)
+        )  # fmt: skip
     return oh, ow, c
 
 
@@ -126,7 +131,7 @@ class Conv2D(LayerKind):
         return f"{self.name} {layer.filters} {k}x{k}" + (f" /{s}" if s > 1 else "") + f" {layer.padding}" + _act(layer)
 
     def output_shape(self, layer, shape):
-        oh, ow, _ = _window_out(layer, shape, layer.kernel_size, layer.strides or 1, self.label(layer))
+        oh, ow, _channels = _window_out(layer, shape, layer.kernel_size, layer.strides or 1, self.label(layer))
         return oh, ow, layer.filters
 
     def params(self, layer, shape):
@@ -236,7 +241,10 @@ class Flatten(LayerKind):
     def output_shape(self, layer, shape):
         n = math.prod(shape)
         if n > MAX_FLAT:
-            raise InputError(f"Flatten would make a vector of {n:,} values (at most {MAX_FLAT:,}); pool more first.")
+            raise InputError(
+                _("Flatten would make a vector of {n} values (at most {limit}); pool more first.").format(
+                    n=number(n), limit=number(MAX_FLAT))
+            )  # fmt: skip
         return (n,)
 
     def build(self, layer, name, x, ctx):
@@ -320,14 +328,23 @@ class Dense(LayerKind):
         if len(shape) == 3:
             h, w, c = shape
             return [
-                f"Layer {index} ({self.label(layer)}) is applied to a {h}x{w}x{c} feature map: Keras applies "
-                "Dense to each pixel separately (like a 1x1 convolution). Add Flatten or "
-                "GlobalAveragePooling2D before it to look at the whole image."
+                _(
+                    "Layer {index} ({label}) is applied to a {h}x{w}x{c} feature map: Keras applies Dense to each "
+                    "pixel separately (like a 1x1 convolution). Add Flatten or GlobalAveragePooling2D before it to "
+                    "look at the whole image."
+                ).format(index=index, label=self.label(layer), h=h, w=w, c=c)
             ]
         if shape[-1] * layer.units > HUGE_DENSE_PARAMS:
             return [
-                f"Layer {index} ({self.label(layer)}) has {shape[-1] * layer.units:,} weights ({shape[-1]:,} inputs): "
-                "slow to train and easy to overfit. Pool more before Flatten or use GlobalAveragePooling2D."
+                _(
+                    "Layer {index} ({label}) has {weights} weights ({inputs} inputs): slow to train and easy to "
+                    "overfit. Pool more before Flatten or use GlobalAveragePooling2D."
+                ).format(
+                    index=index,
+                    label=self.label(layer),
+                    weights=number(shape[-1] * layer.units),
+                    inputs=number(shape[-1]),
+                )
             ]
         return []
 
@@ -346,8 +363,13 @@ def check_fields(layer: LayerSpec, kind: LayerKind, index: int) -> None:
     for name in kind.fields:
         value = getattr(layer, name)
         if value is None and name in kind.required:
-            raise InputError(f"Layer {index} ({kind.name}): {name} is required ({LAYER_FIELD[name].help}).")
+            raise InputError(
+                _("Layer {index} ({kind}): {name} is required ({help}).").format(
+                    index=index, kind=kind.name, name=name, help=_(LAYER_FIELD[name].help))
+            )  # fmt: skip
         try:
             LAYER_FIELD[name].check(value)
         except InputError as exc:
-            raise InputError(f"Layer {index} ({kind.name}): {exc}") from None
+            raise InputError(
+                _("Layer {index} ({kind}): {problem}").format(index=index, kind=kind.name, problem=exc)
+            ) from None

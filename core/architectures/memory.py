@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.architectures.summary import ModelSummary
 from core.errors import InputError
+from core.i18n import _, number
 
 BYTES = 4  # float32
 OPTIMIZER_SLOTS = {"adam": 2, "adamw": 2, "sgd": 1, "rmsprop": 1}
@@ -68,9 +69,11 @@ def check_fits(estimate: MemoryEstimate, available: int | None = None) -> None:
     if estimate.total > budget:
         gb = 1024**3
         raise InputError(
-            f"Training this model needs about {estimate.total / gb:,.1f} GB of memory (weights "
-            f"{estimate.weights / gb:,.1f} GB, gradients and optimizer state {estimate.training_state / gb:,.1f} GB, "
-            f"one batch of activations {estimate.activations / gb:,.1f} GB), more than the "
-            f"{budget / gb:,.1f} GB one training may use on this machine ({available / gb:,.0f} GB). "
-            "Use fewer filters or units, a smaller image size, more pooling or a smaller batch."
-        )
+            _("Training this model needs about {total} GB of memory (weights {weights} GB, gradients and optimizer "
+              "state {state} GB, one batch of activations {activations} GB), more than the {budget} GB one training "
+              "may use on this machine ({available} GB). Use fewer filters or units, a smaller image size, more "
+              "pooling or a smaller batch.").format(
+                total=number(estimate.total / gb, 1), weights=number(estimate.weights / gb, 1),
+                state=number(estimate.training_state / gb, 1), activations=number(estimate.activations / gb, 1),
+                budget=number(budget / gb, 1), available=number(available / gb, 0))
+        )  # fmt: skip

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from core.architectures.specs import LayerSpec, ModelSpec
 from core.errors import InputError
+from core.i18n import N_, _
 
 
 def _conv(filters, k, padding="valid", activation="relu", strides=None, use_bias=True):
@@ -31,7 +32,9 @@ def _bn_relu():
 PRESETS: dict[str, ModelSpec] = {
     "mnist-tutorial": ModelSpec(
         name="mnist-tutorial",
-        description="CE229 MNIST CNN: Conv32 5x5 -> pool -> Conv64 5x5 -> pool -> Dense 1024 -> Dropout 0.2 (3.27 M params).",
+        description=N_(
+            "CE229 MNIST CNN: Conv32 5x5 -> pool -> Conv64 5x5 -> pool -> Dense 1024 -> Dropout 0.2 (3.27 M params)."
+        ),
         task="mnist",
         layers=[
             _conv(32, 5, "same"),
@@ -52,7 +55,7 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     "mnist-mlp": ModelSpec(
         name="mnist-mlp",
-        description="The dense 'hello world': Flatten -> Dense 16 -> Dense 16 -> Dense 10 (13,002 params).",
+        description=N_("The dense 'hello world': Flatten -> Dense 16 -> Dense 16 -> Dense 10 (13,002 params)."),
         task="mnist",
         layers=[
             LayerSpec("Flatten"),
@@ -69,7 +72,9 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     "keras-convnet": ModelSpec(
         name="keras-convnet",
-        description="Keras example 'Simple MNIST convnet': Conv32 -> pool -> Conv64 -> pool -> Dropout 0.5 (34,826 params).",
+        description=N_(
+            "Keras example 'Simple MNIST convnet': Conv32 -> pool -> Conv64 -> pool -> Dropout 0.5 (34,826 params)."
+        ),
         task="mnist",
         layers=[
             _conv(32, 3),
@@ -89,7 +94,9 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     "mnist-fast": ModelSpec(
         name="mnist-fast",
-        description="CNN Lab's fast MNIST recipe: Conv32 -> pool -> Conv64 -> pool -> Dense 128, one-cycle Adam, 2 epochs (>= 99% in ~20 s on 2 CPU cores).",
+        description=N_(
+            "CNN Lab's fast MNIST recipe: Conv32 -> pool -> Conv64 -> pool -> Dense 128, one-cycle Adam, 2 epochs (>= 99% in ~20 s on 2 CPU cores)."
+        ),
         task="mnist",
         layers=[
             _conv(32, 3),
@@ -113,7 +120,9 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     "orientation-tutorial": ModelSpec(
         name="orientation-tutorial",
-        description="QCon chest X-ray orientation CNN: Conv64 k2 -> pool -> Dropout -> Conv128 k2 -> pool -> Dropout -> Dense 256 -> Dense 2 sigmoid (~130 M params at 256x256).",
+        description=N_(
+            "QCon chest X-ray orientation CNN: Conv64 k2 -> pool -> Dropout -> Conv128 k2 -> pool -> Dropout -> Dense 256 -> Dense 2 sigmoid (~130 M params at 256x256)."
+        ),
         task="images",
         layers=[
             _conv(64, 2),
@@ -139,7 +148,9 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     "orientation-fast": ModelSpec(
         name="orientation-fast",
-        description="CNN Lab's chest X-ray orientation recipe: 4 BN conv blocks + global pooling at 128x128, flip/zoom/contrast augmentation.",
+        description=N_(
+            "CNN Lab's chest X-ray orientation recipe: 4 BN conv blocks + global pooling at 128x128, flip/zoom/contrast augmentation."
+        ),
         task="images",
         layers=[
             _conv(16, 3, "same", None, strides=2, use_bias=False),
@@ -171,7 +182,9 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     "transfer-mobilenetv2": ModelSpec(
         name="transfer-mobilenetv2",
-        description="Transfer learning: a frozen MobileNetV2 (ImageNet weights when they can be had) + a new classifier.",
+        description=N_(
+            "Transfer learning: a frozen MobileNetV2 (ImageNet weights when they can be had) + a new classifier."
+        ),
         task="images",
         layers=[
             LayerSpec("Pretrained", backbone="MobileNetV2", trainable=False),
@@ -198,6 +211,8 @@ def get_preset(name: str) -> ModelSpec:
         InputError: unknown preset name.
     """
     if name not in PRESETS:
-        raise InputError(f"Unknown preset {name!r}. Expected one of: {', '.join(PRESETS)}")
+        raise InputError(
+            _("Unknown preset {name}. Expected one of: {names}").format(name=repr(name), names=", ".join(PRESETS))
+        )
     spec = PRESETS[name]
     return replace(spec, layers=[replace(layer) for layer in spec.layers], augment=dict(spec.augment))

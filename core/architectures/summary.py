@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from core.architectures.layers import KINDS, Shape, check_fields, kind_of
 from core.architectures.specs import ModelSpec
 from core.errors import InputError
+from core.i18n import _
 
 CLASSIFIER = "predictions"
 
@@ -46,11 +47,11 @@ def layer_name(kind: str, index: int) -> str:
 
 def _check_recipe(spec: ModelSpec, num_classes: int) -> list[str]:
     if num_classes < 2:
-        raise InputError(f"Expected at least 2 classes. Received: {num_classes}")
+        raise InputError(_("Expected at least 2 classes. Received: {n}").format(n=num_classes))
     if not spec.layers:
-        raise InputError("The model has no layers: add at least a Flatten (or GlobalAveragePooling2D) layer.")
+        raise InputError(_("The model has no layers: add at least a Flatten (or GlobalAveragePooling2D) layer."))
     if spec.output_activation == "softmax" and spec.loss == "binary_crossentropy":
-        return ["softmax output with binary cross-entropy: categorical cross-entropy is the usual pair."]
+        return [_("softmax output with binary cross-entropy: categorical cross-entropy is the usual pair.")]
     return []
 
 
@@ -77,25 +78,29 @@ def summarize_spec(spec: ModelSpec, input_shape: Shape, num_classes: int) -> Mod
         check_fields(layer, kind, i)
         if kind.needs_map and len(shape) != 3:
             raise InputError(
-                f"Layer {i} ({kind.label(layer)}) needs a 4-D feature map (batch, height, width, channels), but an "
-                "earlier Flatten/global pooling already made the tensor flat. Move it before them."
-            )
+                _("Layer {index} ({label}) needs a 4-D feature map (batch, height, width, channels), but an earlier "
+                  "Flatten/global pooling already made the tensor flat. Move it before them.").format(
+                    index=i, label=kind.label(layer))
+            )  # fmt: skip
         try:
             out = kind.output_shape(layer, shape)
         except InputError as exc:
-            raise InputError(f"Layer {i}: {exc}") from None
+            raise InputError(_("Layer {index}: {problem}").format(index=i, problem=exc)) from None
         warnings += kind.warnings(layer, shape, i)
         trainable, frozen = kind.params(layer, shape)
         rows.append(LayerSummary(i, layer_name(layer.kind, i), kind.name, kind.label(layer), out,
                                  trainable + frozen, trainable, kind.macs(layer, shape, out)))  # fmt: skip
         if len(out) == 3 and min(out[:2]) == 1 and len(shape) == 3 and min(shape[:2]) > 1:
-            warnings.append(f"After layer {i} ({kind.label(layer)}) the feature map is down to {out[0]}x{out[1]}.")
+            warnings.append(
+                _("After layer {index} ({label}) the feature map is down to {h}x{w}.").format(
+                    index=i, label=kind.label(layer), h=out[0], w=out[1])
+            )  # fmt: skip
         shape = out
     if len(shape) != 1:
         raise InputError(
-            f"The classifier needs a flat vector, but the last layer outputs a {'x'.join(map(str, shape))} "
-            "feature map. Add Flatten or GlobalAveragePooling2D before the output."
-        )
+            _("The classifier needs a flat vector, but the last layer outputs a {shape} feature map. Add Flatten "
+              "or GlobalAveragePooling2D before the output.").format(shape="x".join(map(str, shape)))
+        )  # fmt: skip
     head = KINDS["Dense"]
     n = shape[0] * num_classes + num_classes
     rows.append(LayerSummary(len(spec.layers) + 1, CLASSIFIER, head.name, f"Dense {num_classes} {spec.output_activation}",

@@ -11,6 +11,7 @@ from typing import Any
 from core.architectures.layers import KINDS, editable_kinds, table_columns
 from core.architectures.specs import LAYER_FIELD, LayerSpec
 from core.errors import InputError
+from core.i18n import _
 
 
 def layers_to_rows(layers: list[LayerSpec]) -> list[dict]:
@@ -43,13 +44,20 @@ def _cell(name: str, value: Any, index: int) -> Any:
         except (TypeError, ValueError, OverflowError):
             whole = False
         if not whole:
-            raise InputError(f"Layer {index}: {name} must be a whole number. Received: {value!r}")
+            raise InputError(
+                _("Layer {index}: {name} must be a whole number. Received: {value}").format(
+                    index=index, name=name, value=repr(value))
+            )  # fmt: skip
         return int(float(value))
     if kind is float:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise InputError(f"Layer {index}: {name} must be a number. Received: {value!r}") from None
+            raise InputError(
+                _("Layer {index}: {name} must be a number. Received: {value}").format(
+                    index=index, name=name, value=repr(value)
+                )
+            ) from None
     if kind is bool:
         return bool(value)
     return str(value)
@@ -71,11 +79,15 @@ def layers_from_rows(rows: list[dict]) -> list[LayerSpec]:
         if _blank(kind):
             continue
         if kind not in allowed:
-            raise InputError(f"Layer {i}: expected a kind in {allowed}. Received: {kind!r}")
+            raise InputError(
+                _("Layer {index}: expected a kind in {kinds}. Received: {kind}").format(
+                    index=i, kinds=allowed, kind=repr(kind)
+                )
+            )
         values = {
             name: _cell(name, row[name], i) for name in KINDS[kind].fields if name in row and not _blank(row[name])
         }
         layers.append(LayerSpec(kind=kind, **values))
     if not layers:
-        raise InputError("The model has no layers: add at least a Flatten and a Dense layer.")
+        raise InputError(_("The model has no layers: add at least a Flatten and a Dense layer."))
     return layers

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError
+from core.i18n import N_, _
 from core.settings import Setting
 
 
@@ -37,30 +38,32 @@ AUGMENTATIONS: dict[str, Augmentation] = {
             "flip",
             str,
             "horizontal",
-            "Flip",
-            "mirror images at random (not for digits or text)",
+            N_("Flip"),
+            N_("mirror images at random (not for digits or text)"),
             choices=("horizontal", "vertical", "horizontal_and_vertical"),
         ),
         lambda v, seed: _layers().RandomFlip(v, seed=seed),
     ),  # fmt: skip
     "rotation": Augmentation(
-        _opt("rotation", float, 0.05, "Rotation", "turn by up to this fraction of a full turn", lo=0.0, hi=0.5),
+        _opt("rotation", float, 0.05, N_("Rotation"), N_("turn by up to this fraction of a full turn"), lo=0.0, hi=0.5),
         lambda v, seed: _layers().RandomRotation(v, fill_mode="nearest", seed=seed + 1),
     ),
     "zoom": Augmentation(
-        _opt("zoom", float, 0.1, "Zoom", "zoom in or out by up to this fraction", lo=0.0, hi=0.9),
+        _opt("zoom", float, 0.1, N_("Zoom"), N_("zoom in or out by up to this fraction"), lo=0.0, hi=0.9),
         lambda v, seed: _layers().RandomZoom(v, fill_mode="nearest", seed=seed + 2),
     ),
     "translation": Augmentation(
-        _opt("translation", float, 0.1, "Shift", "shift by up to this fraction of the side", lo=0.0, hi=0.5),
+        _opt("translation", float, 0.1, N_("Shift"), N_("shift by up to this fraction of the side"), lo=0.0, hi=0.5),
         lambda v, seed: _layers().RandomTranslation(v, v, fill_mode="nearest", seed=seed + 3),
     ),
     "contrast": Augmentation(
-        _opt("contrast", float, 0.2, "Contrast", "change contrast by up to this factor", lo=0.0, hi=1.0),
+        _opt("contrast", float, 0.2, N_("Contrast"), N_("change contrast by up to this factor"), lo=0.0, hi=1.0),
         lambda v, seed: _layers().RandomContrast(v, value_range=(0, 1), seed=seed + 4),
     ),
     "brightness": Augmentation(
-        _opt("brightness", float, 0.2, "Brightness", "change brightness by up to this fraction", lo=0.0, hi=1.0),
+        _opt(
+            "brightness", float, 0.2, N_("Brightness"), N_("change brightness by up to this fraction"), lo=0.0, hi=1.0
+        ),
         lambda v, seed: _layers().RandomBrightness(v, value_range=(0, 1), seed=seed + 5),
     ),
 }
@@ -73,12 +76,16 @@ def check_augment(augment: Any) -> dict:
         InputError: not an object, an unknown option or a value out of range.
     """
     if not isinstance(augment, dict):
-        raise InputError(f"Expected augment to be an object such as {{'zoom': 0.1}}. Received: {augment!r:.80}")
+        raise InputError(
+            _("Expected augment to be an object such as {example}. Received: {value}").format(
+                example="{'zoom': 0.1}", value=repr(augment)[:80])
+        )  # fmt: skip
     unknown = set(augment) - set(AUGMENTATIONS)
     if unknown:
         raise InputError(
-            f"Unknown augmentation option(s) {sorted(map(str, unknown))}. Expected some of {list(AUGMENTATIONS)}."
-        )
+            _("Unknown augmentation option(s) {names}. Expected some of {known}.").format(
+                names=sorted(map(str, unknown)), known=list(AUGMENTATIONS))
+        )  # fmt: skip
     out = {}
     for name, value in augment.items():
         value = AUGMENTATIONS[name].value.check(value)

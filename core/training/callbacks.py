@@ -12,15 +12,16 @@ import time
 
 import numpy as np
 
+from core.i18n import N_
 from core.runs import BATCH_FIELDS, HISTORY_FIELDS, Run
 from core.storage import append_csv
 
 STATUS_EVERY_SECONDS = 1.0
 BATCH_LOG_EVERY = 10  # batches between rows of batches.csv
 STOP_REASONS = {  # stop_reason in status.json -> words for people
-    "stop_file": "stopped on request",
-    "max_seconds": "time budget reached",
-    "nan": "the loss diverged",
+    "stop_file": N_("stopped on request"),
+    "max_seconds": N_("time budget reached"),
+    "nan": N_("the loss diverged"),
 }
 
 

@@ -18,6 +18,7 @@ from core.architectures import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, su
 from core.architectures.memory import check_fits, training_memory
 from core.architectures.specs import MAX_TEXT, TASKS
 from core.errors import InputError
+from core.i18n import N_, _, percent
 from core.settings import Setting, check_all, setting, settings_of
 from core.training.augment import check_augment
 
@@ -34,13 +35,11 @@ class TrainConfig:
     spec: ModelSpec
     preset: str = "custom"  # the preset the spec started from, or "custom"
     name: str = ""  # a name for the run id (default: the preset's)
-    seed: int = setting(int, 42, "Seed", "same seed, same data order and initial weights", lo=0, hi=2**31 - 1)
-    max_seconds: float | None = setting(
-        float, None, "Time budget (s)", "stop training after this many seconds (empty: no limit)",
+    seed: int = setting(int, 42, N_("Seed"), N_("same seed, same data order and initial weights"), lo=0, hi=2**31 - 1)
+    max_seconds: float | None = setting(float, None, N_("Time budget (s)"), N_("stop training after this many seconds (empty: no limit)"),
         lo=1.0, hi=7 * 24 * 3600.0, optional=True,
     )  # fmt: skip
-    test_fraction: float = setting(
-        float, 0.15, "Test fraction", "images kept aside for the final test (a dataset's test/ folder wins)",
+    test_fraction: float = setting(float, 0.15, N_("Test fraction"), N_("images kept aside for the final test (a dataset's test/ folder wins)"),
         lo=0.0, hi=0.5, tasks=("images",), group="advanced",
     )  # fmt: skip
 
@@ -78,7 +77,11 @@ class TrainConfig:
         settings = dict(settings or {})
         unknown = set(settings) - set(SETTING)
         if unknown:
-            raise InputError(f"Unknown setting(s) {sorted(unknown)}. Expected some of: {', '.join(SETTING)}")
+            raise InputError(
+                _("Unknown setting(s) {names}. Expected some of: {known}").format(
+                    names=sorted(unknown), known=", ".join(SETTING)
+                )
+            )
         spec_values = {k: v for k, v in settings.items() if SETTING[k].owner == "spec"}
         run_values = {k: v for k, v in settings.items() if SETTING[k].owner == "run"}
         base = replace(base, **spec_values, augment=dict(base.augment) if augment else {})
@@ -96,28 +99,39 @@ class TrainConfig:
             InputError: the first problem, in words a person can act on.
         """
         if self.task not in TASKS:
-            raise InputError(f"Expected task in {TASKS}. Received: task={self.task!r}")
+            raise InputError(
+                _("Expected task in {choices}. Received: task={value}").format(choices=TASKS, value=repr(self.task))
+            )
         if self.spec.task not in ("any", self.task):
-            raise InputError(f"Preset {self.spec.name!r} is made for --task {self.spec.task}, not {self.task}.")
+            raise InputError(
+                _("Preset {name} is made for --task {made_for}, not {task}.").format(
+                    name=repr(self.spec.name), made_for=self.spec.task, task=self.task)
+            )  # fmt: skip
         for key in ("preset", "name"):
             value = getattr(self, key)
             if not isinstance(value, str) or len(value) > MAX_TEXT:
-                raise InputError(f"Expected {key} to be text of at most {MAX_TEXT} characters.")
+                raise InputError(
+                    _("Expected {key} to be text of at most {limit} characters.").format(key=key, limit=MAX_TEXT)
+                )
         if self.data is not None and not isinstance(self.data, str):
-            raise InputError(f"Expected data to be a path. Received: {self.data!r}")
+            raise InputError(_("Expected data to be a path. Received: {value}").format(value=repr(self.data)))
         check_all(self.spec, SPEC_SETTINGS)
         check_all(self, RUN_SETTINGS)
         self.spec.augment = check_augment(self.spec.augment)
         if self.task == "mnist":
             if self.spec.image_size not in (28, SETTING["image_size"].default) or self.spec.color_mode != "grayscale":
-                raise InputError(f"MNIST images are 28x28 grayscale. Received: --image-size {self.spec.image_size}")
+                raise InputError(
+                    _("MNIST images are 28x28 grayscale. Received: --image-size {size}").format(
+                        size=self.spec.image_size
+                    )
+                )
             self.spec.image_size = 28
         held_out = self.spec.validation_fraction + (self.test_fraction if self.task == "images" else 0.0)
         if held_out > 1 - MIN_TRAIN_SHARE:
             raise InputError(
-                f"validation_fraction + test_fraction must leave at least {MIN_TRAIN_SHARE:.0%} for training. "
-                f"Received: {held_out:g}"
-            )
+                _("validation_fraction + test_fraction must leave at least {share} for training. Received: {held_out}").format(
+                    share=percent(MIN_TRAIN_SHARE, 0), held_out=f"{held_out:g}")
+            )  # fmt: skip
         classes = num_classes or (MNIST_CLASSES if self.task == "mnist" else 2)
         summary = summarize_spec(self.spec, self.input_shape(), classes)
         check_fits(training_memory(summary, self.spec.batch_size, self.spec.optimizer))
@@ -144,7 +158,7 @@ class TrainConfig:
             InputError: missing or mistyped keys.
         """
         if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
-            raise InputError("This run folder's config.json holds no training config (no 'spec').")
+            raise InputError(_("This run folder's config.json holds no training config (no 'spec')."))
         run_values = {s.name: data[s.name] for s in RUN_SETTINGS if s.name in data}
         return cls(task=data.get("task"), data=data.get("data"), spec=ModelSpec.from_dict(data["spec"]),
                    preset=data.get("preset") or "custom", name=data.get("name") or "", **run_values)  # fmt: skip
