@@ -42,6 +42,12 @@ def few_dots() -> Image.Image:
     return img
 
 
+def png_header_then_noise(size: int = 300) -> bytes:
+    """The PNG signature followed by random bytes, seeded: os.urandom made about one file in
+    three hundred parse as a PNG chunk and fail as "truncated" instead (a flaky CI run)."""
+    return b"\x89PNG\r\n\x1a\n" + np.random.default_rng(size).bytes(size)
+
+
 def near_limit_png(megapixels: float = 39.0, mode: str = "1") -> bytes:
     """A tiny file (a blank PNG compresses to almost nothing) that decodes to ~40 megapixels."""
     side = int((megapixels * 1e6) ** 0.5)

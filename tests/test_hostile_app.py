@@ -24,6 +24,7 @@ from hostile_files import (
     lab_tiff,
     near_limit_png,
     png_bytes,
+    png_header_then_noise,
     zip_of,
 )
 from PIL import Image
@@ -50,7 +51,7 @@ def messages(at) -> str:
 UPLOADS = [  # (file name, bytes, words the page shows, or None when it is predicted)
     ("empty.png", b"", "empty"),
     ("text.png", b"just text", "not an image"),
-    ("noise.png", b"\x89PNG\r\n\x1a\n" + os.urandom(300), "not an image"),
+    ("noise.png", png_header_then_noise(300), "not an image"),
     ("cut.png", png_bytes(image_16bit())[:70], "corrupt"),
     ("bomb.png", near_limit_png(64), "decompression bomb"),
     ("x16.png", png_bytes(image_16bit()), None),
@@ -112,7 +113,7 @@ def test_a_flood_of_near_limit_uploads_is_cut_by_the_request_budget(shipped_only
 SPECS = [
     ("deep.json", ("[" * 60_000 + "]" * 60_000).encode(), "nested too deeply"),
     ("list.json", b"[1, 2]", "JSON object"),
-    ("binary.json", os.urandom(64), "not valid JSON"),
+    ("binary.json", bytes(range(128, 192)), "not valid JSON"),
     ("types.json", json.dumps({"name": "x", "layers": [{"kind": "Dense", "units": "many"}]}).encode(), "units to be a whole number"),
     ("kind.json", json.dumps({"name": "x", "layers": [{"kind": "Conv9D"}]}).encode(), "Received: 'Conv9D'"),
 ]  # fmt: skip

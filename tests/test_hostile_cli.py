@@ -9,7 +9,6 @@ regression (an unbounded read, a hang on a FIFO, a 2 TB tensor) fails the test, 
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from hostile_files import (
     lab_tiff,
     npz_with_lying_size,
     png_bytes,
+    png_header_then_noise,
     write_npz,
     write_spec,
 )
@@ -211,7 +211,7 @@ def _all_corrupt(tmp: Path, w: dict) -> Path:
     for cls in ("a", "b"):
         (root / cls).mkdir(parents=True)
         for i in range(6):
-            (root / cls / f"{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(50))
+            (root / cls / f"{i}.png").write_bytes(png_header_then_noise(50 + i))
     return root
 
 

@@ -21,6 +21,7 @@ from hostile_files import (
     lab_tiff,
     near_limit_png,
     png_bytes,
+    png_header_then_noise,
     zip_of,
 )
 from PIL import Image
@@ -58,7 +59,7 @@ def _bomb_header() -> bytes:
 IMAGES = {  # name -> (bytes, None if usable else a words of the refusal)
     "empty": (b"", "empty"),
     "text": (b"hello, not an image", "not an image"),
-    "png-header-then-noise": (b"\x89PNG\r\n\x1a\n" + os.urandom(200), "not an image"),
+    "png-header-then-noise": (png_header_then_noise(200), "not an image"),
     "truncated": (png_bytes(image_16bit())[:80], "corrupt"),
     "bomb-header": (_bomb_header(), "decompression bomb"),
     "sixteen-bit": (png_bytes(image_16bit()), None),
