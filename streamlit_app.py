@@ -20,7 +20,8 @@ presenter = is_presenter()
 PAGES = {
     "": [st.Page("pages/home.py", title=_("Home"), icon=":material/home:", default=True)],
     _("Learn"): [
-        st.Page("pages/learn.py", title=_("Convolution & pooling"), icon=":material/grid_on:", url_path="learn")
+        st.Page("pages/learn.py", title=_("Convolution & pooling"), icon=":material/grid_on:", url_path="learn"),
+        st.Page("pages/hood.py", title=_("Under the hood"), icon=":material/code:", url_path="hood"),
     ],
     _("Train"): [
         *(

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 from core import procs
 from core.errors import InputError
@@ -31,7 +32,15 @@ from core.limits import take
 from core.roles import Actor, require_presenter
 from core.runs import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
 from core.storage import read_text_tail
-from core.training.config import TrainConfig
+
+
+class JobConfig(Protocol):
+    """What a job's config offers the queue (:class:`TrainConfig` is one)."""
+
+    def validate(self) -> list[str]: ...
+    def run_name(self) -> str: ...
+    def to_dict(self) -> dict: ...
+
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUNNING = 1
@@ -109,7 +118,7 @@ class JobManager:
 
     # ----- submit / start -----------------------------------------------------------
 
-    def submit(self, config: TrainConfig, *, actor: Actor) -> Run:
+    def submit(self, config: JobConfig, *, actor: Actor) -> Run:
         """Queues a training run and starts it if a slot is free.
 
         The config is checked here (the same checks as the command line), then written once
@@ -117,7 +126,8 @@ class JobManager:
         (``python -m core.train --run-dir``).
 
         Args:
-            config: the run.
+            config: the run (a :class:`TrainConfig`, or any config with the same three
+                methods, such as an API comparison's).
             actor: who asks (``core.roles.LOCAL`` from Python): only the presenter may; a web
                 session's jobs in the queue and its rate of submissions are limited.
 
@@ -125,18 +135,29 @@ class JobManager:
             InputError: not the presenter, a bad setting, a full queue, too many jobs or
                 submissions from this session, or the runs folder cannot be written.
         """
+        return self.submit_all([config], actor=actor)[0]
+
+    def submit_all(self, configs: list[JobConfig], *, actor: Actor) -> list[Run]:
+        """Queues several runs together: all of them, or (on any refusal) none.
+
+        Raises:
+            InputError: as :meth:`submit`, for the runs together (a queue with room for
+                two of three refuses all three).
+        """
         require_presenter(actor, N_("start a training"))
         session = actor.session
-        config.validate()
-        run = None
+        for config in configs:
+            config.validate()
+        runs: list[Run] = []
         try:
-            with self._lock():  # a concurrent pump must not start it before its config is written
-                self._check_queue_room(session)
-                take("submit", session)
+            with self._lock():  # a concurrent pump must not start a run before its config is written
+                self._check_queue_room(session, len(configs))
+                take("submit", session, len(configs))
                 job = {"submitted": now_iso(), **({"session": session} if session else {})}
-                run = self.store.create(config.run_name(), {**config.to_dict(), "job": job})
+                for config in configs:
+                    runs.append(self.store.create(config.run_name(), {**config.to_dict(), "job": job}))
         except OSError as exc:
-            if run is not None:
+            for run in runs:
                 shutil.rmtree(run.path, ignore_errors=True)
             raise InputError(
                 _("Could not create a run in {root}: {problem}.").format(
@@ -144,16 +165,16 @@ class JobManager:
                 )
             ) from exc
         self.pump()
-        return run
+        return runs
 
-    def _check_queue_room(self, session: str | None) -> None:
+    def _check_queue_room(self, session: str | None, adding: int = 1) -> None:
         active = self.active()
-        if len(active) >= max_queue():
+        if len(active) + adding > max_queue():
             raise InputError(
                 _("The queue is full ({n} jobs waiting or running); try again when one ends.").format(n=len(active))
             )
         mine = [r for r in active if session and (r.config().get("job") or {}).get("session") == session]
-        if len(mine) >= MAX_JOBS_PER_SESSION:
+        if len(mine) + adding > MAX_JOBS_PER_SESSION:
             raise InputError(
                 _("You already have {n} jobs waiting or running (at most {limit}); stop one or wait for it to end.").format(
                     n=len(mine), limit=MAX_JOBS_PER_SESSION)

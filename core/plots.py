@@ -420,3 +420,45 @@ def confusion_figure(cm: list[list[int]], class_names: list[str]) -> go.Figure:
                       xaxis={"title": _("predicted"), "type": "category", "side": "top"},
                       yaxis={"title": _("true"), "type": "category", "autorange": "reversed"})  # fmt: skip
     return fig
+
+
+# ----- the API comparison ----------------------------------------------------------------
+
+
+@dataclass
+class TimedAccuracy:
+    """One racer of a chart against wall-clock time."""
+
+    label: str
+    curve: list[tuple[float, float]]  # (seconds since its fit began, training accuracy so far)
+    test: tuple[float, float] | None = None  # (fit seconds, test accuracy) once tested
+
+
+def accuracy_time_figure(racers: list[TimedAccuracy], height: int = 420) -> go.Figure:
+    """Accuracy against wall-clock seconds: each racer's running training accuracy (line) and,
+    once it has one, its test accuracy (a large diamond at the end of its fit)."""
+    fig = go.Figure()
+    for i, r in enumerate(racers):
+        color = PALETTE[i % len(PALETTE)]
+        if r.curve:
+            xs, ys = zip(*r.curve)
+            fig.add_scatter(x=xs, y=ys, mode="lines", name=r.label, legendgroup=r.label,
+                            line={"color": color, "width": 3, "dash": "dot"},
+                            hovertemplate=_("training accuracy %{y:.2%} at %{x:.1f} s") + f"<extra>{r.label}</extra>")  # fmt: skip
+        if r.test is not None:
+            fig.add_scatter(x=[r.test[0]], y=[r.test[1]], mode="markers+text", legendgroup=r.label,
+                            name=r.label, showlegend=not r.curve, text=[percent(r.test[1], 2)],
+                            textposition="top center", textfont={"size": 16, "color": color},
+                            marker={"symbol": "diamond", "size": 18, "color": color},
+                            hovertemplate=_("test accuracy %{y:.2%} after %{x:.1f} s") + f"<extra>{r.label}</extra>")  # fmt: skip
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        title={"text": _("Accuracy against wall-clock time (dotted: training, diamond: test)"), "font": {"size": 20}},
+        font={"size": 15},
+        separators=separators(),
+        xaxis={"title": _("seconds of training"), "rangemode": "tozero"},
+        yaxis={"title": _("accuracy"), "tickformat": ".0%"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+    )
+    return fig

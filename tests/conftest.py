@@ -131,3 +131,30 @@ def navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def seed_comparison(root, group: str = "2026-11-20-100000", seconds=(40.0, 35.0, 50.0), running: str | None = None):
+    """An API comparison's three run folders as training writes them, without training.
+
+    ``seconds``: each way's fit time for 400 of 422 batches; ``running``: this way is still training.
+    """
+    from core.api_compare.runner import comparison_configs
+    from core.storage import write_json_atomic
+
+    for i, (cfg, fit) in enumerate(zip(comparison_configs("/d/mnist.npz", max_batches=400), seconds)):
+        cfg.group = group
+        path = root / f"20261120-10000{i}-api-{cfg.way}"
+        path.mkdir(parents=True)
+        facts = {"n_train": 54_000, "steps_per_epoch": 400, "full_steps_per_epoch": 422}
+        write_json_atomic(path / "config.json", {**cfg.to_dict(), **facts, "created": "2026-11-20T10:00:00"})
+        rows = "".join(f"1,{b},{b},{1 / b:.3f},{0.9 + b / 5000:.3f},{fit * b / 400:.2f}\n" for b in range(10, 401, 10))
+        (path / "batches.csv").write_text("epoch,batch,step,loss,accuracy,seconds\n" + rows)
+        if cfg.way == running:
+            from core import procs  # this test process stands in for the training one
+
+            write_json_atomic(path / "status.json", {"status": "running", "epoch": 1, "epochs": 1, "batch": 200,
+                                                     "steps_per_epoch": 400, "elapsed": fit / 2, "pid": os.getpid(),
+                                                     "pid_start": procs.start_ticks(os.getpid())})  # fmt: skip
+            continue
+        write_json_atomic(path / "status.json", {"status": "completed", "epochs_done": 1, "train_seconds": fit})
+        write_json_atomic(path / "metrics.json", {"accuracy": 0.985 + i / 1000, "loss": 0.05, "n": 10_000})

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import ROOT, seed_run, stripes, synthetic_digits
+from conftest import ROOT, seed_comparison, seed_run, stripes, synthetic_digits
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -21,7 +21,7 @@ from core.i18n import _, ngettext, normalize, number, percent, set_language
 
 APP = str(ROOT / "streamlit_app.py")
 PO = i18n.LOCALES / "pt_BR" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
-PAGES = ["home", "learn", "train", "curves", "predict", "evaluate", "join", "wall"]
+PAGES = ["home", "learn", "hood", "train", "curves", "predict", "evaluate", "join", "wall"]
 
 
 @pytest.fixture(autouse=True)
@@ -177,6 +177,7 @@ def content(tmp_path):
     seed_run(runs, "20261120-110000-b", "stopped", rows[:2], lr=0.01, stop_reason="stop_file", epochs_done=2, epochs=5)
     seed_run(runs, "20261120-120000-c", "failed", [], error="The loss became NaN at epoch 2.")
     open_room("Minha palestra", "__default__", [str(d) for d in range(10)], LOCAL)
+    seed_comparison(runs)
 
 
 def digit_png() -> bytes:

@@ -9,6 +9,7 @@ import math
 import os
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from core import datasets, procs
@@ -24,13 +25,20 @@ from core.training.data import PreparedData, prepare_data
 VALIDATION_BATCH = 256  # validation has no gradients: larger batches are simply faster
 
 
-def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None = None) -> dict:
+FitAndTest = Callable[[TrainConfig, Run, PreparedData, dict], dict]
+
+
+def train(
+    cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None = None, fit_and_test: FitAndTest | None = None
+) -> dict:
     """Trains one run end to end and returns the CLI's result dict.
 
     Args:
         cfg: the run's config (checked here).
         runs_dir: where to create the run folder (ignored when ``run`` is given).
         run: a folder created by :mod:`core.jobs` (its config.json is ``cfg``).
+        fit_and_test: trains and tests in place of ``model.fit`` on ``build_model(cfg.spec)``
+            (the API comparison's hand-written ways); it ends with :func:`test_and_finish`.
 
     Bad input found before the run folder exists raises InputError (nothing written).
     Problems during training mark the run ``failed`` and are returned with ``"error"``
@@ -51,7 +59,7 @@ def train(cfg: TrainConfig, runs_dir: str | Path | None = None, run: Run | None 
             run.log(f"note: {note}")
         if data.split:
             write_json_atomic(run.path / "split.json", data.split)
-        return _fit_and_test(cfg, run, data, result)
+        return (fit_and_test or _fit_and_test)(cfg, run, data, result)
     except InputError as exc:
         return _failed(run, result, str(exc), 2)
     except Exception as exc:  # anything unexpected: the run says why, the caller gets exit 1
@@ -81,7 +89,7 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
     model.compile(optimizer=make_optimizer(spec, steps, spec.epochs), loss=make_loss(spec),
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])  # fmt: skip
     run.update_config(**data.facts(), input_shape=list(cfg.input_shape()), n_params=summary.total_params,
-                      macs=summary.total_macs, steps_per_epoch=steps, versions=_versions())  # fmt: skip
+                      macs=summary.total_macs, steps_per_epoch=steps, versions=versions())  # fmt: skip
     run.log(f"Model {spec.name}: {summary.total_params:,} parameters ({summary.total_params * 4 / 1e6:,.1f} MB as "
             f"float32), {summary.total_macs / 1e6:,.2f} M multiply-adds per image, input {cfg.input_shape()}.")  # fmt: skip
     run.log(f"Training on {len(data.y_train)} images, validating on {len(data.y_val)}, "
@@ -107,11 +115,16 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
         run.update_status(train_seconds=seconds)
         return _failed(run, result, msg, 1)
     model.save(run.path / "final.keras")
-    return _test(run, model, data, cfg, progress, result)
+    return test_and_finish(run, model, data, cfg, progress, result)
 
 
-def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, result: dict) -> dict:
-    """Evaluates the best checkpoint on the test split and writes the final status."""
+def test_and_finish(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, result: dict) -> dict:
+    """Evaluates the best checkpoint (else ``model``) on the test split and writes the final status.
+
+    Args:
+        progress: the run's callback (``make_run_callback``): why and where training ended.
+        result: the CLI's result so far, with ``train_seconds``.
+    """
     import keras
 
     from core.evaluation import evaluate_model
@@ -147,7 +160,7 @@ def _stop_on_sigterm(run: Run) -> None:
     signal.signal(signal.SIGTERM, _handler)
 
 
-def _versions() -> dict:
+def versions() -> dict:
     import platform
 
     import keras
