@@ -169,15 +169,17 @@ class JobManager:
 
     def _check_queue_room(self, session: str | None, adding: int = 1) -> None:
         active = self.active()
+        needs = "" if adding == 1 else " " + _("(This starts {n} jobs together.)").format(n=adding)
         if len(active) + adding > max_queue():
             raise InputError(
                 _("The queue is full ({n} jobs waiting or running); try again when one ends.").format(n=len(active))
+                + needs
             )
         mine = [r for r in active if session and (r.config().get("job") or {}).get("session") == session]
         if len(mine) + adding > MAX_JOBS_PER_SESSION:
             raise InputError(
                 _("You already have {n} jobs waiting or running (at most {limit}); stop one or wait for it to end.").format(
-                    n=len(mine), limit=MAX_JOBS_PER_SESSION)
+                    n=len(mine), limit=MAX_JOBS_PER_SESSION) + needs
             )  # fmt: skip
 
     def pump(self) -> list[str]:

@@ -185,7 +185,7 @@ def test_only_the_presenter_starts_a_comparison_and_it_is_all_or_nothing(tmp_pat
     cfg = ApiRunConfig("keras", str(mnist_file), max_batches=1, group="other")
     manager.submit(cfg, actor=presenter)  # one job already waiting or running for this session
     assert MAX_JOBS_PER_SESSION == 3
-    with pytest.raises(InputError, match="at most 3"):
+    with pytest.raises(InputError, match=r"at most 3.*This starts 3 jobs together"):
         manager.submit_all(configs, actor=presenter)  # 1 + 3 > 3: none of the three is queued
     assert len(RunStore(tmp_path / "runs").list()) == 1
     for run in manager.active():

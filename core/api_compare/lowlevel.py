@@ -123,8 +123,8 @@ def train(x_train, y_train, x_val, y_val, *, epochs: int = 1, batch_size: int = 
     batches = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
                .batch(batch_size).prefetch(tf.data.AUTOTUNE))  # fmt: skip
-    # Count the steps instead of running the pipeline dry, as Keras's fit does: reaching the
-    # end of this shuffled pipeline cost about 12 s per epoch on a 2-core machine.
+    # Count the steps instead of running the pipeline dry: on a 2-core machine, reaching the end
+    # of this shuffled pipeline often stalled for about 12 s (see bench/api_compare.py).
     steps = min(math.ceil(len(x_train) / batch_size), max_batches or math.inf)
     if callbacks:
         callbacks.on_train_begin()
