@@ -190,3 +190,33 @@ def test_only_the_presenter_starts_a_comparison_and_it_is_all_or_nothing(tmp_pat
     assert len(RunStore(tmp_path / "runs").list()) == 1
     for run in manager.active():
         manager.stop(run.id, actor=presenter, force=True)
+
+
+def test_damaged_comparison_folders_show_what_they_have(tmp_path):
+    """The run store is untrusted: junk in a comparison's files gives empty cells, never an exception."""
+    import json
+
+    junk = {
+        "20261120-100000-a": {"api_compare": {"way": "keras", "group": "g"}, "spec": [1, 2], "steps_per_epoch": 3,
+                              "full_steps_per_epoch": 4, "n_train": 10},
+        "20261120-100001-b": {"api_compare": {"way": "lowlevel", "group": "g"}, "spec": {"batch_size": "big"},
+                              "steps_per_epoch": "x", "n_train": None},
+        "20261120-100002-c": {"api_compare": "not a section"},
+        "20261120-100003-d": {"api_compare": {"way": "../../etc", "group": "g"}},
+        "20261120-100004-e": {"api_compare": {"way": "keras_xla", "group": ["g"]}},
+    }  # fmt: skip
+    for run_id, config in junk.items():
+        path = tmp_path / run_id
+        path.mkdir()
+        (path / "config.json").write_text(json.dumps(config))
+        (path / "status.json").write_text(json.dumps({"status": "completed", "train_seconds": 2.0, "epochs_done": 1}))
+        (path / "metrics.json").write_text("[not json")
+        (path / "batches.csv").write_text("epoch,batch,step,loss,accuracy,seconds\n1,2,3,x,inf,nan\n1,3,4,1,0.5,1.5\n")
+    [(group, results)] = comparisons(RunStore(tmp_path)).items()
+    assert group == "g" and [r.way for r in results] == ["lowlevel", "keras"]  # the others are not comparisons
+    keras = results[1]
+    assert keras.seconds_per_epoch == pytest.approx(2.0 * 4 / 3) and keras.images_per_second == pytest.approx(
+        3 / 2.0
+    )  # 3 batches of 1 (no batch size)
+    assert keras.test_accuracy is None and keras.curve == [(1.5, 0.5)]  # the junk row is left out
+    assert results[0].seconds_per_epoch is None

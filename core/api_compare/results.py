@@ -47,7 +47,8 @@ def way_result(run: Run) -> WayResult:
     steps, full = _number(cfg.get("steps_per_epoch")), _number(cfg.get("full_steps_per_epoch"))
     epochs, n_train = _number(st.get("epochs_done")), _number(cfg.get("n_train"))
     if seconds and steps and full and epochs and n_train:
-        batch = _number(cfg.get("spec", {}).get("batch_size")) or 1
+        spec = cfg.get("spec")
+        batch = (_number(spec.get("batch_size")) if isinstance(spec, dict) else None) or 1
         result.train_seconds = seconds
         result.seconds_per_epoch = seconds * full / (steps * epochs)
         result.images_per_second = min(n_train, steps * batch) * epochs / seconds
