@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import plots
 from core.compare import differences
+from core.diagnosis import diagnose
 from core.errors import InputError
 from core.i18n import N_, _, number
 from core.jobs import JobManager
@@ -131,6 +132,24 @@ chosen = [Run(RunStore().root / i) for i in selected]
 live = any(r.status().get("status") in ACTIVE_STATES for r in chosen)
 
 
+FINDING_ICONS = {"healthy": ":material/check_circle:", "early_stop": ":material/front_hand:",
+                 "overfitting": ":material/trending_up:", "underfitting": ":material/trending_flat:",
+                 "lr_too_high": ":material/warning:", "diverged": ":material/error:",
+                 "lr_too_low": ":material/speed:", "too_early": ":material/hourglass_top:"}  # fmt: skip
+
+
+def in_plain_words(runs: list[Run]) -> None:
+    """What each run's curves say: the finding, its evidence, and one thing to try."""
+    st.markdown("**" + _("In plain words") + "**")
+    for r in runs:
+        with st.container(border=True):
+            if len(runs) > 1:
+                st.markdown(f"`{r.id}`")
+            for f in diagnose(r.history(), r.status()):
+                st.markdown(f"{FINDING_ICONS.get(f.kind, '')} **{f.title}**: {f.evidence}")
+                st.caption(f.advice)
+
+
 @st.fragment(run_every=2.0 if live else None)
 @localized
 def charts() -> None:
@@ -160,6 +179,7 @@ def charts() -> None:
         if by_epoch:
             st.caption(_("Dashed: training. Solid: validation. Open star: the best epoch (its checkpoint is kept). "
                          "x: where early stopping fired. Click a run in the legend to hide it."))  # fmt: skip
+            in_plain_words(fresh)
     for r in fresh:
         s = r.status()
         if s.get("status") == "running":

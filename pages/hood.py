@@ -154,7 +154,8 @@ def show_progress(r: WayResult) -> None:
         st.progress(0.0, _("{way}: waiting for its turn").format(way=label) if r.status == "queued"
                     else _("{way}: loading the data").format(way=label))  # fmt: skip
     elif r.status in ("failed", "interrupted", "damaged"):
-        st.error(f"{label}: {_(r.status)}: {r.error or _('no reason recorded')}", icon=STATUS_ICONS.get(r.status))
+        why = r.error or _("no reason recorded")
+        st.error(f"{label}: {_(r.status)}: {why}", icon=STATUS_ICONS.get(r.status))
     else:
         done = _("{way}: {state}, test accuracy {acc} after {seconds} s of training").format(
             way=label, state=_(r.status), acc=percent(r.test_accuracy or 0, 2), seconds=number(r.train_seconds or 0, 1)

@@ -332,3 +332,19 @@ def test_a_bad_upload_is_named_once_in_portuguese(content):
     errors = [e.value for e in at.error]
     assert any(e.startswith("ruim.png não é um arquivo de imagem") for e in errors), errors
     assert all(e.count("ruim.png") == 1 for e in errors)
+
+
+def test_no_message_hides_inside_an_f_string():
+    """Extraction cannot see ``_("...")`` inside an f-string (Python tokenizes the f-string whole),
+    so such a message would stay English: write it outside the f-string."""
+    import ast
+
+    hidden = []
+    for path in [*ROOT.glob("core/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "streamlit_app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                for call in ast.walk(node):
+                    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in ("_", "N_")
+                            and call.args and isinstance(call.args[0], ast.Constant)):  # fmt: skip
+                        hidden.append(f"{path.relative_to(ROOT)}:{call.lineno} {call.args[0].value!r}")
+    assert hidden == []

@@ -27,7 +27,8 @@ class Pretrained(LayerKind):
     MIN_SIDE: ClassVar[int] = 32
 
     def label(self, layer):
-        return f"{layer.backbone} ({_('trainable') if layer.trainable else _('frozen')})"
+        state = _("trainable") if layer.trainable else _("frozen")  # outside the f-string: extraction sees it
+        return f"{layer.backbone} ({state})"
 
     def output_shape(self, layer, shape):
         h, w, _channels = shape

@@ -1,0 +1,101 @@
+"""Curves in plain words (core.diagnosis): one constructed history of each kind, and the shipped run."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.default_model import DEFAULT_RUN_DIR
+from core.diagnosis import diagnose
+from core.i18n import set_language
+from core.runs import Run
+
+
+def history(loss, val_loss) -> list[dict]:
+    return [{"epoch": str(i + 1), "loss": str(a), "val_loss": str(b)} for i, (a, b) in enumerate(zip(loss, val_loss))]
+
+
+def kinds(findings) -> list[str]:
+    return [f.kind for f in findings]
+
+
+def test_overfitting_names_the_epoch_and_the_evidence():
+    found = diagnose(history([1.0, 0.5, 0.3, 0.2, 0.1, 0.05], [0.9, 0.5, 0.4, 0.45, 0.5, 0.6]))
+    assert kinds(found) == ["overfitting"]
+    assert found[0].title == "Overfitting from epoch 4"
+    assert found[0].evidence == (
+        "val_loss rose 3 epochs in a row after epoch 3 (0.4000 to 0.6000) while loss kept falling (0.3000 to 0.0500)."
+    )
+    assert "Dropout" in found[0].advice
+
+
+def test_a_single_bump_in_validation_loss_is_not_overfitting():
+    assert kinds(diagnose(history([1.0, 0.5, 0.3, 0.2], [0.9, 0.5, 0.55, 0.4]))) == ["healthy"]
+
+
+def test_a_jump_in_training_loss_says_the_learning_rate_is_too_high():
+    found = diagnose(history([1.0, 0.5, 2.0, 1.5], [0.9, 0.6, 1.8, 1.4]))
+    assert kinds(found) == ["lr_too_high"] and "jumped from 0.5000 to 2.0000 at epoch 3" in found[0].evidence
+
+
+def test_a_loss_that_is_not_a_number_is_divergence():
+    found = diagnose(history([1.0, 0.5, float("nan")], [0.9, 0.6, float("nan")]))
+    assert kinds(found) == ["diverged"] and "epoch 3" in found[0].evidence
+    assert kinds(diagnose(history([1.0, 0.5], [0.9, 0.6]), {"stop_reason": "nan", "epoch": 3})) == ["diverged"]
+
+
+def test_high_and_flat_is_underfitting():
+    found = diagnose(history([2.30, 2.00, 1.80, 1.795, 1.79], [2.3, 2.0, 1.85, 1.84, 1.84]))
+    assert kinds(found) == ["underfitting"] and "78%" in found[0].evidence  # 1.79 / 2.30
+
+
+def test_slow_and_steady_says_the_learning_rate_may_be_too_low():
+    found = diagnose(history([1.0, 0.92, 0.85, 0.79, 0.73], [1.0, 0.93, 0.86, 0.8, 0.75]))
+    assert kinds(found) == ["lr_too_low"] and "by 7% to 8% each time" in found[0].evidence
+
+
+def test_early_stopping_is_reported_with_the_best_epoch():
+    status = {"status": "completed", "epochs_done": 6, "epochs": 50}
+    plateau = history([1.0, 0.5, 0.3, 0.2, 0.15, 0.1], [0.9, 0.5, 0.4, 0.41, 0.405, 0.406])
+    found = diagnose(plateau, status)
+    assert kinds(found) == ["healthy", "early_stop"]
+    assert "stopped at epoch 6 of 50" in found[1].evidence and "since epoch 3" in found[1].evidence
+    rising = history([1.0, 0.5, 0.3, 0.2, 0.15, 0.1], [0.9, 0.5, 0.4, 0.41, 0.42, 0.43])
+    assert kinds(diagnose(rising, status)) == ["overfitting", "early_stop"]
+    stopped = {**status, "stop_reason": "stop_file"}  # stopped by a person: not early stopping
+    assert "early_stop" not in kinds(diagnose(history([1, 0.5, 0.3], [0.9, 0.5, 0.4]), stopped))
+
+
+def test_too_few_epochs_or_junk_say_too_early():
+    assert kinds(diagnose([])) == ["too_early"]
+    assert kinds(diagnose(history([1.0, 0.5], [0.9, 0.6]))) == ["too_early"]
+    junk = [{"epoch": "x", "loss": "1", "val_loss": ""}, {"loss": "0.5"}, {"loss": "0.4", "val_loss": "0.3"}]
+    assert kinds(diagnose(junk)) == ["too_early"]  # a validation loss is missing
+
+
+@pytest.mark.parametrize("lang, word", [("en", "Too early"), ("pt_BR", "Cedo demais")])
+def test_the_shipped_run_is_read_in_the_sessions_language(lang, word):
+    run = Run(DEFAULT_RUN_DIR)  # the shipped MNIST model: 2 epochs
+    set_language(lang)
+    try:
+        found = diagnose(run.history(), run.status())
+    finally:
+        set_language("en")
+    assert kinds(found) == ["too_early"] and word in found[0].title
+
+
+def test_the_curves_page_reads_each_selected_run_in_plain_words(tmp_path):
+    from conftest import ROOT, seed_run
+    from streamlit.testing.v1 import AppTest
+
+    rows = [f"{e},{1 / e:.3f},0.9,{v},0.8,0.001,1.0\n" for e, v in enumerate([0.9, 0.5, 0.4, 0.45, 0.5, 0.6], 1)]
+    seed_run(tmp_path / "runs", "20261120-100000-over", "completed", rows, epochs_done=6, epochs=6)
+    seed_run(tmp_path / "runs", "20261120-110000-short", "completed", rows[:1], epochs_done=1, epochs=6)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180).run()
+    at.switch_page("pages/curves.py").run()
+    at.multiselect(key="curves_selected").set_value(["20261120-100000-over", "20261120-110000-short"]).run()
+    assert not at.exception, at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "In plain words" in shown
+    assert "**Overfitting from epoch 4**: val_loss rose 3 epochs in a row after epoch 3" in shown
+    assert "**Too early to say**: Only 1 epoch so far." in shown
+    assert any("Dropout" in c.value for c in at.caption)
