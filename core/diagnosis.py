@@ -23,8 +23,8 @@ SLOW_STEP = 0.15  # every epoch's loss fell, none by more than this share: slow 
 class Finding:
     """One thing the curves say: ``kind`` for code, ``title``, ``evidence`` and ``advice`` for people."""
 
-    kind: str  # "too_early" | "diverged" | "lr_too_high" | "overfitting" | "underfitting" | "lr_too_low"
-    #            | "early_stop" | "healthy"
+    kind: str  # "too_early" | "unreadable" | "diverged" | "lr_too_high" | "overfitting" | "underfitting"
+    #            | "lr_too_low" | "early_stop" | "healthy"
     title: str
     evidence: str
     advice: str
@@ -53,18 +53,24 @@ def diagnose(history: list[dict], status: dict | None = None) -> list[Finding]:
         status: the run's ``status.json`` (for early stopping and divergence), if any.
     """
     status = status or {}
-    epochs = [int(e) if e is not None else i + 1 for i, e in enumerate(_series(history, "epoch"))]
+    epochs = [int(e) if e is not None and math.isfinite(e) else i + 1 for i, e in enumerate(_series(history, "epoch"))]
     loss, val = _series(history, "loss"), _series(history, "val_loss")
-    bad = next((i for i, v in enumerate(loss) if v is None or not math.isfinite(v)), None)
+    bad = next((i for i, v in enumerate(loss) if v is not None and not math.isfinite(v)), None)
     if status.get("stop_reason") == "nan" or bad is not None:
         at = epochs[bad] if bad is not None else status.get("epoch", "?")
         return [Finding("diverged", _("The loss diverged"),
                         _("The training loss stopped being a number at epoch {epoch}.").format(epoch=at),
                         _("Lower the learning rate (try a tenth of it), or add BatchNormalization."))]  # fmt: skip
-    if len(loss) < MIN_EPOCHS or any(v is None for v in val):
+    if len(loss) < MIN_EPOCHS:
         return [Finding("too_early", _("Too early to say"),
                         ngettext("Only {n} epoch so far.", "Only {n} epochs so far.", len(loss)).format(n=len(loss)),
                         _("Curves say more after {n} epochs.").format(n=MIN_EPOCHS))]  # fmt: skip
+    missing = [epochs[i] for i, (a, b) in enumerate(zip(loss, val)) if a is None or b is None or not math.isfinite(b)]
+    if missing:  # a damaged history.csv, or a run stopped before validation
+        return [Finding("unreadable", _("Cannot read these curves"),
+                        _("Epoch(s) {epochs} have no loss or no validation loss.").format(
+                            epochs=", ".join(map(str, missing[:5]))),
+                        _("Look at the run's log; train again if its history was damaged."))]  # fmt: skip
     findings = [f for f in (_jumps(epochs, loss), _overfitting(epochs, loss, val)) if f]
     if not findings:
         findings += [f for f in (_underfitting(loss), _too_slow(loss)) if f]

@@ -135,7 +135,8 @@ live = any(r.status().get("status") in ACTIVE_STATES for r in chosen)
 FINDING_ICONS = {"healthy": ":material/check_circle:", "early_stop": ":material/front_hand:",
                  "overfitting": ":material/trending_up:", "underfitting": ":material/trending_flat:",
                  "lr_too_high": ":material/warning:", "diverged": ":material/error:",
-                 "lr_too_low": ":material/speed:", "too_early": ":material/hourglass_top:"}  # fmt: skip
+                 "lr_too_low": ":material/speed:", "too_early": ":material/hourglass_top:",
+                 "unreadable": ":material/broken_image:"}  # fmt: skip
 
 
 def in_plain_words(runs: list[Run]) -> None:

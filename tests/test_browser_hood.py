@@ -19,7 +19,8 @@ def test_the_presenter_trains_the_three_ways_and_reads_the_table(tmp_path):
         page.goto(f"{server.url}/hood")
         wait_idle(page)
         no_exception(page)
-        assert page.locator("[data-testid='stCode']").count() == len(WAYS)
+        # A fresh server's first page view goes through the router's rerun: wait for the page itself
+        expect(page.locator("[data-testid='stCode']")).to_have_count(len(WAYS), timeout=90_000)
         page.get_by_role("radio", name="One at a time").click()
         wait_idle(page)
         page.get_by_role("tab", name="Keras", exact=True).click()

@@ -65,11 +65,12 @@ def test_early_stopping_is_reported_with_the_best_epoch():
     assert "early_stop" not in kinds(diagnose(history([1, 0.5, 0.3], [0.9, 0.5, 0.4]), stopped))
 
 
-def test_too_few_epochs_or_junk_say_too_early():
+def test_too_few_epochs_say_too_early_and_junk_says_unreadable():
     assert kinds(diagnose([])) == ["too_early"]
     assert kinds(diagnose(history([1.0, 0.5], [0.9, 0.6]))) == ["too_early"]
-    junk = [{"epoch": "x", "loss": "1", "val_loss": ""}, {"loss": "0.5"}, {"loss": "0.4", "val_loss": "0.3"}]
-    assert kinds(diagnose(junk)) == ["too_early"]  # a validation loss is missing
+    junk = [{"epoch": "nan", "loss": "1", "val_loss": ""}, {"loss": "0.5"}, {"loss": "", "val_loss": "inf"}]
+    found = diagnose(junk)  # missing values are not divergence
+    assert kinds(found) == ["unreadable"] and "1, 2, 3" in found[0].evidence
 
 
 @pytest.mark.parametrize("lang, word", [("en", "Too early"), ("pt_BR", "Cedo demais")])
