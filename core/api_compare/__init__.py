@@ -8,6 +8,7 @@ Importing this package loads no TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import io
 import tokenize
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ def code_lines(text: str) -> int:
     )
 
 
+@functools.cache  # the modules do not change while the server runs; pages ask every refresh
 def way_lines(key: str) -> int:
     """Lines of code of a way: its modules together."""
     return sum(code_lines(source(f)) for f in WAYS[key].files)

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from core.api_compare import WAYS
-from core.architectures import get_preset, summarize_spec
+from core.architectures import get_preset
 from core.errors import InputError
 from core.i18n import N_, _
 from core.runs import Run, now_iso
@@ -135,21 +135,15 @@ def train_queued(run: Run) -> dict:
 
 def _fit_and_test(cfg: ApiRunConfig, tcfg: TrainConfig, run: Run, data, result: dict) -> dict:
     from core.training.callbacks import make_run_callback
-    from core.training.fit import test_and_finish, versions
+    from core.training.fit import finish_fit, record_model
 
     full = math.ceil(len(data.y_train) / BATCH_SIZE)
     steps = min(full, cfg.max_batches or full)
-    summary = summarize_spec(tcfg.spec, tcfg.input_shape(), len(data.class_names))
-    run.update_config(**data.facts(), input_shape=list(tcfg.input_shape()), n_params=summary.total_params,
-                      macs=summary.total_macs, steps_per_epoch=steps, full_steps_per_epoch=full,
-                      versions=versions())  # fmt: skip
+    record_model(run, tcfg, data, steps, full_steps_per_epoch=full)
     run.log(f"{WAYS[cfg.way].label}: {cfg.epochs} epoch(s) of {steps} batches of {BATCH_SIZE} "
             f"({len(data.y_train)} training images).")  # fmt: skip
     progress = make_run_callback(run, steps, cfg.epochs, None)
     t0 = time.perf_counter()
     model = fit_way(cfg.way, data.x_train, data.y_train, data.x_val, data.y_val, callbacks=progress,
                     epochs=cfg.epochs, batch_size=BATCH_SIZE, max_batches=cfg.max_batches, seed=cfg.seed)  # fmt: skip
-    seconds = round(time.perf_counter() - t0, 2)
-    result.update(train_seconds=seconds, epochs=progress.epochs_done, best_val_accuracy=progress.best_val_accuracy)
-    model.save(run.path / "final.keras")
-    return test_and_finish(run, model, data, tcfg, progress, result)
+    return finish_fit(run, model, data, tcfg, progress, result, round(time.perf_counter() - t0, 2))

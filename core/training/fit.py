@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core import datasets, procs
-from core.architectures import build_model, make_loss, make_optimizer, summarize_spec
+from core.architectures import ModelSummary, build_model, make_loss, make_optimizer, summarize_spec
 from core.errors import InputError
 from core.runs import Run, RunStore, now_iso
 from core.storage import write_json_atomic
@@ -38,7 +38,7 @@ def train(
         runs_dir: where to create the run folder (ignored when ``run`` is given).
         run: a folder created by :mod:`core.jobs` (its config.json is ``cfg``).
         fit_and_test: trains and tests in place of ``model.fit`` on ``build_model(cfg.spec)``
-            (the API comparison's hand-written ways); it ends with :func:`test_and_finish`.
+            (the API comparison's hand-written ways); it ends with :func:`finish_fit`.
 
     Bad input found before the run folder exists raises InputError (nothing written).
     Problems during training mark the run ``failed`` and are returned with ``"error"``
@@ -80,16 +80,14 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
     spec, k = cfg.spec, len(data.class_names)
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
-    summary = summarize_spec(spec, cfg.input_shape(), k)
+    steps = math.ceil(len(data.y_train) / spec.batch_size)
+    summary = record_model(run, cfg, data, steps)
     notes: list[str] = []
     model = build_model(spec, cfg.input_shape(), k, notes)
     for n in notes:
         run.log(n)
-    steps = math.ceil(len(data.y_train) / spec.batch_size)
     model.compile(optimizer=make_optimizer(spec, steps, spec.epochs), loss=make_loss(spec),
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])  # fmt: skip
-    run.update_config(**data.facts(), input_shape=list(cfg.input_shape()), n_params=summary.total_params,
-                      macs=summary.total_macs, steps_per_epoch=steps, versions=versions())  # fmt: skip
     run.log(f"Model {spec.name}: {summary.total_params:,} parameters ({summary.total_params * 4 / 1e6:,.1f} MB as "
             f"float32), {summary.total_macs / 1e6:,.2f} M multiply-adds per image, input {cfg.input_shape()}.")  # fmt: skip
     run.log(f"Training on {len(data.y_train)} images, validating on {len(data.y_val)}, "
@@ -107,7 +105,25 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
     t0 = time.perf_counter()
     # shuffle=False: the dataset shuffles itself each epoch (Keras would warn that it ignores True)
     model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0, shuffle=False)
-    seconds = round(time.perf_counter() - t0, 2)
+    return finish_fit(run, model, data, cfg, progress, result, round(time.perf_counter() - t0, 2))
+
+
+def record_model(run: Run, cfg: TrainConfig, data: PreparedData, steps: int, **extra) -> ModelSummary:
+    """Writes what training learnt of the data and the model (size, cost, versions) into config.json."""
+    summary = summarize_spec(cfg.spec, cfg.input_shape(), len(data.class_names))
+    run.update_config(**data.facts(), input_shape=list(cfg.input_shape()), n_params=summary.total_params,
+                      macs=summary.total_macs, steps_per_epoch=steps, versions=_versions(), **extra)  # fmt: skip
+    return summary
+
+
+def finish_fit(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, result: dict, seconds: float) -> dict:
+    """After the fit: a diverged run fails; any other saves final.keras and is tested.
+
+    Args:
+        progress: the run's callback (``make_run_callback``): why and where training ended.
+        result: the CLI's result so far.
+        seconds: the fit's wall time.
+    """
     result.update(train_seconds=seconds, epochs=progress.epochs_done, best_val_accuracy=progress.best_val_accuracy)
     if progress.stop_reason == "nan":
         msg = (f"The loss became NaN/infinite at epoch {progress.epoch}; training diverged. "
@@ -115,16 +131,11 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
         run.update_status(train_seconds=seconds)
         return _failed(run, result, msg, 1)
     model.save(run.path / "final.keras")
-    return test_and_finish(run, model, data, cfg, progress, result)
+    return _test(run, model, data, cfg, progress, result)
 
 
-def test_and_finish(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, result: dict) -> dict:
-    """Evaluates the best checkpoint (else ``model``) on the test split and writes the final status.
-
-    Args:
-        progress: the run's callback (``make_run_callback``): why and where training ended.
-        result: the CLI's result so far, with ``train_seconds``.
-    """
+def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, result: dict) -> dict:
+    """Evaluates the best checkpoint (else ``model``) on the test split and writes the final status."""
     import keras
 
     from core.evaluation import evaluate_model
@@ -160,7 +171,7 @@ def _stop_on_sigterm(run: Run) -> None:
     signal.signal(signal.SIGTERM, _handler)
 
 
-def versions() -> dict:
+def _versions() -> dict:
     import platform
 
     import keras
