@@ -29,6 +29,7 @@ PAGES = {
             if presenter
             else []
         ),
+        st.Page("pages/race.py", title=_("Architecture race"), icon=":material/sports_score:", url_path="race"),
         st.Page("pages/curves.py", title=_("Learning curves"), icon=":material/show_chart:", url_path="curves"),
     ],
     _("Use"): [

@@ -1,8 +1,9 @@
 """The MNIST model shipped with the app, so drawing a digit works on a fresh machine.
 
-It is a normal run folder (config.json, status.json, metrics.json, history.csv, best.keras)
-under ``core/assets/mnist-default``, trained with the project's own ``mnist-fast`` recipe
-through ``python -m core.train``. Rebuild it with::
+It is a normal run folder (config.json, status.json, metrics.json, history.csv, best.keras and
+ood.json, the "I don't know" calibration, so that works without the training data too) under
+``core/assets/mnist-default``, trained with the project's own ``mnist-fast`` recipe through
+``python -m core.train``. Rebuild it with::
 
     python -m core.default_model --data ../shared/data/mnist/mnist.npz
 
@@ -49,10 +50,22 @@ def build(data: str, seed: int = 42) -> dict:
             shutil.copy(src / name, DEFAULT_RUN_DIR / name)
         model = keras.models.load_model(src / "best.keras", compile=False)  # drops optimizer state
         model.save(DEFAULT_RUN_DIR / "best.keras")
+        _copy_ood(src, DEFAULT_RUN_DIR)
     cfg = json.loads((DEFAULT_RUN_DIR / "config.json").read_text())
     cfg.update(run_id=DEFAULT_ID, data=None, shipped=True)  # None: evaluate on the data folder's MNIST
     (DEFAULT_RUN_DIR / "config.json").write_text(json.dumps(cfg, indent=1))
     return {**result, "run_dir": str(DEFAULT_RUN_DIR), "bytes": (DEFAULT_RUN_DIR / "best.keras").stat().st_size}
+
+
+def _copy_ood(src: Path, dest: Path) -> None:
+    """Copies the run's "I don't know" calibration (ood.json) for the slim checkpoint.
+
+    The slim file holds the same weights, so the threshold holds; only the recorded
+    checkpoint size changes (core.ood checks it to notice a replaced model).
+    """
+    data = json.loads((src / "ood.json").read_text())
+    data["checkpoint_bytes"] = (dest / "best.keras").stat().st_size
+    (dest / "ood.json").write_text(json.dumps(data))
 
 
 def main() -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core import ood
 from core.architectures.specs import TASKS
 from core.errors import InputError
 from core.i18n import _
@@ -142,28 +143,27 @@ def load_run_model(run: Run):
         ) from exc
 
 
-def predict_arrays(model, batch: np.ndarray, class_names: tuple[str, ...] | list[str]) -> list[dict]:
-    """Predicts a batch (N, S, S, C); returns label, confidence and all probabilities."""
-    probs = np.asarray(model.predict(batch, verbose=0)) if len(batch) else np.zeros((0, len(class_names)))
-    out = []
-    for p in probs:
-        i = int(np.argmax(p))
-        out.append(
-            {
-                "label": class_names[i],
-                "confidence": round(float(p[i]), 6),
-                "probabilities": {n: round(float(v), 6) for n, v in zip(class_names, p)},
-            }
-        )
-    return out
-
-
 def predict_files(run: Run, paths: list[str | Path]) -> list[dict]:
-    """Predicts image files with a run's model (every file is checked before predicting)."""
+    """Predicts image files with a run's model (every file is checked before predicting).
+
+    Returns:
+        One dict per file: image, label, confidence, probabilities, and the out-of-distribution
+        verdict (:class:`core.ood.Verdict`): unfamiliar (bool, or None with ood_reason when
+        the run has no calibration), ood_score, ood_threshold, ood_method.
+    """
     spec = model_input_for(run)
     batch = np.stack([load_and_preprocess(p, spec) for p in paths])
-    model = load_run_model(run)
-    return [{"image": str(p), **r} for p, r in zip(paths, predict_arrays(model, batch, spec.class_names))]
+    served = serve(run)
+    probs, verdicts = served.examine(batch)
+    names = served.spec.class_names
+    return [{"image": str(p), **described(pr, names), **v.to_dict()} for p, pr, v in zip(paths, probs, verdicts)]
+
+
+def described(probs: np.ndarray, class_names: tuple[str, ...] | list[str]) -> dict:
+    """``(K,)`` probabilities -> label, confidence and every class's probability (rounded)."""
+    i = int(np.argmax(probs))
+    return {"label": class_names[i], "confidence": round(float(probs[i]), 6),
+            "probabilities": {n: round(float(v), 6) for n, v in zip(class_names, probs)}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,9 @@ class Served:
     model: object
     spec: ModelInput
     lock: threading.Lock = field(default_factory=threading.Lock)
+    calibration: ood.Calibration | None = None  # the "I don't know" threshold (None: see ood_reason)
+    ood_reason: str | None = None  # why there is no calibration
+    head: object = None  # x -> [penultimate features, probabilities] (core.ood.head_model), or None
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """``(N, S, S, C)`` -> ``(N, classes)`` float32."""
@@ -251,7 +254,52 @@ class Served:
         x = np.stack([preprocess(apply_probe(img, probe) if probe else img, self.spec) for img in images])
         return x, self.probabilities(x)
 
+    def examine(self, batch: np.ndarray) -> tuple[np.ndarray, list[ood.Verdict]]:
+        """Predicts ``(N, S, S, C)`` inputs and judges whether each is unlike the training data.
+
+        Returns:
+            ``(probabilities (N, classes), one verdict per input)``.
+        """
+        batch = np.asarray(batch, dtype=np.float32)
+        if self.head is None:  # no Dense classifier to read features from: predictions only
+            reason = self.ood_reason or _("this model's last layer cannot be read for a familiarity score")
+            none = np.zeros((len(batch), 0))
+            return self.probabilities(batch), ood.judge(None, none, none, reason)
+        with self.lock:
+            features, logits, probs = ood.head_outputs(self.head, self.model, batch)
+        return probs, ood.judge(self.calibration, features, logits, self.ood_reason)
+
+    def examine_images(
+        self, images: list[Image.Image], probe: Probe | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[ood.Verdict]]:
+        """:meth:`predict_images` plus the out-of-distribution verdicts.
+
+        Returns:
+            ``(inputs (N, S, S, C), probabilities (N, classes), verdicts)``.
+
+        Raises:
+            InputError: an image is unusable.
+        """
+        x = np.stack([preprocess(apply_probe(img, probe) if probe else img, self.spec) for img in images])
+        probs, verdicts = self.examine(x)
+        return x, probs, verdicts
+
 
 def serve(run: Run) -> Served:
-    """Loads a run's model for serving (raises InputError when it cannot)."""
-    return Served(run.id, load_run_model(run), model_input_for(run))
+    """Loads a run's model for serving, with its out-of-distribution calibration.
+
+    The calibration is read from the run's ood.json, or computed from its reloaded
+    validation data and cached there (:func:`core.ood.ensure`); without one, predictions
+    still work and say why there is no verdict.
+
+    Raises:
+        InputError: the run's config or checkpoint cannot be used.
+    """
+    model, spec = load_run_model(run), model_input_for(run)
+    head = ood.head_model(model)
+    if head is None:
+        return Served(
+            run.id, model, spec, ood_reason=_("this model's last layer cannot be read for a familiarity score")
+        )
+    calibration, reason = ood.ensure(run, model)
+    return Served(run.id, model, spec, calibration=calibration, ood_reason=reason, head=head)

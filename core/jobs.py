@@ -7,6 +7,10 @@ training process does when it ends, so the queue moves even with no browser open
 file lock makes concurrent pumps safe. Everything lives on disk, so every session (and a
 reloaded browser) sees the same jobs.
 
+A race's racers (:mod:`core.race`, ``config["race"]["id"]``) are one exception: they wait
+until nothing runs, then start all together whatever ``max_running`` says, and nothing else
+starts until the last of them ends; jobs queued behind a race wait for it.
+
 Why processes: a crash, an out-of-memory or a hung training never takes the web server
 down, and stop is real (see DESIGN.md).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import shutil
 import signal
@@ -107,7 +112,7 @@ class JobManager:
     def active(self) -> list[Run]:
         """Queued and running runs, oldest first (the queue order)."""
         runs = [r for r in self.store.list(mark_interrupted=False) if r.status().get("status") in ACTIVE_STATES]
-        return sorted(runs, key=lambda r: r.id)
+        return sorted(runs, key=_queue_order)
 
     def running(self) -> list[Run]:
         return [r for r in self.active() if r.status().get("status") == "running" or r.status().get("pid")]
@@ -149,13 +154,15 @@ class JobManager:
         for config in configs:
             config.validate()
         runs: list[Run] = []
+        written = [config.to_dict() for config in configs]
+        units = _job_units(written)  # a race's racers count as one job of the session
         try:
             with self._lock():  # a concurrent pump must not start a run before its config is written
-                self._check_queue_room(session, len(configs))
-                take("submit", session, len(configs))
-                job = {"submitted": now_iso(), **({"session": session} if session else {})}
-                for config in configs:
-                    runs.append(self.store.create(config.run_name(), {**config.to_dict(), "job": job}))
+                self._check_queue_room(session, len(configs), units)
+                take("submit", session, units)
+                job = {"submitted": now_iso(), "order": time.time(), **({"session": session} if session else {})}
+                for config, data in zip(configs, written):
+                    runs.append(self.store.create(config.run_name(), {**data, "job": job}))
         except OSError as exc:
             for run in runs:
                 shutil.rmtree(run.path, ignore_errors=True)
@@ -167,7 +174,8 @@ class JobManager:
         self.pump()
         return runs
 
-    def _check_queue_room(self, session: str | None, adding: int = 1) -> None:
+    def _check_queue_room(self, session: str | None, adding: int = 1, units: int | None = None) -> None:
+        """Refuses a submission of ``adding`` runs (``units`` jobs of the session) that does not fit."""
         active = self.active()
         needs = "" if adding == 1 else " " + _("(This starts {n} jobs together.)").format(n=adding)
         if len(active) + adding > max_queue():
@@ -175,11 +183,11 @@ class JobManager:
                 _("The queue is full ({n} jobs waiting or running); try again when one ends.").format(n=len(active))
                 + needs
             )
-        mine = [r for r in active if session and (r.config().get("job") or {}).get("session") == session]
-        if len(mine) + adding > MAX_JOBS_PER_SESSION:
+        mine = [r.config() for r in active if session and (r.config().get("job") or {}).get("session") == session]
+        if _job_units(mine) + (adding if units is None else units) > MAX_JOBS_PER_SESSION:
             raise InputError(
                 _("You already have {n} jobs waiting or running (at most {limit}); stop one or wait for it to end.").format(
-                    n=len(mine), limit=MAX_JOBS_PER_SESSION) + needs
+                    n=_job_units(mine), limit=MAX_JOBS_PER_SESSION) + needs
             )  # fmt: skip
 
     def pump(self) -> list[str]:
@@ -190,14 +198,39 @@ class JobManager:
         """
         if not self.store.root.is_dir():
             return []
-        started = []
+        started: list[str] = []
         with self._lock():
             self.refresh()
-            free = self.max_running - len(self.running())
-            for run in self.queued()[: max(0, free)]:
+            running = self.running()
+            if any(race_id(r) for r in running):
+                return started  # a race holds the whole machine until its last racer ends
+            free = self.max_running - len(running)
+            queued = self.queued()
+            for run in queued:
+                race = race_id(run)
+                if race:  # oldest first: jobs behind a waiting race wait too (it would never find the machine empty)
+                    if not running and not started:
+                        started += self._start_race([r for r in queued if race_id(r) == race])
+                    break
+                if free <= 0:
+                    break
                 self._start(run)
                 started.append(run.id)
+                free -= 1
         return started
+
+    def _start_race(self, racers: list[Run]) -> list[str]:
+        """Starts every racer of a race at once, whatever ``max_running`` says (see core.race).
+
+        The race's start time (seconds since the epoch) goes into each racer's config.json
+        before any racer starts, so every curve is timed from the same instant.
+        """
+        started = time.time()
+        for run in racers:
+            run.update_config(race={**run.config()["race"], "started": started})
+        for run in racers:
+            self._start(run)
+        return [r.id for r in racers]
 
     def _start(self, run: Run) -> None:
         cmd = [sys.executable, "-m", "core.train", "--run-dir", str(run.path.resolve())]
@@ -350,6 +383,29 @@ class JobManager:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _queue_order(run: Run) -> tuple:
+    """Oldest first: the id's second (``YYYYMMDD-HHMMSS``), then the exact submission time, then the id.
+
+    Ids alone sort two jobs of the same second by name; ``job.order`` keeps the order they came in.
+    """
+    order = (run.config().get("job") or {}).get("order")
+    exact = order if isinstance(order, float | int) and not isinstance(order, bool) and math.isfinite(order) else 0.0
+    return run.id[:15], exact, run.id
+
+
+def race_id(run: Run) -> str | None:
+    """The id of the race a run belongs to (``config["race"]["id"]``, see core.race), or None."""
+    race = run.config().get("race")
+    value = race.get("id") if isinstance(race, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _job_units(configs: list[dict]) -> int:
+    """How many jobs a submission counts as for the limits: the racers of one race count as one."""
+    races = {c["race"].get("id") for c in configs if isinstance(c.get("race"), dict)}
+    return len([c for c in configs if not isinstance(c.get("race"), dict)]) + len(races)
 
 
 def queue_position(manager: JobManager, run_id: str) -> int | None:

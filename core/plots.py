@@ -462,3 +462,106 @@ def accuracy_time_figure(racers: list[TimedAccuracy], height: int = 420) -> go.F
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
     )
     return fig
+
+
+# ----- the replay of the epochs ------------------------------------------------------------
+
+
+def kernel_tiles(kernels: np.ndarray, columns: int = 8, tile: int = 48, gap: int = 4) -> np.ndarray:
+    """First-layer kernels as a grid of small blue-white-red squares, one per filter.
+
+    Each filter gets its own colour scale (zero white, its largest weight full colour): what
+    is seen is its pattern (noise, a blob, an edge), not its size. Three input channels are
+    shown as colours (mid-gray zero), any other count as the mean over the input channels.
+
+    Args:
+        kernels: ``(kh, kw, cin, F)``.
+        tile: pixels per filter side (nearest-neighbour enlargement, so weights stay crisp).
+
+    Returns:
+        uint8 RGB ``(rows*(tile+gap)-gap, columns*(tile+gap)-gap, 3)``, white between tiles.
+    """
+    kernels = np.asarray(kernels, dtype=np.float32)
+    if kernels.ndim != 4:
+        raise ValueError(f"Expected kernels (kh, kw, cin, filters). Received shape {kernels.shape}.")
+    kh, kw, cin, n = kernels.shape
+    columns = max(1, min(columns, n))
+    rows = max(1, -(-n // columns))
+    f = max(1, tile // max(kh, kw))  # integer factor: every weight is an f x f block
+    th, tw = kh * f, kw * f
+    out = np.full((rows * (th + gap) - gap, columns * (tw + gap) - gap, 3), 255, np.uint8)
+    for i in range(n):
+        k = kernels[:, :, :, i]
+        if cin == 3:
+            rgb = (np.clip(0.5 + k / (2 * symmetric_limit(k)), 0, 1) * 255).round().astype(np.uint8)
+        else:
+            rgb = diverging_rgb(k.mean(axis=2))
+        r, c = divmod(i, columns)
+        y, x = r * (th + gap), c * (tw + gap)
+        out[y : y + th, x : x + tw] = np.repeat(np.repeat(rgb, f, axis=0), f, axis=1)
+    return out
+
+
+# ----- architecture race -----------------------------------------------------------------
+
+
+@dataclass
+class RaceLine:
+    """One racer on the race chart."""
+
+    label: str
+    points: list[tuple[float, float]]  # (seconds since the race start, validation accuracy) at epoch ends
+    crossed: float | None = None  # seconds at which it first reached the target
+
+
+def race_figure(
+    lines: list[RaceLine],
+    target: float | None,
+    clock: float | None = None,
+    frame: tuple[float, float] | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """Validation accuracy against wall-clock seconds since the race start, one line per racer.
+
+    A dashed horizontal finish line at ``target``, a star where each racer first reaches it, and
+    a thin vertical line at ``clock`` (the stopwatch) while a race runs or replays. ``frame``
+    (last second, lowest accuracy) fixes the axes, so a replay grows inside the whole race's frame.
+    """
+    fig = go.Figure()
+    lows = [a for line in lines for _s, a in line.points]
+    for i, line in enumerate(lines):
+        color = PALETTE[i % len(PALETTE)]
+        # A racer with no epoch end yet keeps its place in the legend (an empty trace would not).
+        xs, ys = ([p[0] for p in line.points], [p[1] for p in line.points]) if line.points else ([None], [None])
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=line.label, legendgroup=line.label,
+                        line={"color": color, "width": 4}, marker={"size": 9},
+                        hovertemplate=_("validation accuracy %{y:.2%} at %{x:.1f} s") + f"<extra>{line.label}</extra>")  # fmt: skip
+        if line.crossed is not None:
+            y = next(a for s, a in line.points if s == line.crossed)
+            fig.add_scatter(x=[line.crossed], y=[y], mode="markers+text", legendgroup=line.label, showlegend=False,
+                            marker={"symbol": "star", "size": 24, "color": color, "line": {"width": 1, "color": "#222"}},
+                            text=[_("{s} s").format(s=number(line.crossed, 1))], textposition="bottom right",
+                            textfont={"size": 15, "color": color},
+                            hovertemplate=_("reached the target at %{x:.1f} s") + f"<extra>{line.label}</extra>")  # fmt: skip
+    if target is not None:
+        fig.add_hline(y=target, line={"color": "#222", "width": 2, "dash": "dash"},
+                      annotation={"text": _("finish line {target}").format(target=percent(target, 1)),
+                                  "font": {"size": 15}}, annotation_position="top left")  # fmt: skip
+    right = max([clock or 0.0] + [p[0] for line in lines for p in line.points]) or 10.0
+    if clock is not None:
+        fig.add_vline(x=clock, line={"color": "#888", "width": 1})
+    bottom = min(lows + ([target] if target is not None else [])) if lows else 0.0
+    if frame is not None:
+        right, bottom = max(frame[0], right), min(frame[1], bottom)
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        title={"text": _("Validation accuracy against seconds since the start (points: epoch ends)"), "font": {"size": 20}},
+        font={"size": 15},
+        separators=separators(),
+        xaxis={"title": _("seconds since the start"), "range": [0, right * 1.05]},
+        yaxis={"title": _("validation accuracy"), "tickformat": ".0%",
+               "range": [max(0.0, bottom - 0.05), 1.005]},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+    )  # fmt: skip
+    return fig

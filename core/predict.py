@@ -1,4 +1,9 @@
-"""``python -m core.predict --run RUN_DIR IMAGE [IMAGE ...]``: classify image files."""
+"""``python -m core.predict --run RUN_DIR IMAGE [IMAGE ...]``: classify image files.
+
+Each prediction also says whether the image is unlike the run's training data (core.ood):
+``"unfamiliar"`` (true/false, or null with ``"ood_reason"`` when the run has no calibration),
+``"ood_score"``, ``"ood_threshold"`` and ``"ood_method"``.
+"""
 
 from __future__ import annotations
 

@@ -36,10 +36,20 @@ def write_json_atomic(path: str | Path, data: dict, max_bytes: int = MAX_JSON_BY
             _("Refusing to write {file}: {size} bytes, more than the {limit} allowed.").format(
                 file=path.name, size=number(len(text)), limit=number(max_bytes))
         )  # fmt: skip
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Writes ``data`` to a temp file in the same folder, then renames it over ``path``.
+
+    A reader sees the old file or the new one, never half of it; the temp file is removed
+    if anything fails (a full disk, an interrupt).
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

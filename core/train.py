@@ -56,6 +56,11 @@ def _train_queued_run(args) -> dict:
         raise InputError(f"Run {run.id} is {state}, not queued: a run folder is trained only once.")
     try:
         config = run.config()
+        if isinstance(config, dict) and isinstance(config.get("race"), dict):  # a racer: its share of the CPU first
+            from core.race import RacerRun, apply_fairness  # before TensorFlow is imported: it reads its threads once
+
+            run = RacerRun(run.path)  # also notes when each epoch ends, on the clock all racers share
+            run.update_config(race={**config["race"], "applied": apply_fairness(config["race"])})
         if isinstance(config, dict) and "api_compare" in config:  # one way of the API comparison
             from core.api_compare.runner import train_queued
 

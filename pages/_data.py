@@ -22,6 +22,16 @@ def data_status() -> dict:
     return _data_status(str(datasets.data_dir().resolve()))
 
 
+def warn_no_mnist(root: str) -> None:
+    """Where MNIST is chosen but the data folder has no ``mnist.npz``: what to do about it."""
+    st.warning(
+        _("No `mnist.npz` in the data folder (`{root}`). Put one there (Keras key names x_train, y_train, "
+          "x_test, y_test), or start anyway: training then tries Keras's download, which needs internet.").format(
+            root=root),
+        icon=":material/download:",
+    )  # fmt: skip
+
+
 def refresh_data_status() -> None:
     """Forgets the cached data-folder listing (after an import)."""
     _data_status.clear()

@@ -12,10 +12,13 @@ from core.errors import InputError
 from core.i18n import N_, _, number
 from core.jobs import JobManager
 from core.progress import early_stop_epoch
+from core.remedy import remedy_for
 from core.runs import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
 from core.storage import MAX_CSV_BYTES
 from core.training import SETTINGS
 from pages._i18n import localized, localized_numbers
+from pages._prefill import open_in_train
+from pages._replay import replay_section
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
 from pages._session import actor, is_presenter
@@ -146,9 +149,15 @@ def in_plain_words(runs: list[Run]) -> None:
         with st.container(border=True):
             if len(runs) > 1:
                 st.markdown(f"`{r.id}`")
-            for f in diagnose(r.history(), r.status()):
+            findings = diagnose(r.history(), r.status())
+            stopped_early = any(f.kind == "early_stop" for f in findings)
+            for f in findings:
                 st.markdown(f"{FINDING_ICONS.get(f.kind, '')} **{f.title}**: {f.evidence}")
                 st.caption(f.advice)
+                remedy = remedy_for(f.kind, r.config(), stopped_early) if is_presenter() else None
+                if remedy is not None and st.button(remedy.label, key=f"remedy_{r.id}_{f.kind}",
+                                                    icon=":material/tune:", help="; ".join(remedy.changes)):  # fmt: skip
+                    open_in_train(remedy, r.id, f.title)
 
 
 @st.fragment(run_every=2.0 if live else None)
@@ -192,6 +201,7 @@ def charts() -> None:
 
 
 charts()
+replay_section(chosen)
 
 if len(chosen) > 1:
     st.subheader(_("What differs"))

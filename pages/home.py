@@ -21,11 +21,12 @@ CARDS = {
               N_("Pick MNIST, a folder of class images or an uploaded zip, a preset or your own layers, and train "
                  "in the background with a live progress bar and learning curves.")),
     "curves": (":material/show_chart:", N_("Learning curves"), "pages/curves.py", N_("Learning curves"),
-               N_("Every run on disk: overlay curves, see the best epoch and where early stopping fired, what "
-                  "differs between runs; download them.")),
+               N_("Every run on disk: overlay curves, read them in plain words with one thing to try, replay the "
+                  "epochs from random kernels to the last one, see what differs between runs. Or race 2 to 4 models "
+                  "against the stopwatch (Architecture race).")),
     "predict": (":material/draw:", N_("Predict"), "pages/predict.py", N_("Predict"),
                 N_("Draw a digit (a model ships with the app) or upload images: what the model sees, how sure it "
-                   "is, Grad-CAM and feature maps, and probes to find where it breaks.")),
+                   "is (or that it does not know), Grad-CAM and feature maps, and probes to find where it breaks.")),
     "evaluate": (":material/fact_check:", N_("Evaluate"), "pages/evaluate.py", N_("Evaluate"),
                  N_("Confusion matrix, per-class precision and recall, the most confident mistakes; export the "
                     "model as .keras or TensorFlow Lite.")),

@@ -22,19 +22,21 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]  # iPhones convert HE
 PHOTO_PIXELS = 50_000_000  # one phone photo (a 48 MP camera); decoded at once to 1024 px
 S = st.session_state
 S.setdefault("join_last", None)  # the id of this phone's last submission
+S.setdefault("join_unfamiliar", {})  # submission id -> True when the model said "I don't know"
 
 
 def send(room: Room, served, img, source: str) -> None:
     """Predicts one image and puts it in the room (the core checks rate and size)."""
     try:
         take("predict", actor().session)
-        x, probs = served.predict_images([img])
+        x, probs, verdicts = served.examine_images([img])
         top = int(np.argmax(probs[0]))
         sub = room.submit(img, served.spec.class_names[top], float(probs[0][top]), source, actor())
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         return
     S.join_last = sub.id
+    S.join_unfamiliar[sub.id] = bool(verdicts[0].unfamiliar)
 
 
 def feedback(room: Room) -> None:
@@ -43,8 +45,14 @@ def feedback(room: Room) -> None:
     if sub is None:
         return
     with st.container(border=True):
-        st.markdown(_("## The model read **{label}**  \n{confidence} sure").format(
-            label=sub.predicted, confidence=percent(sub.confidence, 0)))  # fmt: skip
+        if S.join_unfamiliar.get(sub.id):
+            st.markdown(_("## I don't know"))
+            st.warning(_("This does not look like anything the model was trained on. Its best guess would be "
+                         "**{label}** ({confidence}), but it is not to be trusted.").format(
+                label=sub.predicted, confidence=percent(sub.confidence, 0)), icon=":material/help:")  # fmt: skip
+        else:
+            st.markdown(_("## The model read **{label}**  \n{confidence} sure").format(
+                label=sub.predicted, confidence=percent(sub.confidence, 0)))  # fmt: skip
         if sub.label is not None:
             st.success(_("Thanks! It got it right.") if sub.right
                        else _("Thanks! It was a {label}: noted.").format(label=sub.label), icon=":material/check:")  # fmt: skip

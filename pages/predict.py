@@ -11,10 +11,10 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from core import explain, plots
+from core import explain, ood, plots
 from core.default_model import default_run
 from core.errors import InputError
-from core.i18n import N_, _, percent
+from core.i18n import N_, _, number, percent
 from core.images import MAX_PIXELS, REQUEST_PIXELS, PixelBudget, open_image
 from core.inference import Probe, apply_probe
 from core.limits import take
@@ -152,13 +152,47 @@ def follow(key: str, default: str, options: list[str], context: object) -> None:
     S[f"{key}__auto"], S[f"{key}__ctx"] = default, context
 
 
-def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, original: Image.Image, probe: Probe) -> None:
+def show_answer(label: str, confidence: float, verdict: ood.Verdict, calibration: ood.Calibration | None) -> None:
+    """The answer, or an honest "I don't know" with the guess downgraded; then the score and its threshold."""
+    if verdict.unfamiliar:
+        st.markdown(_("### I don't know"))
+        st.warning(
+            _("This input is unlike the images the model was trained on. It would have guessed **{label}** "
+              "({confidence}), but that guess should not be trusted.").format(label=label, confidence=percent(confidence)),
+            icon=":material/help:",
+        )  # fmt: skip
+    else:
+        st.markdown(_("### {label}  \nconfidence **{confidence}**").format(label=label, confidence=percent(confidence)))
+    if verdict.unfamiliar is None:
+        st.caption(_('No "I don\'t know" check for this model: {reason}.').format(reason=verdict.reason))
+        return
+    side = _("above: I don't know") if verdict.unfamiliar else _("at or below: familiar")
+    st.caption(
+        _("Unfamiliarity score **{score}**, threshold **{threshold}** ({side}). The threshold lets {rate} of the "
+          "validation images through as familiar.").format(
+            score=number(verdict.score, 2), threshold=number(verdict.threshold, 2), side=side,
+            rate=percent(calibration.familiar_rate if calibration else ood.FAMILIAR_RATE, 0),
+        )
+    )  # fmt: skip
+    with st.expander(_("What does this score mean?"), icon=":material/info:"):
+        if verdict.method in ood.SCORE_WORDS:
+            st.markdown(_(ood.SCORE_WORDS[verdict.method]))
+        if calibration is not None:
+            st.markdown(
+                _("The threshold was set on {n} validation images the model did not train on, so that "
+                  "{familiar} of them count as familiar: about {alarm} of ordinary inputs are wrongly called "
+                  "unfamiliar. A confident answer is not a familiar input: a model can be 99% sure about "
+                  "a photo of a cat.").format(n=number(calibration.n_validation), familiar=percent(calibration.familiar_rate, 0),
+                                               alarm=percent(calibration.false_alarm_rate, 1))
+            )  # fmt: skip
+
+
+def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: ood.Verdict, original: Image.Image,
+                probe: Probe) -> None:  # fmt: skip
     names = list(served.spec.class_names)
     top = int(np.argmax(probs))
     # The answer first: on a phone the columns below stack, and it would be out of sight.
-    st.markdown(
-        _("### {label}  \nconfidence **{confidence}**").format(label=names[top], confidence=percent(probs[top]))
-    )
+    show_answer(names[top], float(probs[top]), verdict, served.calibration)
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
         shown = apply_probe(original, probe) if not probe.is_identity() else original
@@ -234,19 +268,21 @@ if not images:
     )
     st.stop()
 
-results, inputs, probs_all = [], [], []
+results, inputs, probs_all, verdicts = [], [], [], []
 for name, load in images:
     try:
         take("predict", session_id())
-        x, probs = served.predict_images([load(budget)], probe)
+        x, probs, judged = served.examine_images([load(budget)], probe)
     except InputError as exc:
         problem = str(exc)
         st.error(problem if name in problem else f"{name}: {problem}", icon=":material/error:")
         continue
     inputs.append((name, load, x[0]))  # keep what the model saw, not the decoded original
     probs_all.append(probs[0])
+    verdicts.append(judged[0])
     top = int(np.argmax(probs[0]))
-    results.append({"file": name, "label": served.spec.class_names[top], "confidence": float(probs[0][top])})
+    results.append({"file": name, "label": served.spec.class_names[top], "confidence": float(probs[0][top]),
+                    "unfamiliar": judged[0].unfamiliar, "ood_score": judged[0].score})  # fmt: skip
 
 if not results:
     st.stop()
@@ -261,6 +297,8 @@ if len(results) > 1:
             "label": _("label"),
             # The bar's number follows the browser's language (Streamlit formats it there).
             "confidence": st.column_config.ProgressColumn(_("confidence"), format="percent", min_value=0, max_value=1),
+            "unfamiliar": st.column_config.CheckboxColumn(_("I don't know"), help=_("Unlike the training images")),
+            "ood_score": st.column_config.NumberColumn(_("unfamiliarity"), format="%.2f"),
         },
     )
     st.download_button(
@@ -279,4 +317,4 @@ try:
 except InputError as exc:
     st.error(f"{name}: {exc}")
     st.stop()
-explain_one(served, name, x, probs_all[pick], original, probe)
+explain_one(served, name, x, probs_all[pick], verdicts[pick], original, probe)

@@ -33,8 +33,10 @@ from core.runs import ACTIVE_STATES, RunStore
 from core.training import SETTINGS, TrainConfig, estimate_epoch_seconds, planned_train_size, presets_for
 from core.training.augment import AUGMENTATIONS
 from core.zip_import import import_zip
-from pages._data import data_status, mnist_test_digits, refresh_data_status
+from pages._data import data_status, mnist_test_digits, refresh_data_status, warn_no_mnist
 from pages._i18n import localized, localized_numbers
+from pages._prefill import KEY as PREFILL_KEY
+from pages._prefill import back_to_preset, clear_prefill, prefill_for, select_prefill
 from pages._router import ensure_router
 from pages._runs import render_run_progress
 from pages._session import actor
@@ -81,12 +83,7 @@ def choose_data() -> dict | None:
                                 format_func=_)  # fmt: skip
     if kind == "MNIST digits":
         if not status["mnist"]:
-            st.warning(
-                _("No `mnist.npz` in the data folder (`{root}`). Put one there (Keras key names x_train, y_train, "
-                  "x_test, y_test), or start anyway: training then tries Keras's download, which needs internet.").format(
-                    root=status["root"]),
-                icon=":material/download:",
-            )  # fmt: skip
+            warn_no_mnist(status["root"])
             return {"task": "mnist", "data": None, "classes": [str(d) for d in range(10)], "n": None,
                     "separate_test": True}  # fmt: skip
         path = status["mnist"][0]
@@ -294,6 +291,11 @@ def choose_settings(spec: ModelSpec, task: str, data: str | None) -> TrainConfig
     """The training form; returns the checked config, or None (with a message) when a value is refused."""
     st.subheader(_("3. Training"))
     current = {**{s.name: s.default for s in SETTINGS}, **{s.name: getattr(spec, s.name) for s in SPEC_SETTINGS}}
+    pre = prefill_for(spec.name, task)
+    if pre is not None:  # opened from Learning curves: that run's values, with the suggested change
+        old = pre[0]
+        current = {s.name: getattr(old.spec if s.owner == "spec" else old, s.name) for s in SETTINGS}
+        spec = dataclasses.replace(spec, augment=dict(old.spec.augment))
     values = settings_form(current, task, spec.name)
     augment = choose_augmentation(spec) if task == "images" else dict(spec.augment)
     try:
@@ -321,6 +323,13 @@ def time_estimate(cfg: TrainConfig, summary: ModelSummary, data: dict) -> None:
 st.title(_("Train a model"))
 manager = JobManager()
 manager.pump()
+select_prefill(data_status()["folders"])
+if S.get(PREFILL_KEY):
+    note = S[PREFILL_KEY]
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info(_("Pre-filled from run **{run}** ({finding}): {changes}. Check the form below, then press Train.").format(
+        run=note["run"], finding=note["finding"], changes="; ".join(note["changes"])), icon=":material/tips_and_updates:")  # fmt: skip
+    c2.button(_("Use the preset's values"), key="train_prefill_clear", on_click=back_to_preset)
 
 data = choose_data()
 if data is not None:
@@ -345,6 +354,7 @@ if data is not None:
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:
+            clear_prefill()
             st.rerun()  # show the new job (and the queue button) at once
 
 st.subheader(_("4. Progress"))

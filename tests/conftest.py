@@ -158,3 +158,55 @@ def seed_comparison(root, group: str = "2026-11-20-100000", seconds=(40.0, 35.0,
             continue
         write_json_atomic(path / "status.json", {"status": "completed", "epochs_done": 1, "train_seconds": fit})
         write_json_atomic(path / "metrics.json", {"accuracy": 0.985 + i / 1000, "loss": 0.05, "n": 10_000})
+
+
+def train_tiny_run(runs_root: Path, data: Path, task: str = "mnist", preset: str = "mnist-fast", **settings) -> Path:
+    """A real training on tiny data (a few seconds on 2 cores); returns its run folder.
+
+    ``data``: a synthetic ``mnist.npz`` (``synthetic_digits``) or an image folder.
+    """
+    from core.training import TrainConfig, train
+
+    cfg = TrainConfig.from_preset(task, str(data), preset, settings={"epochs": 2, "seed": 7, **settings})
+    result = train(cfg, runs_root)
+    assert result["status"] == "completed", result
+    return Path(result["run_dir"])
+
+
+def seed_race(root, race: str = "race-20261120-100000-abcd", racers=None, target: float = 0.98,
+              started: float = 1_700_000_000.0):  # fmt: skip
+    """A race's run folders as training writes them, without training.
+
+    ``racers``: ``(label, [(seconds since the start, val_accuracy), ...], status)`` per racer, in
+    race order; each point becomes a history row and its epoch end in ``race.csv``. Default: three
+    racers where ``fast`` reaches 98% at 20 s, ``big`` at 45 s and ``tiny`` never.
+    """
+    import json
+
+    from core.storage import write_json_atomic
+
+    racers = racers or [
+        ("fast", [(10.0, 0.95), (20.0, 0.981), (30.0, 0.985)], "completed"),
+        ("big", [(25.0, 0.97), (45.0, 0.99), (70.0, 0.992)], "completed"),
+        ("tiny", [(5.0, 0.80), (9.0, 0.88), (14.0, 0.90)], "completed"),
+    ]
+    paths = []
+    for i, (label, points, status) in enumerate(racers):
+        rows, ends, last = [], [], 0.0
+        for epoch, (sec, acc) in enumerate(points, 1):
+            rows.append(f"{epoch},0.3,0.9,0.2,{acc},0.001,{sec - last:.3f}\n")
+            ends.append(f"{epoch},{started + sec:.3f}\n")
+            last = sec
+        path = seed_run(root, f"{race[5:]}-{i}-{label}", status, metrics={"accuracy": 0.9, "loss": 0.3, "n": 100},
+                        epochs_done=len(points), test_accuracy=points[-1][1] if points else None)  # fmt: skip
+        (path / "history.csv").write_text(HISTORY + "".join(rows))
+        (path / "race.csv").write_text("epoch,time\n" + "".join(ends))
+        config = json.loads((path / "config.json").read_text())
+        cpus = [0, 1] if len(racers) > 2 else [i]  # as core.race.plan_threads deals 2 cores
+        config.update(preset=label, n_params=1000 * (i + 1), macs=50_000 * (i + 1), n_train=54_000,
+                      race={"id": race, "target": target, "index": i, "label": label, "racers": len(racers),
+                            "cores": 2, "intra": 1, "inter": 1, "cpus": cpus, "shared": len(racers) > 2,
+                            "started": started, "applied": {"cpus": cpus, "intra": 1, "inter": 1}})  # fmt: skip
+        write_json_atomic(path / "config.json", config)
+        paths.append(path)
+    return paths

@@ -59,3 +59,35 @@ def test_evaluate_page_with_the_shipped_model(server, page):
     expect(page.get_by_text("Accuracy").first).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Gallery: predicted (true)")).to_be_visible()
     page.screenshot(path=str(shots / "2-evaluate.png"), full_page=True)
+
+
+def test_upload_a_non_digit_and_the_model_says_it_does_not_know(server, page, tmp_path):
+    """A photo-like noise image given to the shipped MNIST model: "I don't know", the guess
+    downgraded, and the score with its threshold on the page."""
+    import numpy as np
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    shots = screenshot_dir("browser-use-ood")
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (160, 160)).astype(np.uint8)).save(noise)
+    page.goto(server.url + "/predict")
+    wait_idle(page)
+    no_exception(page)
+    source = page.get_by_role("radio", name="Upload")
+    if source.count() == 0:  # st.pills renders as buttons in some Streamlit versions
+        source = page.get_by_role("button", name="Upload", exact=True)
+    expect(source).to_have_count(1, timeout=30_000)
+    source.click()
+    wait_idle(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(noise))
+    expect(page.get_by_role("heading", name="I don't know")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    no_exception(page)
+    expect(page.get_by_text("It would have guessed")).to_be_visible()
+    expect(page.get_by_text("Unfamiliarity score")).to_be_visible()
+    expect(page.get_by_text("above: I don't know")).to_be_visible()
+    page.get_by_text("What does this score mean?").click()
+    expect(page.get_by_text("The threshold was set on")).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(500)  # the expander's opening animation
+    page.screenshot(path=str(shots / "1-predict-noise-i-dont-know.png"), full_page=True)

@@ -21,7 +21,7 @@ from core.i18n import _, ngettext, normalize, number, percent, set_language
 
 APP = str(ROOT / "streamlit_app.py")
 PO = i18n.LOCALES / "pt_BR" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
-PAGES = ["home", "learn", "hood", "train", "curves", "predict", "evaluate", "join", "wall"]
+PAGES = ["home", "learn", "hood", "train", "race", "curves", "predict", "evaluate", "join", "wall"]
 
 
 @pytest.fixture(autouse=True)

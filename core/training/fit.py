@@ -102,6 +102,10 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
     ]
+    from core.training.replay import make_replay_callback  # first-layer kernels, confusion matrix, samples
+
+    replay = make_replay_callback(run, data.x_val, data.y_val, data.class_names, cfg.seed, spec.batch_size)
+    callbacks += [replay] if replay is not None else []  # after `progress`: history.csv first, then the replay
     t0 = time.perf_counter()
     # shuffle=False: the dataset shuffles itself each epoch (Keras would warn that it ignores True)
     model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0, shuffle=False)
@@ -146,6 +150,7 @@ def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, resul
     metrics = evaluate_model(best_model, data.x_test, data.y_test, data.class_names, cfg.spec.loss)
     metrics["checkpoint"] = checkpoint.name
     write_json_atomic(run.path / "metrics.json", metrics)
+    _calibrate_ood(run, best_model, data, checkpoint)
     status = "stopped" if progress.stop_reason in ("stop_file", "max_seconds") else "completed"
     run.update_status(status=status, stop_reason=progress.stop_reason,
                       stop_message=STOP_REASONS.get(progress.stop_reason), ended=now_iso(),
@@ -155,6 +160,22 @@ def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, resul
     run.log(f"{status}: test accuracy {metrics['accuracy']:.4f} on {metrics['n']} images ({checkpoint.name}), "
             f"fit took {result['train_seconds']:.1f} s.")  # fmt: skip
     return {**result, "status": status, "test_accuracy": metrics["accuracy"]}
+
+
+def _calibrate_ood(run: Run, model, data: PreparedData, checkpoint: Path) -> None:
+    """Writes ood.json: the "I don't know" threshold from the validation split (core.ood).
+
+    A failure is logged and never fails the run: predictions then say "unfamiliar": null.
+    """
+    from core import ood
+
+    try:
+        cal = ood.calibrate(model, checkpoint, data.x_val, data.x_train, data.y_train.argmax(axis=1))
+        ood.save(run.path, cal)
+        run.log(f"ood: {cal.method} threshold {cal.threshold:.4f} ({cal.false_alarm_rate:.1%} of "
+                f"{cal.n_validation} validation images above it).")  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - too few validation images, an odd model
+        run.log(f"ood: no calibration ({type(exc).__name__}: {exc}).")
 
 
 def _stop_on_sigterm(run: Run) -> None:
