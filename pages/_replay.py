@@ -11,11 +11,12 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.i18n import _, number, percent
-from core.replay import Frame, Replay, read_replay
+from core.i18n import N_, _, number, percent
+from core.replay import Frame, Replay, read_replay, replay_dir
 from core.runs import ACTIVE_STATES, Run
 from pages._i18n import localized
 
+NO_RECORD = N_("This run has no replay record (it was trained before replays were recorded, or by the API comparison).")
 PLAY_SECONDS = 1.0  # one epoch per second while playing
 LIVE_SECONDS = 2.0  # while the run trains, new epochs appear this often (as the curves do)
 GALLERY_COLUMNS = 4  # sample images per row, under the kernels (beside the taller confusion matrix)
@@ -48,6 +49,9 @@ def _section(runs: list[Run]) -> None:
     if state.replay_for != run.id:  # another run: start at its newest epoch, paused
         state.replay_for, state.replay_epoch, state.replay_last, state.replay_play = run.id, None, None, False
     live = run.status().get("status") in ACTIVE_STATES
+    if not live and not replay_dir(run.path).is_dir():  # nothing to play: no button, one line
+        st.caption(_(NO_RECORD))
+        return
     st.button(_("Pause") if state.replay_play else _("Play the epochs"), key="replay_play_button", on_click=_toggle_play,
               icon=":material/pause:" if state.replay_play else ":material/play_arrow:")  # fmt: skip
     every = PLAY_SECONDS if state.replay_play else LIVE_SECONDS if live else None
@@ -93,8 +97,7 @@ def _step(last: int, live: bool) -> None:
 def _render(run: Run, live: bool) -> None:
     replay = read_replay(run.path)
     if replay is None:
-        st.caption(_("This run has no replay record (it was trained before replays were recorded, or by the API "
-                     "comparison)."))  # fmt: skip
+        st.caption(_(NO_RECORD))
         return
     if replay.problems:
         st.caption(_("Part of the replay record could not be read: {problems}.").format(

@@ -228,6 +228,7 @@ def test_a_run_without_record_and_a_model_without_convolution(tmp_path):
     at = curves_page()
     assert any("no replay record" in c.value for c in at.caption)
     assert all(s.key != "replay_epoch" for s in at.slider)
+    assert all(b.key != "replay_play_button" for b in at.button)  # nothing to play: no Play button
     # A dense model's record: matrices and predictions, no kernels
     mlp = seed_run(root, "20261120-110000-mlp", "completed", ["1,1.0,0.5,1.1,0.5,0.001,1.0\n"])
     folder = mlp / record.REPLAY_DIR
