@@ -268,14 +268,31 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def list_datasets(root: str | Path | None = None) -> dict[str, list[str]]:
-    """Finds what is in the data folder: ``{"mnist": [...npz], "folders": [...]}``.
+SHIPPED_TABLES = Path(__file__).resolve().parent / "assets" / "tables"  # small CSVs shipped with the app
 
-    A folder counts when it has 2+ subfolders (or ``train/`` with 2+ subfolders); files
-    are not checked here (that is :func:`scan_image_folder`'s job).
+
+def list_tables(root: str | Path | None = None) -> list[str]:
+    """CSV files for table runs: the data folder's (top level and ``tables/``) first, then the shipped ones.
+
+    Files are not read here (that is :func:`core.tables.read.read_table`'s job).
     """
     root = Path(root) if root is not None else data_dir()
-    found: dict[str, list[str]] = {"mnist": [], "folders": []}
+    found: list[str] = []
+    for folder in (root, root / "tables", SHIPPED_TABLES):
+        if folder.is_dir():
+            found += [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() == ".csv"]
+    return found
+
+
+def list_datasets(root: str | Path | None = None) -> dict[str, list[str]]:
+    """Finds what is in the data folder: ``{"mnist": [...npz], "folders": [...], "tables": [...csv]}``.
+
+    A folder counts when it has 2+ subfolders (or ``train/`` with 2+ subfolders); files
+    are not checked here (that is :func:`scan_image_folder`'s job). ``"tables"`` is
+    :func:`list_tables` (the shipped CSVs too, after the data folder's).
+    """
+    root = Path(root) if root is not None else data_dir()
+    found: dict[str, list[str]] = {"mnist": [], "folders": [], "tables": list_tables(root)}
     if not root.is_dir():
         return found
     for p in sorted(root.iterdir()):

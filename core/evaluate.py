@@ -1,4 +1,4 @@
-"""``python -m core.evaluate --run RUN_DIR [--data PATH]``: test metrics of a run."""
+"""``python -m core.evaluate --run RUN_DIR [--data PATH]``: test metrics of a run (a table run: see core.tables.evaluation)."""
 
 from __future__ import annotations
 
@@ -127,16 +127,21 @@ def evaluate_run(
 
 def _handler(args) -> dict:
     from core.runs import open_run
+    from core.tables.evaluation import evaluate_table
+    from core.tables.predict import is_table_run
 
     run = open_run(args.run)
     print(f"Evaluating {run.id} ...", file=sys.stderr)
+    if is_table_run(run):  # a CSV: its test rows, or another CSV with the target column
+        return evaluate_table(run, args.data)
     return evaluate_run(run, args.data).metrics
 
 
 def main(argv: list[str] | None = None) -> int:
     p = make_parser("python -m core.evaluate", "Evaluate a run on its test split or on another dataset.")
     p.add_argument("--run", required=True, help="a run folder (runs/<id>)")
-    p.add_argument("--data", help="mnist .npz or class-folder dataset; default: the run's test split")
+    p.add_argument("--data", help="mnist .npz or class-folder dataset (a CSV for a table run); default: the run's "
+                                  "test split")  # fmt: skip
     return run_cli(p, _handler, argv)
 
 

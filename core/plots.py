@@ -260,6 +260,9 @@ class Curve:
     early_stop_epoch: int | None = None
 
 
+MAX_EPOCH_TICKS = 20  # up to this many epochs, one tick per epoch
+
+
 def curves_figure(
     curves: list[Curve], metric: str, smoothing: float = 0.0, x: str = "epoch", height: int = 380
 ) -> go.Figure:
@@ -306,6 +309,8 @@ def curves_figure(
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
         hovermode="x unified",
     )
+    if x == "epoch" and max((len(c.rows) for c in curves), default=0) <= MAX_EPOCH_TICKS:
+        fig.update_xaxes(tick0=1, dtick=1)  # whole epochs only: "1 2 2 3 3" was half-epoch ticks rounded
     return fig
 
 
@@ -540,7 +545,7 @@ def race_figure(
             y = next(a for s, a in line.points if s == line.crossed)
             fig.add_scatter(x=[line.crossed], y=[y], mode="markers+text", legendgroup=line.label, showlegend=False,
                             marker={"symbol": "star", "size": 24, "color": color, "line": {"width": 1, "color": "#222"}},
-                            text=[_("{s} s").format(s=number(line.crossed, 1))], textposition="bottom right",
+                            text=[_("{s} s").format(s=number(line.crossed, 1))], textposition="bottom center",
                             textfont={"size": 15, "color": color},
                             hovertemplate=_("reached the target at %{x:.1f} s") + f"<extra>{line.label}</extra>")  # fmt: skip
     if target is not None:
@@ -559,9 +564,55 @@ def race_figure(
         title={"text": _("Validation accuracy against seconds since the start (points: epoch ends)"), "font": {"size": 20}},
         font={"size": 15},
         separators=separators(),
-        xaxis={"title": _("seconds since the start"), "range": [0, right * 1.05]},
+        xaxis={"title": _("seconds since the start"), "range": [0, right * 1.08]},
         yaxis={"title": _("validation accuracy"), "tickformat": ".0%",
                "range": [max(0.0, bottom - 0.05), 1.005]},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
     )  # fmt: skip
+    return fig
+
+
+# ----- tables (regression) -----------------------------------------------------------------
+
+METRIC_TITLES["mae"] = N_("MAE (mean absolute error)")  # the regression runs' second curve
+RESIDUAL_BINS = 30  # histogram bars of the residuals at most: enough to see a shape on ~100 test rows
+MIN_RESIDUAL_BINS = 5
+
+
+def predicted_actual_figure(pairs: list[list[float]], target: str = "", height: int = 420) -> go.Figure:
+    """Predicted against actual values of a regression's test rows, with the line y = x.
+
+    Args:
+        pairs: ``[[true, predicted], ...]`` (metrics.json "predictions"); a point on the line is exact.
+        target: the predicted column's name, for the axes.
+    """
+    xy = np.asarray(pairs, dtype=np.float64).reshape(-1, 2)  # (N, 2): true, predicted
+    fig = go.Figure()
+    if len(xy):
+        lo, hi = float(np.nanmin(xy)), float(np.nanmax(xy))
+        fig.add_scatter(x=[lo, hi], y=[lo, hi], mode="lines", name=_("exact (y = x)"), hoverinfo="skip",
+                        line={"color": "#888888", "dash": "dash", "width": 2})  # fmt: skip
+    fig.add_scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", name=_("test rows"), marker={"size": 8, "color": PALETTE[0],
+                    "opacity": 0.7}, hovertemplate=_("actual %{x:.4g}, predicted %{y:.4g}") + "<extra></extra>")  # fmt: skip
+    axis = _("actual {target}").format(target=target) if target else _("actual")
+    pred = _("predicted {target}").format(target=target) if target else _("predicted")
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font={"size": 15},
+                      separators=separators(), title={"text": _("Predicted vs actual"), "font": {"size": 20}},
+                      xaxis={"title": axis}, yaxis={"title": pred, "scaleanchor": "x", "scaleratio": 1},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"})  # fmt: skip
+    return fig
+
+
+def residuals_figure(pairs: list[list[float]], height: int = 420) -> go.Figure:
+    """A histogram of the residuals (predicted - actual) of a regression's test rows; 0 is marked."""
+    xy = np.asarray(pairs, dtype=np.float64).reshape(-1, 2)  # (N, 2): true, predicted
+    residuals = xy[:, 1] - xy[:, 0]  # (N,): > 0 where the model guessed too high
+    bins = min(RESIDUAL_BINS, max(MIN_RESIDUAL_BINS, len(residuals) // 3))  # ~3 rows a bar on a small test set
+    fig = go.Figure(go.Histogram(x=residuals, nbinsx=bins, marker={"color": PALETTE[0]},
+                                 hovertemplate=_("%{x}: %{y} rows") + "<extra></extra>"))  # fmt: skip
+    fig.add_vline(x=0, line={"color": "#888888", "dash": "dash", "width": 2})
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font={"size": 15},
+                      separators=separators(), bargap=0.05,
+                      title={"text": _("Residuals (predicted - actual)"), "font": {"size": 20}},
+                      xaxis={"title": _("predicted - actual")}, yaxis={"title": _("rows")})  # fmt: skip
     return fig

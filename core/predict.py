@@ -1,5 +1,10 @@
 """``python -m core.predict --run RUN_DIR IMAGE [IMAGE ...]``: classify image files.
 
+A table run takes ONE CSV of rows instead: ``python -m core.predict --run RUN rows.csv
+[--out predictions.csv]``. Its JSON: ``{"predictions": [{"row", "prediction", "probabilities"?}],
+"unusable": [{"row", "reason"}], "out": path}``: rows that cannot be used (a missing column, an
+unseen category, text for a number) are listed, not an error; a file that cannot be read is.
+
 Each prediction also says whether the image is unlike the run's training data (core.ood):
 ``"unfamiliar"`` (true/false, or null with ``"ood_reason"`` when the run has no calibration),
 ``"ood_score"``, ``"ood_threshold"`` and ``"ood_method"``.
@@ -8,22 +13,55 @@ Each prediction also says whether the image is unlike the run's training data (c
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from core.cli import make_parser, run_cli
+from core.errors import InputError
+from core.i18n import _
 
 
 def _handler(args) -> dict:
     from core.inference import predict_files
     from core.runs import open_run
+    from core.tables.predict import is_table_run
 
     run = open_run(args.run)
+    if is_table_run(run):
+        return _predict_table(run, args)
+    if args.out:
+        raise InputError(_("--out applies to a table run only. Received: run {run} of images.").format(run=run.id))
     return {"predictions": predict_files(run, args.images)}
+
+
+def _predict_table(run, args) -> dict:
+    """Predicts the rows of one CSV with a table run and writes them, with a prediction column, to --out."""
+    from core.storage import write_bytes_atomic
+    from core.tables.predict import default_out_path, predict_table
+
+    if len(args.images) != 1:
+        raise InputError(
+            _("Expected ONE CSV file of rows for a table run. Received: {n} files.").format(n=len(args.images))
+        )
+    rows_file = args.images[0]
+    result = predict_table(run, rows_file)
+    out = Path(args.out) if args.out else default_out_path(rows_file)
+    try:
+        write_bytes_atomic(out, result.to_csv_bytes())
+    except OSError as exc:
+        raise InputError(
+            _("Could not write {path}: {problem}.").format(path=out, problem=exc.strerror or exc)
+        ) from None
+    print(f"{len(result.frame) - len(result.problems)} row(s) predicted, {len(result.problems)} unusable; "
+          f"written to {out}", file=sys.stderr)  # fmt: skip
+    return {**result.to_json(), "out": str(out)}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = make_parser("python -m core.predict", "Predict the class of image files with a trained run.")
     p.add_argument("--run", required=True, help="a run folder (runs/<id>)")
-    p.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF, WebP or TIFF files")
+    p.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF, WebP or TIFF files; for a table run, one CSV")
+    p.add_argument("--out", help="table runs: where to write the rows with their predictions "
+                                 "(default: ROWS.predictions.csv beside the rows)")  # fmt: skip
     return run_cli(p, _handler, argv)
 
 

@@ -211,6 +211,22 @@ def apply_fairness(race: dict) -> dict:
             "inter": tf.config.threading.get_inter_op_parallelism_threads()}  # fmt: skip
 
 
+def release_share(cpus: list[int]) -> None:
+    """After a racer trained: its process gets back the cores it had before :func:`apply_fairness`.
+
+    Why: the racer that ends last starts the next queued jobs (``JobManager.pump``); a child
+    process inherits its parent's core pinning and environment, so without this a job queued
+    behind a race, or the next race, would run on the one core this racer was given.
+    """
+    if cpus and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError:
+            pass
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.pop(name, None)
+
+
 class RacerRun(Run):
     """A racer's run folder: as training records an epoch, notes when it ended in ``race.csv``.
 

@@ -23,7 +23,7 @@ STATUS: dict[str, tuple] = {
     "steps_per_epoch": (int,), "elapsed": _NUM, "epochs_done": (int,), "best_val_accuracy": _NUM,
     "best_epoch": (int,), "train_seconds": _NUM, "test_accuracy": _NUM, "error": (str,), "stop_reason": (str,),
     "stop_message": (str,), "created": (str,), "updated": (str,), "started": (str,), "ended": (str,),
-    "launched": (str,),
+    "launched": (str,), "test_mae": _NUM, "test_r2": _NUM,
 }  # fmt: skip
 CONFIG: dict[str, tuple] = {
     "task": (str,), "preset": (str,), "data": (str,), "name": (str,), "created": (str,), "run_id": (str,),
@@ -35,6 +35,9 @@ CONFIG: dict[str, tuple] = {
 METRICS: dict[str, tuple] = {
     "accuracy": _NUM, "loss": _NUM, "n": (int,), "class_names": (list,), "confusion_matrix": (list,),
     "per_class": (dict,), "checkpoint": (str,),
+    # table runs (core.tables.evaluation): the task, regression scores, the baseline, (true, predicted) pairs
+    "task": (str,), "target": (str,), "mae": _NUM, "rmse": _NUM, "r2": _NUM, "baseline": (dict,),
+    "predictions": (list,),
 }  # fmt: skip
 
 

@@ -27,7 +27,8 @@ ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("completed", "stopped", "failed", "interrupted")
 MAX_STATUS_BYTES = 64 * 1024
 MAX_NOTE_CHARS = 10_000
-HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+# "mae"/"val_mae": table regressions (their "accuracy" cells stay empty); empty for every other run.
+HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "mae", "val_mae"]
 BATCH_FIELDS = ["epoch", "batch", "step", "loss", "accuracy", "seconds"]
 
 

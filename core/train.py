@@ -13,6 +13,8 @@ from core.errors import InputError
 from core.i18n import N_
 from core.settings import add_flags, values_from_args
 
+TABLE_EXAMPLE_COLUMNS = 3  # the lesson's table: 3 number columns (table-tutorial: 16 + 20 + 5 = 41 parameters)
+
 
 def list_presets() -> dict:
     """Every preset with its task, description and parameter count at its own input size.
@@ -20,13 +22,18 @@ def list_presets() -> dict:
     Counted by arithmetic (``summarize_spec``): nothing is built, so listing is instant.
     """
     from core.architectures import PRESETS, summarize_spec
+    from core.training.table_data import table_summary
 
     rows = []
     for name, spec in PRESETS.items():
-        classes = 10 if spec.task == "mnist" else 2
-        summary = summarize_spec(spec, spec.input_shape(), classes)
+        if spec.task == "table":  # counted for TABLE_EXAMPLE_COLUMNS number columns and a regression
+            summary = table_summary(spec, TABLE_EXAMPLE_COLUMNS, 1)
+            shape = [TABLE_EXAMPLE_COLUMNS]
+        else:
+            summary = summarize_spec(spec, spec.input_shape(), 10 if spec.task == "mnist" else 2)
+            shape = list(spec.input_shape())
         rows.append({"name": name, "task": spec.task, "description": spec.description,
-                     "params": summary.total_params, "input_shape": list(spec.input_shape())})  # fmt: skip
+                     "params": summary.total_params, "input_shape": shape})  # fmt: skip
     return {"presets": rows}
 
 
@@ -48,18 +55,19 @@ def _train_queued_run(args) -> dict:
     from core.training import SETTINGS, TrainConfig, train
 
     given = values_from_args(args, SETTINGS)
-    if given or args.task or args.preset or args.spec or args.data:
+    if given or args.task or args.preset or args.spec or args.data or args.drop is not None:
         raise InputError("--run-dir trains the settings in that folder's config.json; give no other settings.")
     run = open_run(args.run_dir)
     state = run.status().get("status")
     if state != "queued":  # never train over a finished run's history and checkpoints
         raise InputError(f"Run {run.id} is {state}, not queued: a run folder is trained only once.")
+    cpus_before: list[int] | None = None  # a racer's cores before it took its share
     try:
         config = run.config()
         if isinstance(config, dict) and isinstance(config.get("race"), dict):  # a racer: its share of the CPU first
-            from core.race import RacerRun, apply_fairness  # before TensorFlow is imported: it reads its threads once
+            from core.race import RacerRun, apply_fairness, machine_cpus  # before TensorFlow reads its threads
 
-            run = RacerRun(run.path)  # also notes when each epoch ends, on the clock all racers share
+            run, cpus_before = RacerRun(run.path), machine_cpus()  # RacerRun notes each epoch end on one clock
             run.update_config(race={**config["race"], "applied": apply_fairness(config["race"])})
         if isinstance(config, dict) and "api_compare" in config:  # one way of the API comparison
             from core.api_compare.runner import train_queued
@@ -74,6 +82,10 @@ def _train_queued_run(args) -> dict:
         try:
             from core.jobs import JobManager
 
+            if cpus_before is not None:  # the jobs started next must not inherit this racer's share
+                from core.race import release_share
+
+                release_share(cpus_before)
             JobManager(run.path.parent).pump()
         except Exception as exc:  # never let the queue hide this run's own result
             print(f"warning: could not start the next queued job: {exc}", file=sys.stderr)
@@ -83,13 +95,20 @@ def _train(args) -> dict:
     from core.training import SETTINGS, TrainConfig, train
 
     if not args.task:
-        raise InputError("--task is required (mnist or images).")
+        raise InputError("--task is required (mnist, images or table).")
     if not args.preset and not args.spec:
         raise InputError("--preset NAME (or --spec FILE.json) is required. See --list-presets.")
     if args.task == "images" and not args.data:
         raise InputError("--data FOLDER is required for --task images.")
+    if args.task == "table" and not args.data:
+        raise InputError("--data FILE.csv is required for --task table.")
+    if args.task != "table" and args.drop is not None:
+        raise InputError(f"--drop applies to --task table only. Received: --task {args.task}")
     spec = read_json_file(args.spec, N_("model spec")) if args.spec else None
-    cfg = TrainConfig.from_preset(args.task, args.data, args.preset, spec, values_from_args(args, SETTINGS),
+    settings = values_from_args(args, SETTINGS)
+    if args.drop is not None:
+        settings["drop"] = [c.strip() for c in args.drop.split(",") if c.strip()]
+    cfg = TrainConfig.from_preset(args.task, args.data, args.preset, spec, settings,
                                   augment=not args.no_augment, name=args.name or "")  # fmt: skip
     return train(cfg, args.runs_dir)
 
@@ -98,8 +117,11 @@ def build_parser():
     from core.training import SETTINGS
 
     p = make_parser("python -m core.train", "Train a CNN Lab model; prints one JSON line on stdout.")
-    p.add_argument("--task", choices=["mnist", "images"])
-    p.add_argument("--data", help="mnist.npz for --task mnist; a class-folder dataset for --task images")
+    p.add_argument("--task", choices=["mnist", "images", "table"])
+    p.add_argument("--data", help="mnist.npz for --task mnist; a class-folder dataset for --task images; "
+                                  "a CSV file for --task table")  # fmt: skip
+    p.add_argument("--drop", help="columns left out of a table, separated by commas (default: ids and empty "
+                                  "columns; an empty value keeps every column) [table only]")  # fmt: skip
     p.add_argument("--preset", help="preset name (see --list-presets)")
     p.add_argument("--spec", help="a JSON model spec (layer editor output) instead of a preset")
     p.add_argument("--list-presets", action="store_true", help="print every preset and exit")

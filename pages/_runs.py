@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import plots
 from core.errors import InputError
-from core.i18n import _, percent
+from core.i18n import _, number, percent
 from core.progress import early_stop_epoch, progress, stop_words
 from core.run_schema import class_names
 from core.runs import Run, RunStore
@@ -46,6 +46,8 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
         facts = []  # each a whole translated clause: word order stays each language's own
         if acc is not None:
             facts.append(_("test accuracy **{acc}**").format(acc=percent(acc, 2)))
+        if metrics.get("mae") is not None:  # a regression on a table
+            facts.append(_("test MAE **{mae}**").format(mae=number(metrics["mae"], 3)))
         if best:
             facts.append(_("best epoch {n}").format(n=best))
         if early_stop_epoch(st_):
@@ -63,7 +65,10 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
         c1, c2 = st.columns(2)
         if history:
             c1.plotly_chart(plots.curves_figure([curve], "loss"), config=plots.CHART_CONFIG, key=f"loss_{run.id}")
-            c2.plotly_chart(plots.curves_figure([curve], "accuracy"), config=plots.CHART_CONFIG, key=f"acc_{run.id}")
+            second = (
+                "mae" if any(r.get("val_mae") is not None or r.get("mae") is not None for r in history) else "accuracy"
+            )
+            c2.plotly_chart(plots.curves_figure([curve], second), config=plots.CHART_CONFIG, key=f"acc_{run.id}")
         if batches:
             fig = plots.curves_figure([plots.Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
             fig.update_layout(title=_("Running loss, every few batches"), height=260)
@@ -79,7 +84,8 @@ def usable_runs() -> list:
     out = []
     for run in RunStore().list():
         if run.status().get("status") in ("completed", "stopped", "interrupted") and run.checkpoint() is not None:
-            if class_names(run.config().get("class_names")) and not run.damage():
+            table = run.config().get("task") == "table"  # a regression has no class names
+            if (table or class_names(run.config().get("class_names"))) and not run.damage():
                 out.append(run)
     return out
 

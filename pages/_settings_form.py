@@ -50,17 +50,20 @@ def setting_widget(container, s: Setting, value: Any, key: str, disabled: bool =
                                   disabled=disabled)  # fmt: skip
 
 
-def settings_form(current: dict[str, Any], task: str, key_suffix: str) -> dict[str, Any]:
+def settings_form(
+    current: dict[str, Any], task: str, key_suffix: str, skip: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Every setting that applies to ``task``, main ones in a grid and the rest under "Advanced".
 
     Args:
         current: the starting value of each setting (the preset's), by name.
         key_suffix: part of each widget key, so another preset starts from its own values.
+        skip: settings chosen elsewhere on the page (a table's target column), left out here.
 
     Returns:
         The values the widgets hold now, by setting name.
     """
-    table = [s for s in SETTINGS if s.applies_to(task)]
+    table = [s for s in SETTINGS if s.applies_to(task) and s.name not in skip]
     values: dict[str, Any] = {}
     for group, box in (("training", st.container()), ("advanced", st.expander(_("Advanced settings")))):
         cols = box.columns(COLUMNS)
@@ -73,12 +76,14 @@ def settings_form(current: dict[str, Any], task: str, key_suffix: str) -> dict[s
     return values
 
 
-def layer_table_config() -> dict:
-    """``st.data_editor`` column configs for the layer table, from the layer fields' declarations."""
+def layer_table_config(task: str | None = None) -> dict:
+    """``st.data_editor`` column configs for the layer table of ``task``, from the layer fields' declarations."""
     config: dict[str, Any] = {
-        "kind": st.column_config.SelectboxColumn(_("layer"), options=editable_kinds(), required=True, width="medium")
+        "kind": st.column_config.SelectboxColumn(
+            _("layer"), options=editable_kinds(task), required=True, width="medium"
+        )  # fmt: skip
     }
-    for name in table_columns()[1:]:
+    for name in table_columns(task)[1:]:
         f = LAYER_FIELD[name]
         help_text = _("{help} ({range}); blank where the layer does not use it").format(help=_(f.help),
                                                                                          range=f.range_text())  # fmt: skip

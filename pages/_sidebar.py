@@ -33,6 +33,9 @@ def render_sidebar_status() -> None:
         st.markdown(_("**Data folder**"))
         lines = [_("MNIST: `{name}`").format(name=Path(p).name) for p in status["mnist"][:1]]
         lines += [_("Images: `{name}`").format(name=Path(p).name) for p in status["folders"]]
+        root = Path(status["root"])  # the shipped CSVs are always there: only the data folder's own are news
+        lines += [_("Table: `{name}`").format(name=Path(p).name) for p in status.get("tables", [])
+                  if Path(p).is_relative_to(root)]  # fmt: skip
         if lines:
             st.caption("  \n".join(lines))
         else:

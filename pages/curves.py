@@ -34,6 +34,7 @@ st.session_state.setdefault("curves_view", "epochs")
 # The runs table's columns, in order (their headers are translated where shown).
 COLUMNS = {"run": N_("run"), "status": N_("status"), "dataset": N_("dataset"), "preset": N_("preset"),
            "epochs": N_("epochs"), "best_val_acc": N_("best val acc"), "test_acc": N_("test acc"),
+           "test_mae": N_("test MAE"),
            "seconds": N_("seconds"), "date": N_("date"), "error": N_("error")}  # fmt: skip
 # "What differs" rows that are not settings (settings show their own label).
 DIFF_ROWS = {"dataset": N_("dataset"), "preset": N_("preset"), "input": N_("input"), "augment": N_("augmentation"),
@@ -53,6 +54,7 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "epochs": s["epochs"],
             "best_val_acc": s["best_val_accuracy"],
             "test_acc": s["test_accuracy"],
+            "test_mae": (r.metrics() or {}).get("mae"),  # a regression on a table: no accuracy
             "seconds": s["train_seconds"],
             "date": (s["created"] or "")[:16].replace("T", " "),
             "error": s["error"] or "",
@@ -111,7 +113,7 @@ if not runs:
 
 table = runs_table(runs)
 st.dataframe(
-    localized_numbers(table, percents=["best_val_acc", "test_acc"], decimals={"seconds": 1}),
+    localized_numbers(table, percents=["best_val_acc", "test_acc"], decimals={"seconds": 1, "test_mae": 3}),
     hide_index=True,
     width="stretch",
     column_config={key: _(label) for key, label in COLUMNS.items()},
@@ -154,10 +156,19 @@ def in_plain_words(runs: list[Run]) -> None:
             for f in findings:
                 st.markdown(f"{FINDING_ICONS.get(f.kind, '')} **{f.title}**: {f.evidence}")
                 st.caption(f.advice)
-                remedy = remedy_for(f.kind, r.config(), stopped_early) if is_presenter() else None
+                # The pre-filled Train form knows image data only: no remedy button for a table run (yet).
+                table = r.config().get("task") == "table"
+                remedy = remedy_for(f.kind, r.config(), stopped_early) if is_presenter() and not table else None
                 if remedy is not None and st.button(remedy.label, key=f"remedy_{r.id}_{f.kind}",
                                                     icon=":material/tune:", help="; ".join(remedy.changes)):  # fmt: skip
                     open_in_train(remedy, r.id, f.title)
+
+
+def second_metrics(curves: list[plots.Curve]) -> list[str]:
+    """The charts after the loss: accuracy, MAE (a regression on a table logs "mae", no accuracy), or both."""
+    logged = {key for c in curves for row in c.rows for key, v in row.items() if v is not None}
+    out = [m for m in ("accuracy", "mae") if m in logged or f"val_{m}" in logged]
+    return out or ["accuracy"]
 
 
 @st.fragment(run_every=2.0 if live else None)
@@ -180,10 +191,11 @@ def charts() -> None:
                 else _("No batches logged yet."), icon=":material/hourglass_top:")  # fmt: skip
     else:
         x = "epoch" if by_epoch else "step"
-        # One run: the two charts side by side. Several: one above the other, full width, so
-        # neither is squeezed under its legend.
-        slots = st.columns(2) if len(curves) == 1 else (st.container(), st.container())
-        for slot, metric in zip(slots, ("loss", "accuracy")):
+        metrics = ["loss", *second_metrics(curves)]
+        # One run: the charts side by side. Several: one above the other, full width, so
+        # none is squeezed under its legend.
+        slots = st.columns(len(metrics)) if len(curves) == 1 else [st.container() for _m in metrics]
+        for slot, metric in zip(slots, metrics):
             slot.plotly_chart(plots.curves_figure(curves, metric, smoothing, x=x, height=380 if len(curves) == 1 else 430),
                               config=plots.CHART_CONFIG, key=f"{x}_{metric}")  # fmt: skip
         if by_epoch:

@@ -20,6 +20,7 @@ from pages._i18n import localized_numbers
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
 from pages._session import actor, is_presenter
+from pages._table_results import is_table, table_evaluation
 
 ensure_router()
 
@@ -56,6 +57,9 @@ run = options[choice]
 ckpt = run.checkpoint()
 if ckpt is None:
     st.error(_("This run's checkpoint is gone (best.keras was deleted); nothing to evaluate."))
+    st.stop()
+if is_table(run):  # metrics beside the baseline, charts of the rows; no image gallery, no TFLite
+    table_evaluation(run)
     st.stop()
 
 status = data_status()

@@ -23,6 +23,7 @@ from pages._drawpad import draw_pad
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
 from pages._session import session_id
+from pages._table_results import is_table, table_prediction
 
 ensure_router()
 
@@ -35,7 +36,7 @@ for key, value in {"p_rotate": 0, "p_flip_h": False, "p_flip_v": False, "p_brigh
 
 
 def pick_model():
-    """Returns the served model of the chosen run, or None (with a message) if unusable."""
+    """Returns the chosen run: a table run as it is, another as its served model; None (with a message) if unusable."""
     runs = usable_runs()
     shipped = default_run()
     options = [r.id for r in runs] + (["__default__"] if shipped else [])
@@ -48,12 +49,17 @@ def pick_model():
         data = (s["dataset"] or "MNIST").rstrip("/").rsplit("/", 1)[-1]
         acc = (_("test acc {acc}").format(acc=percent(s["test_accuracy"])) if s["test_accuracy"] is not None
                else _("not tested"))  # fmt: skip
+        mae = (r.metrics() or {}).get("mae")
+        if mae is not None:  # a regression on a table
+            acc = _("test MAE {mae}").format(mae=number(mae, 3))
         labels[r.id] = f"{r.id}: {data}, {s['preset']}, {acc}"
     if shipped:
         labels["__default__"] = _("Shipped MNIST model (mnist-fast, test acc {acc})").format(
             acc=percent(shipped.metrics()["accuracy"]))  # fmt: skip
     choice = st.selectbox(_("Model"), options, format_func=labels.get, key="predict_model")
     run = shipped if choice == "__default__" else next(r for r in runs if r.id == choice)
+    if is_table(run):  # predicted by core.tables.predict from rows, not served as an image model
+        return run
     try:
         return served_model(str(run.path))
     except InputError as exc:
@@ -255,6 +261,9 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
 st.title(_("Predict"))
 served = pick_model()
 if served is None:
+    st.stop()
+if is_table(served):  # rows in, predictions out: no drawing, camera, Grad-CAM or "I don't know"
+    table_prediction(served)
     st.stop()
 task = served.spec.task
 budget = PixelBudget(REQUEST_PIXELS, N_("one page update"), session_id())

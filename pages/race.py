@@ -281,6 +281,10 @@ def start_section(configs: list[TrainConfig] | None, target: float) -> None:
     why = None if presenter else _("Only the presenter can start a race; the race appears here for everyone.")
     if configs is None and presenter:
         why = _("Fix the racers above first.")
+    running = [r for r in races(RunStore()) if r.live]
+    if running and presenter:  # allowed (it queues), but say so: a second click is not a restart
+        st.caption(_("A race is already running or waiting ({race}): this one will start after it.").format(
+            race=running[0].id))  # fmt: skip
     if st.button(_("Start the race"), type="primary", icon=":material/flag:", disabled=why is not None, help=why):
         try:
             S.race_id, S.race_replay = start_race(configs, target, actor=actor()), None
@@ -298,7 +302,7 @@ def replay_controls(found: Race) -> None:
     if c2.button(_("Replay"), icon=":material/replay:", disabled=found.live or not found.duration):
         S.race_replay = {"id": found.id, "speed": speed, "began": time.time()}
         st.rerun()
-    if S.race_replay and c3.button(_("End the replay"), icon=":material/stop:"):
+    if S.race_replay and S.race_replay.get("id") == found.id and c3.button(_("End the replay"), icon=":material/stop:"):
         S.race_replay = None
         st.rerun()
 
@@ -310,8 +314,8 @@ def race_section() -> None:
         st.caption(_("No race yet: choose the racers and press **Start the race** (the presenter)."))
         return
     by_id = {r.id: r for r in found_all}
-    if S.race_id not in by_id:
-        S.race_id = found_all[0].id
+    if S.race_id not in by_id:  # a visitor arriving: the race being run, not one still waiting behind it
+        S.race_id = next((r.id for r in found_all if r.started is not None and r.live), found_all[0].id)
     st.selectbox(_("Race"), list(by_id), key="race_id", format_func=lambda i: race_name(by_id[i]))
     rid = S.race_id
     replay_controls(by_id[rid])

@@ -41,10 +41,14 @@ from pages._router import ensure_router
 from pages._runs import render_run_progress
 from pages._session import actor
 from pages._settings_form import NOT_USED, layer_table_config, settings_form
+from pages._tables import choose_table, read_path
 
 ensure_router()
 
-DATA_KINDS = [N_("MNIST digits"), N_("Image folder"), N_("Upload a zip")]
+DATA_KINDS = [N_("MNIST digits"), N_("Image folder"), N_("Upload a zip"), N_("Table (CSV)")]
+TABLE_CHOICES = frozenset({"target", "table_task", "drop"})  # table settings chosen in the data section
+# A table model's head and loss follow its task (MSE + linear, or cross-entropy + softmax): no widget.
+TABLE_FIXED = frozenset({"output_activation", "loss"})
 
 DEFAULTS = {"train_data_kind": "MNIST digits", "train_edit_layers": False, "train_run_id": None}
 for key, value in DEFAULTS.items():
@@ -103,6 +107,9 @@ def choose_data() -> dict | None:
     if kind == "Upload a zip":
         upload_zip()
         return None
+
+    if kind == "Table (CSV)":
+        return choose_table()
 
     if not status["folders"]:
         st.info(_("No image folders in the data folder yet: upload a zip of class folders, or put one in `{root}` "
@@ -174,13 +181,16 @@ def choose_model(data: dict) -> ModelSpec | None:
         loaded = load_spec_upload()
         if loaded is not None:
             spec, preset = loaded, f"upload-{loaded.name}"
-        layers = layer_table(spec, preset)
+        layers = layer_table(spec, preset, task)
         if layers is None:
             return None
         spec = dataclasses.replace(spec, name="custom", layers=layers, description=_("Edited from {preset}.").format(
             preset=preset))  # fmt: skip
         try:  # problems are shown here, under the table, not far below with the summary
-            summarize_spec(spec, input_shape_now(spec, task), len(data["classes"]))
+            if task == "table":
+                table_model_summary(spec, data)
+            else:
+                summarize_spec(spec, input_shape_now(spec, task), len(data["classes"]))
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         st.download_button(_("Save this model as JSON"), json.dumps(spec.to_dict(), indent=1), "model-spec.json",
@@ -205,21 +215,21 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def layer_table(spec: ModelSpec, preset: str) -> list | None:
-    """The editable layer table, with buttons to move a row; returns the layers or None (message shown)."""
+def layer_table(spec: ModelSpec, preset: str, task: str | None = None) -> list | None:
+    """The editable layer table (the kinds of ``task``), with buttons to move a row; returns the layers or None."""
     base_key, version_key = f"train_rows_{preset}", f"train_rows_version_{preset}"
     if base_key not in S:
-        S[base_key], S[version_key] = layers_to_rows(spec.layers), 0
+        S[base_key], S[version_key] = layers_to_rows(spec.layers, task), 0
     st.caption(_("**+** under the table adds a layer at the end; select rows on the left and press Delete to "
                  "remove them; move a layer with the buttons below. Cells a layer kind does not use are ignored."))  # fmt: skip
-    frame = pd.DataFrame(S[base_key], columns=table_columns())
+    frame = pd.DataFrame(S[base_key], columns=table_columns(task))
     for col in frame.columns:  # cells a kind does not use are blank, not the word "None"
         if col == "kind" or LAYER_FIELD[col].kind is bool:
             continue
         blank = NOT_USED if LAYER_FIELD[col].choices else ""
         frame[col] = [_cell_text(v) or blank for v in frame[col]]
     edited = st.data_editor(frame, num_rows="dynamic", key=f"train_layers_{preset}_{S[version_key]}",
-                            column_config=layer_table_config(), width="stretch")  # fmt: skip
+                            column_config=layer_table_config(task), width="stretch")  # fmt: skip
     records = pd.DataFrame(edited).to_dict("records")
     move_key = f"train_move_{preset}"
     if f"{move_key}_next" in S:  # the moved layer stays selected (set before its widget exists)
@@ -234,7 +244,7 @@ def layer_table(spec: ModelSpec, preset: str) -> list | None:
         S[f"{move_key}_next"] = n + step
         st.rerun()
     try:
-        return layers_from_rows(records)
+        return layers_from_rows(records, task)
     except InputError as exc:
         st.error(_("The layer table is not valid: {problem}").format(problem=exc), icon=":material/error:")
         return None
@@ -252,18 +262,27 @@ def load_spec_upload() -> ModelSpec | None:
         return None
 
 
-def show_model(summary: ModelSummary) -> None:
-    """Per-layer summary, warnings and diagram: arithmetic only, nothing is built."""
+def show_model(summary: ModelSummary, table: bool = False) -> None:
+    """Per-layer summary, warnings and diagram: arithmetic only, nothing is built.
+
+    Args:
+        table: a table model (the parameters are what matter; its multiply-adds are per row, not per image).
+    """
     layer, shape, params, macs = _("layer"), _("output shape"), _("parameters"), _("multiply-adds")
     rows = [{layer: r.label, shape: str(tuple(r.output_shape)), params: r.params, macs: r.macs}
             for r in summary.layers]  # fmt: skip
     st.dataframe(localized_numbers(pd.DataFrame(rows), decimals={params: 0, macs: 0}), hide_index=True,
                  width="stretch")  # fmt: skip
-    st.markdown(
-        _("**{params} parameters** ({mb} MB as float32), **{macs} M multiply-adds** per image, input {shape}.").format(
-            params=number(summary.total_params), mb=number(summary.total_params * 4 / 1e6, 1),
-            macs=number(summary.total_macs / 1e6, 1), shape=summary.input_shape)
-    )  # fmt: skip
+    if table:
+        st.markdown(_("**{params} parameters**, {macs} multiply-adds per row; the preprocessed row holds {width} "
+                      "numbers.").format(params=number(summary.total_params), macs=number(summary.total_macs),
+                                         width=number(summary.input_shape[0])))  # fmt: skip
+    else:
+        st.markdown(
+            _("**{params} parameters** ({mb} MB as float32), **{macs} M multiply-adds** per image, input {shape}.").format(
+                params=number(summary.total_params), mb=number(summary.total_params * 4 / 1e6, 1),
+                macs=number(summary.total_macs / 1e6, 1), shape=summary.input_shape)
+        )  # fmt: skip
     for w in summary.warnings:
         st.warning(w, icon=":material/warning:")
     diagram = [("Input", _("Input"), tuple(summary.input_shape), 0)]
@@ -287,8 +306,12 @@ def choose_augmentation(spec: ModelSpec) -> dict:
     return augment
 
 
-def choose_settings(spec: ModelSpec, task: str, data: str | None) -> TrainConfig | None:
-    """The training form; returns the checked config, or None (with a message) when a value is refused."""
+def choose_settings(spec: ModelSpec, task: str, data: str | None, chosen: dict | None = None) -> TrainConfig | None:
+    """The training form; returns the checked config, or None (with a message) when a value is refused.
+
+    Args:
+        chosen: settings already chosen on the page (a table's target, task and left-out columns).
+    """
     st.subheader(_("3. Training"))
     current = {**{s.name: s.default for s in SETTINGS}, **{s.name: getattr(spec, s.name) for s in SPEC_SETTINGS}}
     pre = prefill_for(spec.name, task)
@@ -296,7 +319,8 @@ def choose_settings(spec: ModelSpec, task: str, data: str | None) -> TrainConfig
         old = pre[0]
         current = {s.name: getattr(old.spec if s.owner == "spec" else old, s.name) for s in SETTINGS}
         spec = dataclasses.replace(spec, augment=dict(old.spec.augment))
-    values = settings_form(current, task, spec.name)
+    skip = TABLE_CHOICES | TABLE_FIXED if task == "table" else TABLE_CHOICES
+    values = settings_form(current, task, spec.name, skip=skip) | (chosen or {})
     augment = choose_augmentation(spec) if task == "images" else dict(spec.augment)
     try:
         cfg = TrainConfig.from_preset(task, data, spec=dataclasses.replace(spec, augment=augment), settings=values,
@@ -306,6 +330,31 @@ def choose_settings(spec: ModelSpec, task: str, data: str | None) -> TrainConfig
         st.error(str(exc), icon=":material/error:")
         return None
     return cfg
+
+
+def table_model_summary(spec: ModelSpec, data: dict) -> ModelSummary:
+    """The arithmetic summary of the table model for the data section's choices (nothing is built).
+
+    Raises:
+        InputError: the layers or the columns cannot make a table model.
+    """
+    from core.training.table_data import plan_table, table_summary
+
+    cfg = TrainConfig.from_preset("table", data["data"], spec=spec, settings={k: data[k] for k in TABLE_CHOICES})
+    plan = plan_table(cfg, read_path(data["data"]))  # the cached read: no second pass over the file
+    return table_summary(spec, plan.input_width(), plan.outputs())
+
+
+def show_table_model(summary: ModelSummary, data: dict) -> None:
+    """The table model's summary, and where its preprocessing lives."""
+    show_model(summary, table=True)
+    st.caption(
+        ngettext("The input: {n} column ({columns}), numbers normalised and categories one-hot encoded inside the "
+                 "model, so the saved file predicts from raw rows.",
+                 "The input: {n} columns ({columns}), numbers normalised and categories one-hot encoded inside the "
+                 "model, so the saved file predicts from raw rows.", len(data["features"])).format(
+            n=len(data["features"]), columns=", ".join(data["features"]))
+    )  # fmt: skip
 
 
 def time_estimate(cfg: TrainConfig, summary: ModelSummary, data: dict) -> None:
@@ -334,9 +383,18 @@ if S.get(PREFILL_KEY):
 data = choose_data()
 if data is not None:
     spec = choose_model(data)
-    cfg = choose_settings(spec, data["task"], data["data"]) if spec is not None else None
+    chosen = {k: data[k] for k in TABLE_CHOICES if k in data}
+    cfg = choose_settings(spec, data["task"], data["data"], chosen) if spec is not None else None
     summary = None
-    if cfg is not None:
+    if cfg is not None and data["task"] == "table":
+        with st.expander(_("Model summary and diagram"), expanded=True):
+            try:
+                summary = table_model_summary(cfg.spec, data)
+            except InputError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                show_table_model(summary, data)
+    elif cfg is not None:
         with st.expander(_("Model summary, diagram and time estimate"), expanded=True):
             try:
                 summary = summarize_spec(cfg.spec, cfg.input_shape(), len(data["classes"]))

@@ -211,6 +211,21 @@ def test_a_racer_takes_its_core_and_threads_before_tensorflow_starts():
     assert got == {"cpus": [cpu], "intra": 1, "inter": 1}  # a core it may not use (999) is left out
 
 
+def test_a_racer_gives_its_share_back_before_starting_the_next_jobs():
+    """A child started by the last racer (the next race, a queued job) must not inherit its one core."""
+    cpus = race.machine_cpus()
+    code = ("import json, os, subprocess, sys; from core.race import apply_fairness, machine_cpus, release_share; "
+            f"before = machine_cpus(); apply_fairness({{'intra': 1, 'inter': 1, 'cpus': [{cpus[0]}]}}); "
+            "release_share(before); "
+            "child = subprocess.run([sys.executable, '-c', 'import json, os; print(json.dumps([sorted(os.sched_getaffinity(0)), "
+            "os.environ.get(\"TF_NUM_INTRAOP_THREADS\")]))'], capture_output=True, text=True); "
+            "print(child.stdout.strip())")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [cpus, None]
+
+
 # ----- the gang start ---------------------------------------------------------------------------
 
 

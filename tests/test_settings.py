@@ -28,6 +28,8 @@ def changed_value(s: Setting) -> Any:
     """A valid value other than the default, from the setting's own declaration."""
     if s.choices:
         return next(c for c in reversed(s.choices) if c != s.default)
+    if s.name == "target":  # a column of the table config_with uses
+        return "island"
     if s.kind is bool:
         return not s.default
     if s.steps:
@@ -38,10 +40,13 @@ def changed_value(s: Setting) -> Any:
 
 def config_with(s: Setting, value: Any) -> TrainConfig:
     task = s.tasks[0] if s.tasks else "mnist"
-    preset = "orientation-fast" if task == "images" else "mnist-mlp"
+    preset = {"images": "orientation-fast", "table": "table-fast"}.get(task, "mnist-mlp")
     settings = {s.name: value}
     if s.only_with:
         settings[s.only_with[0]] = s.only_with[1][0]
+    if task == "table":  # a table run is checked against its CSV: a shipped one, and a column to predict
+        settings = {"target": "species", **settings}
+        return TrainConfig.from_preset(task, str(ROOT / "core/assets/tables/penguins.csv"), preset, settings=settings)
     return TrainConfig.from_preset(task, "/data/somewhere", preset, settings=settings)
 
 

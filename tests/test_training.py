@@ -33,8 +33,10 @@ def test_mnist_run_writes_the_whole_run_store(mnist_npz, tmp_path):
     history = run.history()
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert all(
-        set(row) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} for row in history
+        set(row) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "mae", "val_mae"}
+        for row in history
     )
+    assert all(row["mae"] in (None, "") and row["val_mae"] in (None, "") for row in history)  # images: no MAE
     assert history[-1]["loss"] < history[0]["loss"]  # it learned
     assert len(run.batches()) >= 3
     metrics = run.metrics()

@@ -84,17 +84,25 @@ def kind_of(layer: LayerSpec, index: int) -> LayerKind:
     return KINDS[layer.kind]
 
 
-def editable_kinds() -> list[str]:
-    """Kinds offered in the layer table (the pretrained backbone comes only from its preset)."""
+def editable_kinds(task: str | None = None) -> list[str]:
+    """Kinds offered in the layer table (the pretrained backbone comes only from its preset).
+
+    Args:
+        task: "table" offers only what makes sense on a row of numbers (Dense, Dropout,
+            BatchNormalization, Activation); None, "mnist" or "images" offer every editable kind.
+    """
+    if task == "table":
+        from core.tables.model import TABLE_LAYER_KINDS  # imported here: core.tables.model imports this module
+
+        return [name for name in TABLE_LAYER_KINDS if name in KINDS]
     return [name for name, k in KINDS.items() if k.editable]
 
 
-def table_columns() -> list[str]:
-    """Columns of the layer table: ``kind`` then every field an editable kind reads."""
+def table_columns(task: str | None = None) -> list[str]:
+    """Columns of the layer table: ``kind`` then every field an editable kind (of ``task``) reads."""
     cols: list[str] = []
-    for k in KINDS.values():
-        if k.editable:
-            cols += [f for f in k.fields if f not in cols]
+    for name in editable_kinds(task):
+        cols += [f for f in KINDS[name].fields if f not in cols]
     return ["kind", *cols]
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from core.architectures.specs import LayerSpec, ModelSpec
 from core.errors import InputError
 from core.i18n import N_, _
+from core.tables.model import table_presets
 
 
 def _conv(filters, k, padding="valid", activation="relu", strides=None, use_bias=True):
@@ -202,6 +203,11 @@ PRESETS: dict[str, ModelSpec] = {
         source="keras-io transfer learning guide",
     ),
 }
+
+
+# The table recipes live beside the table model (core.tables.model); registered here so every
+# surface that lists presets (the CLI, the Train page, presets_for) sees them.
+PRESETS.update(table_presets())
 
 
 def get_preset(name: str) -> ModelSpec:

@@ -20,7 +20,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LOSSES = ("categorical_crossentropy", "binary_crossentropy")
 SCHEDULES = ("constant", "onecycle")
 BACKBONES = ("MobileNetV2",)
-TASKS = ("mnist", "images")
+TASKS = ("mnist", "images", "table")  # "table": a CSV file and a dense network (core.tables)
 MAX_TEXT = 2_000  # characters of a name or description kept in a spec
 
 

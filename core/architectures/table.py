@@ -14,9 +14,13 @@ from core.errors import InputError
 from core.i18n import _
 
 
-def layers_to_rows(layers: list[LayerSpec]) -> list[dict]:
-    """Layers as rows of the table; a field the layer's kind does not read is left blank (None)."""
-    cols = table_columns()
+def layers_to_rows(layers: list[LayerSpec], task: str | None = None) -> list[dict]:
+    """Layers as rows of the table; a field the layer's kind does not read is left blank (None).
+
+    Args:
+        task: "table" gives the narrower table of :func:`editable_kinds` ("table").
+    """
+    cols = table_columns(task)
     rows = []
     for layer in layers:
         used = KINDS[layer.kind].fields if layer.kind in KINDS else ()
@@ -63,17 +67,21 @@ def _cell(name: str, value: Any, index: int) -> Any:
     return str(value)
 
 
-def layers_from_rows(rows: list[dict]) -> list[LayerSpec]:
+def layers_from_rows(rows: list[dict], task: str | None = None) -> list[LayerSpec]:
     """Reads the edited table back; blank cells (None, NaN, "") mean "not set".
 
     Rows without a kind (a blank row added in the editor) are skipped. Cells of fields the
     row's kind does not read are ignored. Ranges are checked later by ``validate_spec``.
 
+    Args:
+        task: "table" allows only the table kinds (:func:`editable_kinds`), and no layers at
+            all (the model is then linear: inputs -> the output layer).
+
     Raises:
         InputError: an unknown layer kind, a non-number where one is needed, or no layers.
     """
     layers = []
-    allowed = editable_kinds()
+    allowed = editable_kinds(task)
     for i, row in enumerate(rows, start=1):
         kind = row.get("kind")
         if _blank(kind):
@@ -88,6 +96,6 @@ def layers_from_rows(rows: list[dict]) -> list[LayerSpec]:
             name: _cell(name, row[name], i) for name in KINDS[kind].fields if name in row and not _blank(row[name])
         }
         layers.append(LayerSpec(kind=kind, **values))
-    if not layers:
+    if not layers and task != "table":
         raise InputError(_("The model has no layers: add at least a Flatten and a Dense layer."))
     return layers

@@ -102,10 +102,15 @@ def make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds: 
                        "accuracy": _r(logs.get("accuracy")), "val_loss": _r(val_loss),
                        "val_accuracy": _r(logs.get("val_accuracy")),
                        "lr": float(np.asarray(self.model.optimizer.learning_rate)),
-                       "seconds": round(seconds, 3)}, HISTORY_FIELDS)  # fmt: skip
+                       "seconds": round(seconds, 3), "mae": _r(logs.get("mae")),
+                       "val_mae": _r(logs.get("val_mae"))}, HISTORY_FIELDS)  # fmt: skip
             nan = float("nan")
-            run.log(f"epoch {epoch + 1}/{epochs}  loss {logs.get('loss', nan):.4f}  acc {logs.get('accuracy', nan):.4f}  "
-                    f"val_loss {val_loss:.4f}  val_acc {logs.get('val_accuracy', nan):.4f}  {seconds:.1f}s")  # fmt: skip
+            if "mae" in logs:  # a table regression: MAE, not accuracy
+                run.log(f"epoch {epoch + 1}/{epochs}  loss {logs.get('loss', nan):.4f}  mae {logs.get('mae', nan):.4f}  "
+                        f"val_loss {val_loss:.4f}  val_mae {logs.get('val_mae', nan):.4f}  {seconds:.1f}s")  # fmt: skip
+            else:
+                run.log(f"epoch {epoch + 1}/{epochs}  loss {logs.get('loss', nan):.4f}  acc {logs.get('accuracy', nan):.4f}  "
+                        f"val_loss {val_loss:.4f}  val_acc {logs.get('val_accuracy', nan):.4f}  {seconds:.1f}s")  # fmt: skip
             self._status(**({"stop_reason": self.stop_reason} if self.stop_reason else {}))
 
     return RunStoreCallback()

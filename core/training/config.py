@@ -23,6 +23,7 @@ from core.settings import Setting, check_all, setting, settings_of
 from core.training.augment import check_augment
 
 MNIST_CLASSES = 10
+TABLE_TASKS = ("auto", "regression", "classification")
 MIN_TRAIN_SHARE = 0.1  # validation + test must leave this much of the data for training
 
 
@@ -39,9 +40,17 @@ class TrainConfig:
     max_seconds: float | None = setting(float, None, N_("Time budget (s)"), N_("stop training after this many seconds (empty: no limit)"),
         lo=1.0, hi=7 * 24 * 3600.0, optional=True,
     )  # fmt: skip
-    test_fraction: float = setting(float, 0.15, N_("Test fraction"), N_("images kept aside for the final test (a dataset's test/ folder wins)"),
-        lo=0.0, hi=0.5, tasks=("images",), group="advanced",
+    test_fraction: float = setting(float, 0.15, N_("Test fraction"), N_("images or rows kept aside for the final test (a dataset's test/ folder wins)"),
+        lo=0.0, hi=0.5, tasks=("images", "table"), group="advanced",
     )  # fmt: skip
+    target: str = setting(str, "", N_("Column to predict"), N_("the table column the network learns to predict"),
+                          tasks=("table",))  # fmt: skip
+    table_task: str = setting(str, "auto", N_("Prediction"), N_("'auto': a number column with many values is a regression, anything else classes"),
+        choices=TABLE_TASKS, tasks=("table",),
+    )  # fmt: skip
+    # Columns left out of a table run. None: the proposal (ids, empty columns; core.tables.read.propose_drop).
+    # A list, not a setting: the command line gives it as --drop a,b and the page as a multiselect.
+    drop: list[str] | None = None
 
     # ----- building -----------------------------------------------------------------------
 
@@ -59,11 +68,12 @@ class TrainConfig:
         """A config from a preset (or a full spec) plus changed settings.
 
         Args:
-            task: "mnist" or "images".
-            data: the dataset path (None: MNIST from the data folder or Keras's download).
+            task: "mnist", "images" or "table".
+            data: the dataset path (None: MNIST from the data folder or Keras's download; a CSV file for "table").
             preset: a preset name; ignored when ``spec`` is given.
             spec: a full spec (the layer editor, a ``--spec`` file) instead of a preset.
-            settings: values for any setting of ``SETTINGS`` (recipe or run), by name.
+            settings: values for any setting of ``SETTINGS`` (recipe or run), by name, and
+                ``"drop"`` (a list of column names) for a table.
             augment: False drops the recipe's augmentation.
             name: a name for the run id.
 
@@ -75,6 +85,7 @@ class TrainConfig:
         else:
             base = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
         settings = dict(settings or {})
+        drop = settings.pop("drop", None)  # a list, not a setting (see TrainConfig.drop)
         unknown = set(settings) - set(SETTING)
         if unknown:
             raise InputError(
@@ -86,7 +97,7 @@ class TrainConfig:
         run_values = {k: v for k, v in settings.items() if SETTING[k].owner == "run"}
         base = replace(base, **spec_values, augment=dict(base.augment) if augment else {})
         label = preset if spec is None else "custom"
-        return cls(task=task, data=data, spec=base, preset=label or "custom", name=name, **run_values)
+        return cls(task=task, data=data, spec=base, preset=label or "custom", name=name, drop=drop, **run_values)
 
     # ----- checking -------------------------------------------------------------------------
 
@@ -117,6 +128,10 @@ class TrainConfig:
             raise InputError(_("Expected data to be a path. Received: {value}").format(value=repr(self.data)))
         check_all(self.spec, SPEC_SETTINGS)
         check_all(self, RUN_SETTINGS)
+        if self.task == "table":
+            from core.training.table_data import validate_table  # reads the CSV: only for table runs
+
+            return validate_table(self, MIN_TRAIN_SHARE)
         self.spec.augment = check_augment(self.spec.augment)
         if self.task == "mnist":
             if self.spec.image_size not in (28, SETTING["image_size"].default) or self.spec.color_mode != "grayscale":
@@ -147,8 +162,9 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         out = {s.name: getattr(self, s.name) for s in RUN_SETTINGS}
+        drop = {"drop": None if self.drop is None else list(self.drop)} if self.task == "table" else {}
         return {"task": self.task, "data": self.data, "preset": self.preset, "name": self.name,
-                **out, "spec": self.spec.to_dict()}  # fmt: skip
+                **out, **drop, "spec": self.spec.to_dict()}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainConfig:
@@ -161,7 +177,8 @@ class TrainConfig:
             raise InputError(_("This run folder's config.json holds no training config (no 'spec')."))
         run_values = {s.name: data[s.name] for s in RUN_SETTINGS if s.name in data}
         return cls(task=data.get("task"), data=data.get("data"), spec=ModelSpec.from_dict(data["spec"]),
-                   preset=data.get("preset") or "custom", name=data.get("name") or "", **run_values)  # fmt: skip
+                   preset=data.get("preset") or "custom", name=data.get("name") or "", drop=data.get("drop"),
+                   **run_values)  # fmt: skip
 
 
 RUN_SETTINGS: tuple[Setting, ...] = settings_of(TrainConfig, "run")

@@ -54,6 +54,10 @@ def train(
     try:
         for w in warnings:
             run.log(f"warning: {w}")
+        if cfg.task == "table":  # a CSV and a dense network: its own data and test (no replay, no OOD)
+            from core.training.table_fit import fit_table
+
+            return fit_table(cfg, run, result)
         data = prepare_data(cfg, run.log)
         for note in data.notes:
             run.log(f"note: {note}")
@@ -61,13 +65,14 @@ def train(
             write_json_atomic(run.path / "split.json", data.split)
         return (fit_and_test or _fit_and_test)(cfg, run, data, result)
     except InputError as exc:
-        return _failed(run, result, str(exc), 2)
+        return failed(run, result, str(exc), 2)
     except Exception as exc:  # anything unexpected: the run says why, the caller gets exit 1
         run.log(traceback.format_exc())
-        return _failed(run, result, f"{type(exc).__name__}: {exc}", 1)
+        return failed(run, result, f"{type(exc).__name__}: {exc}", 1)
 
 
-def _failed(run: Run, result: dict, error: str, code: int) -> dict:
+def failed(run: Run, result: dict, error: str, code: int) -> dict:
+    """Marks the run failed with ``error`` and returns the CLI's result with ``"_exit": code``."""
     run.update_status(status="failed", error=error, ended=now_iso())
     run.log(f"failed: {error}")
     return {**result, "status": "failed", "error": error, "_exit": code}
@@ -133,7 +138,7 @@ def finish_fit(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, 
         msg = (f"The loss became NaN/infinite at epoch {progress.epoch}; training diverged. "
                "Try a lower learning rate or add BatchNormalization.")  # fmt: skip
         run.update_status(train_seconds=seconds)
-        return _failed(run, result, msg, 1)
+        return failed(run, result, msg, 1)
     model.save(run.path / "final.keras")
     return _test(run, model, data, cfg, progress, result)
 
