@@ -323,7 +323,7 @@ def choose_settings(spec: ModelSpec, task: str, data: str | None, chosen: dict |
     values = settings_form(current, task, spec.name, skip=skip) | (chosen or {})
     augment = choose_augmentation(spec) if task == "images" else dict(spec.augment)
     try:
-        cfg = TrainConfig.from_preset(task, data, spec=dataclasses.replace(spec, augment=augment), settings=values,
+        cfg = TrainConfig.from_preset(task, data, spec.name, dataclasses.replace(spec, augment=augment), values,
                                       name=spec.name)  # fmt: skip
         cfg.validate()
     except InputError as exc:

@@ -159,3 +159,19 @@ def test_every_setting_has_a_widget_on_the_train_page(tmp_path, mnist_npz, image
     expected = {f"t_{s.name}_{preset}" for s in SETTINGS if s.applies_to(task)}
     assert expected <= keys, expected - keys
     assert (f"t_image_size_{preset}" in keys) == (task == "images")
+
+
+def test_a_spec_keeps_its_presets_name_only_while_its_layers_are_the_presets():
+    """The Train page passes the preset and its spec: an unedited one is recorded as that preset."""
+    import dataclasses
+
+    from core.architectures import LayerSpec, get_preset
+    from core.training import TrainConfig
+
+    spec = get_preset("mnist-mlp")
+    assert TrainConfig.from_preset("mnist", None, "mnist-mlp", spec).preset == "mnist-mlp"
+    edited = dataclasses.replace(spec, layers=[*spec.layers, LayerSpec("Dropout", rate=0.2)])
+    assert TrainConfig.from_preset("mnist", None, "mnist-mlp", edited).preset == "custom"
+    renamed = dataclasses.replace(spec, name="custom")
+    assert TrainConfig.from_preset("mnist", None, "mnist-mlp", renamed).preset == "custom"
+    assert TrainConfig.from_preset("mnist", None, None, spec).preset == "custom"

@@ -70,7 +70,8 @@ class TrainConfig:
         Args:
             task: "mnist", "images" or "table".
             data: the dataset path (None: MNIST from the data folder or Keras's download; a CSV file for "table").
-            preset: a preset name; ignored when ``spec`` is given.
+            preset: a preset name; with ``spec``, the preset it started from (recorded only when the
+                spec has that preset's name and layers: they were not edited).
             spec: a full spec (the layer editor, a ``--spec`` file) instead of a preset.
             settings: values for any setting of ``SETTINGS`` (recipe or run), by name, and
                 ``"drop"`` (a list of column names) for a table.
@@ -96,7 +97,10 @@ class TrainConfig:
         spec_values = {k: v for k, v in settings.items() if SETTING[k].owner == "spec"}
         run_values = {k: v for k, v in settings.items() if SETTING[k].owner == "run"}
         base = replace(base, **spec_values, augment=dict(base.augment) if augment else {})
-        label = preset if spec is None else "custom"
+        # A spec that is the named preset's own layers (the Train page's, when they were not edited)
+        # keeps the preset's name; an edited or uploaded spec is "custom".
+        same = preset in PRESETS and base.name == preset and PRESETS[preset].layers == base.layers
+        label = preset if spec is None or same else "custom"
         return cls(task=task, data=data, spec=base, preset=label or "custom", name=name, drop=drop, **run_values)
 
     # ----- checking -------------------------------------------------------------------------
