@@ -114,3 +114,22 @@ def make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds: 
             self._status(**({"stop_reason": self.stop_reason} if self.stop_reason else {}))
 
     return RunStoreCallback()
+
+
+def run_callbacks(run: Run, steps_per_epoch: int, spec, max_seconds: float | None) -> tuple:
+    """The callbacks every fit uses: the run store's, the best checkpoint and early stopping.
+
+    Args:
+        spec: the run's ``ModelSpec`` (epochs, patience, min_delta).
+
+    Returns:
+        ``(progress, callbacks)``: the run store's callback (why and where training ended) and the list.
+    """
+    import keras
+
+    progress = make_run_callback(run, steps_per_epoch, spec.epochs, max_seconds)
+    return progress, [
+        progress,
+        keras.callbacks.ModelCheckpoint(run.path / "best.keras", monitor="val_loss", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
+    ]

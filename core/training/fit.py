@@ -18,7 +18,7 @@ from core.errors import InputError
 from core.runs import Run, RunStore, now_iso
 from core.storage import write_json_atomic
 from core.training.augment import make_augmenter
-from core.training.callbacks import STOP_REASONS, make_run_callback
+from core.training.callbacks import STOP_REASONS, run_callbacks
 from core.training.config import TrainConfig
 from core.training.data import PreparedData, prepare_data
 
@@ -100,13 +100,7 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
     train_ds = datasets.make_dataset(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=cfg.seed,
                                      augment=make_augmenter(spec.augment, cfg.seed))  # fmt: skip
     val_ds = datasets.make_dataset(data.x_val, data.y_val, max(spec.batch_size, VALIDATION_BATCH))
-    best_path = run.path / "best.keras"
-    progress = make_run_callback(run, steps, spec.epochs, cfg.max_seconds)
-    callbacks = [
-        progress,
-        keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
-    ]
+    progress, callbacks = run_callbacks(run, steps, spec, cfg.max_seconds)
     from core.training.replay import make_replay_callback  # first-layer kernels, confusion matrix, samples
 
     replay = make_replay_callback(run, data.x_val, data.y_val, data.class_names, cfg.seed, spec.batch_size)

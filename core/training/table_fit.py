@@ -16,7 +16,7 @@ from core.storage import write_json_atomic
 from core.tables.evaluation import score
 from core.tables.metrics import majority_baseline, mean_baseline
 from core.tables.model import CLASSIFICATION, build_table_model, compile_table_model, make_dataset, to_inputs
-from core.training.callbacks import STOP_REASONS, make_run_callback
+from core.training.callbacks import STOP_REASONS, run_callbacks
 from core.training.config import TrainConfig
 from core.training.table_data import TablePrepared, prepare_table
 
@@ -55,13 +55,7 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
                             shuffle_seed=cfg.seed)  # fmt: skip
     val_ds = make_dataset(to_inputs(data.x("validation"), features), data.y("validation"),
                           max(spec.batch_size, VALIDATION_BATCH))  # fmt: skip
-    best_path = run.path / "best.keras"
-    progress = make_run_callback(run, steps, spec.epochs, cfg.max_seconds)
-    callbacks = [
-        progress,
-        keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
-    ]
+    progress, callbacks = run_callbacks(run, steps, spec, cfg.max_seconds)
     t0 = time.perf_counter()
     model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0, shuffle=False)
     seconds = round(time.perf_counter() - t0, 2)
