@@ -2,7 +2,7 @@
 
 A table run takes ONE CSV of rows instead: ``python -m core.predict --run RUN rows.csv
 [--out predictions.csv]``. Its JSON: ``{"predictions": [{"row", "prediction", "probabilities"?}],
-"unusable": [{"row", "reason"}], "out": path}``: rows that cannot be used (a missing column, an
+"unusable": [{"row", "reason"}], "out": path (with --out)}``: rows that cannot be used (a missing column, an
 unseen category, text for a number) are listed, not an error; a file that cannot be read is.
 
 Each prediction also says whether the image is unlike the run's training data (core.ood):
@@ -36,7 +36,7 @@ def _handler(args) -> dict:
 def _predict_table(run, args) -> dict:
     """Predicts the rows of one CSV with a table run and writes them, with a prediction column, to --out."""
     from core.storage import write_bytes_atomic
-    from core.tables.predict import default_out_path, predict_table
+    from core.tables.predict import predict_table
 
     if len(args.images) != 1:
         raise InputError(
@@ -44,15 +44,18 @@ def _predict_table(run, args) -> dict:
         )
     rows_file = args.images[0]
     result = predict_table(run, rows_file)
-    out = Path(args.out) if args.out else default_out_path(rows_file)
+    print(f"{len(result.frame) - len(result.problems)} row(s) predicted, {len(result.problems)} unusable",
+          file=sys.stderr)  # fmt: skip
+    if not args.out:  # the JSON holds every prediction; a file is written only when asked for
+        return result.to_json()
+    out = Path(args.out)
     try:
         write_bytes_atomic(out, result.to_csv_bytes())
     except OSError as exc:
         raise InputError(
             _("Could not write {path}: {problem}.").format(path=out, problem=exc.strerror or exc)
         ) from None
-    print(f"{len(result.frame) - len(result.problems)} row(s) predicted, {len(result.problems)} unusable; "
-          f"written to {out}", file=sys.stderr)  # fmt: skip
+    print(f"written to {out}", file=sys.stderr)
     return {**result.to_json(), "out": str(out)}
 
 
@@ -60,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p = make_parser("python -m core.predict", "Predict the class of image files with a trained run.")
     p.add_argument("--run", required=True, help="a run folder (runs/<id>)")
     p.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF, WebP or TIFF files; for a table run, one CSV")
-    p.add_argument("--out", help="table runs: where to write the rows with their predictions "
-                                 "(default: ROWS.predictions.csv beside the rows)")  # fmt: skip
+    p.add_argument("--out", help="table runs: also write the rows with their predictions to this CSV file")
     return run_cli(p, _handler, argv)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -233,9 +232,3 @@ def predict_table(run, source, name: str | None = None) -> TablePredictions:
     return TablePredictions(out, problems, features.task, features.target,
                             list(features.classes) if features.task == CLASSIFICATION else None,
                             np.asarray(row_numbers), notes)  # fmt: skip
-
-
-def default_out_path(rows_file: str | Path) -> Path:
-    """``rows.csv`` -> ``rows.predictions.csv`` beside it."""
-    p = Path(rows_file)
-    return p.with_name(p.stem + ".predictions.csv")
