@@ -4,7 +4,7 @@ Run from the project root (nothing else should load the CPU meanwhile)::
 
     python -m bench.tables_cli [--seeds 0 1 2]
 
-Unlike ``bench/tables.py`` (the model code alone), this goes through the whole product path:
+It goes through the whole product path:
 config validation, the run store, the run callbacks, the best checkpoint and metrics.json.
 Each run uses the preset's own settings (split 15% test, the preset's validation fraction and
 epochs). Prints one JSON object: per file and preset the test metrics and the fit seconds as

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from core.architectures import get_preset
 from core.architectures.specs import LayerSpec
 from core.errors import InputError
 from core.tables.metrics import (
@@ -21,8 +22,6 @@ from core.tables.metrics import (
     usable_rows,
 )
 from core.tables.model import (
-    TABLE_FAST,
-    TABLE_TUTORIAL,
     TableFeatures,
     build_table_model,
     compile_table_model,
@@ -30,11 +29,11 @@ from core.tables.model import (
     fit_features,
     input_names,
     make_dataset,
-    table_presets,
     to_inputs,
     trainable_count,
 )
 
+TABLE_TUTORIAL, TABLE_FAST = "table-tutorial", "table-fast"
 ISLANDS = ("Biscoe", "Dream", "Torgersen")
 EFFECT = {"Biscoe": 0.0, "Dream": 5.0, "Torgersen": -5.0}
 
@@ -58,7 +57,7 @@ KINDS = {"Body mass (g)": "number", "x2": "number", "island": "category"}
 def test_tutorial_network_on_three_numbers_has_41_trainable_parameters():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, 1.0, 0.5], "c": [5.0, 7.0, 9.0]})
     features = fit_features(frame, dict.fromkeys(frame, "number"), pd.Series([1.0, 2.0, 3.0]), "regression")
-    model = build_table_model(table_presets()[TABLE_TUTORIAL].layers, features)
+    model = build_table_model(get_preset(TABLE_TUTORIAL).layers, features)
     dense = [layer.count_params() for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert dense == [3 * 4 + 4, 4 * 4 + 4, 4 * 1 + 1]  # 16 + 20 + 5
     assert trainable_count(model) == 41
@@ -76,8 +75,8 @@ def test_saved_model_predicts_raw_rows_with_its_own_preprocessing(tmp_path):
     features = fit_features(frame, KINDS, y, "regression")
     assert features.inputs["Body mass (g)"] == "body_mass_g"
     assert features.missing["x2"] == 1 and math.isclose(features.means["x2"], frame["x2"].mean())
-    model = build_table_model(table_presets()[TABLE_FAST].layers, features)
-    compile_table_model(model, table_presets()[TABLE_FAST], "regression")
+    model = build_table_model(get_preset(TABLE_FAST).layers, features)
+    compile_table_model(model, get_preset(TABLE_FAST), "regression")
     model.fit(
         make_dataset(to_inputs(frame, features), encode_target(y, features), 32), epochs=2, verbose=0, shuffle=False
     )
@@ -111,7 +110,7 @@ def test_classification_head_gives_class_probabilities_and_beats_the_majority():
     features = fit_features(frame, {"x": "number", "colour": "category"}, target, "classification")
     assert features.classes == ["big", "red", "small"]
     keras.utils.set_random_seed(0)
-    spec = table_presets()[TABLE_FAST]
+    spec = get_preset(TABLE_FAST)
     model = build_table_model(spec.layers, features)
     compile_table_model(model, spec, "classification")
     y = encode_target(target, features)
@@ -128,7 +127,7 @@ def test_a_short_fit_beats_the_mean_baseline():
     train, test = slice(0, 160), slice(160, 200)
     features = fit_features(frame.iloc[train], KINDS, y.iloc[train], "regression")
     keras.utils.set_random_seed(0)
-    spec = table_presets()[TABLE_FAST]
+    spec = get_preset(TABLE_FAST)
     model = build_table_model(spec.layers, features)
     compile_table_model(model, spec, "regression")
     data = make_dataset(to_inputs(frame.iloc[train], features), encode_target(y.iloc[train], features), 32, 0)
@@ -167,12 +166,12 @@ def test_input_names_are_valid_unique_and_never_clash_with_the_models_layers():
 
 
 def test_presets_follow_the_lesson_and_explain_mae():
-    presets = table_presets()
-    tutorial = presets[TABLE_TUTORIAL]
+    tutorial = get_preset(TABLE_TUTORIAL)
     assert [(x.kind, x.units, x.activation) for x in tutorial.layers] == [("Dense", 4, "relu")] * 2
     assert tutorial.optimizer == "adam" and tutorial.validation_fraction == 0.3
     assert "MAE" in tutorial.description and "accuracy" in tutorial.description
-    assert presets[TABLE_FAST].patience < presets[TABLE_FAST].epochs  # early stopping can happen
+    fast = get_preset(TABLE_FAST)
+    assert fast.patience < fast.epochs  # early stopping can happen
 
 
 # ----- metrics ------------------------------------------------------------------------------

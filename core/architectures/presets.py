@@ -7,7 +7,6 @@ from dataclasses import replace
 from core.architectures.specs import LayerSpec, ModelSpec
 from core.errors import InputError
 from core.i18n import N_, _
-from core.tables.model import table_presets
 
 
 def _conv(filters, k, padding="valid", activation="relu", strides=None, use_bias=True):
@@ -202,12 +201,48 @@ PRESETS: dict[str, ModelSpec] = {
         augment={"flip": "horizontal", "zoom": 0.1},
         source="keras-io transfer learning guide",
     ),
+    # Tables (core.tables.model): the loss and the head follow the task chosen at training time
+    # (regression or classification), so one recipe serves both.
+    "table-tutorial": ModelSpec(
+        name="table-tutorial",
+        description=N_(
+            "The classic first network on a CSV: Dense 4 relu -> Dense 4 relu -> Dense 1 linear, mean squared "
+            "error, Adam, 30% validation. The lesson asked Keras for 'accuracy' on a regression, which only "
+            "counts exact hits of a real number (almost always 0): CNN Lab reports MAE (mean absolute error, "
+            "in the target's unit) instead."
+        ),
+        task="table",
+        layers=[LayerSpec("Dense", units=4, activation="relu"), LayerSpec("Dense", units=4, activation="relu")],
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=32,  # Keras's default: the lesson set none
+        epochs=100,
+        patience=100,  # the lesson had no early stopping: patience = epochs never stops early
+        validation_fraction=0.3,
+        source="the classic Keras 'first neural network' lesson",
+    ),
+    "table-fast": ModelSpec(
+        name="table-fast",
+        description=N_(
+            "CNN Lab's table recipe: Dense 64 relu -> Dropout 0.1 -> Dense 32 relu, Adam 3e-3, batch 32, early "
+            "stopping (patience 20) on the best validation loss, up to 300 epochs."
+        ),
+        task="table",
+        layers=[
+            LayerSpec("Dense", units=64, activation="relu"),
+            LayerSpec("Dropout", rate=0.1),
+            LayerSpec("Dense", units=32, activation="relu"),
+        ],
+        optimizer="adam",
+        learning_rate=3e-3,
+        batch_size=32,
+        epochs=300,
+        patience=20,
+        min_delta=0.0,
+        validation_fraction=0.15,
+        source="CNN Lab",
+    ),
 }
-
-
-# The table recipes live beside the table model (core.tables.model); registered here so every
-# surface that lists presets (the CLI, the Train page, presets_for) sees them.
-PRESETS.update(table_presets())
 
 
 def get_preset(name: str) -> ModelSpec:

@@ -5,8 +5,3 @@
 - ``model``: a Keras model with the preprocessing inside it, built from the column kinds.
 - ``metrics``: regression metrics, baselines, and rows that cannot be predicted.
 """
-
-# core.architectures registers the table presets (core.architectures.presets imports
-# core.tables.model), and core.tables.model uses core.architectures: load that package first,
-# so that importing any core.tables module first does not meet a half-initialised one.
-import core.architectures  # noqa: E402, F401

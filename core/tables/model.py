@@ -44,7 +44,7 @@ from core.architectures.layers import BuildContext, check_fields, kind_of
 from core.architectures.specs import LayerSpec, ModelSpec
 from core.architectures.summary import layer_name
 from core.errors import InputError
-from core.i18n import N_, _, number
+from core.i18n import _, number
 
 NUMBER, CATEGORY = "number", "category"
 MODEL_KINDS = (NUMBER, CATEGORY)  # text and date columns are dropped before (core.tables.read)
@@ -446,58 +446,3 @@ def compile_table_model(model, spec: ModelSpec, task: str, steps_per_epoch: int 
 def trainable_count(model) -> int:
     """Trainable parameters (Normalization's mean/variance and the lookups' vocabularies are not)."""
     return int(sum(math.prod(w.shape) for w in model.trainable_weights))
-
-
-# ----- presets ---------------------------------------------------------------------------
-
-TABLE_TUTORIAL = "table-tutorial"
-TABLE_FAST = "table-fast"
-
-
-def table_presets() -> dict[str, ModelSpec]:
-    """The table recipes as data (fresh copies; the lead registers them beside the image presets).
-
-    The loss and the head follow the task chosen at training time (:func:`compile_table_model`),
-    so one recipe serves regression and classification.
-    """
-    return {
-        TABLE_TUTORIAL: ModelSpec(
-            name=TABLE_TUTORIAL,
-            description=N_(
-                "The classic first network on a CSV: Dense 4 relu -> Dense 4 relu -> Dense 1 linear, mean squared "
-                "error, Adam, 30% validation. The lesson asked Keras for 'accuracy' on a regression, which only "
-                "counts exact hits of a real number (almost always 0): CNN Lab reports MAE (mean absolute error, "
-                "in the target's unit) instead."
-            ),
-            task="table",
-            layers=[LayerSpec("Dense", units=4, activation="relu"), LayerSpec("Dense", units=4, activation="relu")],
-            optimizer="adam",
-            learning_rate=1e-3,
-            batch_size=32,  # Keras's default: the lesson set none
-            epochs=100,
-            patience=100,  # the lesson had no early stopping: patience = epochs never stops early
-            validation_fraction=0.3,
-            source="the classic Keras 'first neural network' lesson",
-        ),
-        TABLE_FAST: ModelSpec(
-            name=TABLE_FAST,
-            description=N_(
-                "CNN Lab's table recipe: Dense 64 relu -> Dropout 0.1 -> Dense 32 relu, Adam 3e-3, batch 32, early "
-                "stopping (patience 20) on the best validation loss, up to 300 epochs."
-            ),
-            task="table",
-            layers=[
-                LayerSpec("Dense", units=64, activation="relu"),
-                LayerSpec("Dropout", rate=0.1),
-                LayerSpec("Dense", units=32, activation="relu"),
-            ],
-            optimizer="adam",
-            learning_rate=3e-3,
-            batch_size=32,
-            epochs=300,
-            patience=20,
-            min_delta=0.0,
-            validation_fraction=0.15,
-            source="CNN Lab",
-        ),
-    }
