@@ -173,6 +173,15 @@ def train_tiny_run(runs_root: Path, data: Path, task: str = "mnist", preset: str
     return Path(result["run_dir"])
 
 
+def train_with_cli(args: list[str], runs) -> str:
+    """``python -m core.train ARGS --runs-dir RUNS`` (in process); returns the new run's id."""
+    from core.cli import run_module
+
+    done = run_module("train", [*args, "--runs-dir", str(runs)])
+    assert done.code == 0, done.stderr[-2000:]
+    return done.output["run_id"]
+
+
 def seed_race(root, race: str = "race-20261120-100000-abcd", racers=None, target: float = 0.98,
               started: float = 1_700_000_000.0):  # fmt: skip
     """A race's run folders as training writes them, without training.

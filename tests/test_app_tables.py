@@ -8,9 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 from conftest import ROOT
+from conftest import train_with_cli as train
 from streamlit.testing.v1 import AppTest
-
-from core.cli import run_module
 
 APP = str(ROOT / "streamlit_app.py")
 TABLES = ROOT / "core" / "assets" / "tables"
@@ -117,12 +116,6 @@ def test_a_good_upload_is_previewed_then_saved_and_chosen(tmp_path):
 
 
 # ----- Evaluate and Predict --------------------------------------------------------------------
-
-
-def train(args: list[str], runs) -> str:
-    done = run_module("train", [*args, "--runs-dir", str(runs)])
-    assert done.code == 0, done.stderr[-2000:]
-    return done.output["run_id"]
 
 
 @pytest.fixture(scope="module")

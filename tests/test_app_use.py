@@ -9,19 +9,13 @@ import shutil
 import numpy as np
 import pytest
 from conftest import ROOT, stripes, synthetic_digits
+from conftest import train_with_cli as train
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.cli import run_module
 from core.images import MAX_PIXELS
 
 APP = str(ROOT / "streamlit_app.py")
-
-
-def train(args: list[str], runs) -> str:
-    done = run_module("train", [*args, "--runs-dir", str(runs)])
-    assert done.code == 0, done.stderr[-2000:]
-    return done.output["run_id"]
 
 
 @pytest.fixture(scope="module")
