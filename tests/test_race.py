@@ -303,18 +303,23 @@ def test_stop_race_stops_every_racer(fake_start, mnist_npz):
 # ----- a real race --------------------------------------------------------------------------------
 
 
-def test_a_tiny_real_race_finishes_with_results(mnist_npz):
+def run_race(configs: list[TrainConfig], target: float) -> race.Race:
+    """Starts a real race through the queue, waits for its end (stopping leftovers), reads it back."""
     manager = JobManager(max_running=1)
-    slow = config(mnist_npz, epochs=2)
-    fast = config(mnist_npz, epochs=2, learning_rate=0.01)
-    t0 = time.time()
-    rid = race.start_race([slow, fast], 0.5, actor=LOCAL, manager=manager)
+    rid = race.start_race(configs, target, actor=LOCAL, manager=manager)
     try:
         wait_for(lambda: not race.get_race(rid).live, timeout=240, manager=manager)
     finally:
         for run in manager.active():
             manager.stop(run.id, actor=LOCAL, force=True)
-    found = race.get_race(rid)
+    return race.get_race(rid)
+
+
+def test_a_tiny_real_race_finishes_with_results(mnist_npz):
+    slow = config(mnist_npz, epochs=2)
+    fast = config(mnist_npz, epochs=2, learning_rate=0.01)
+    t0 = time.time()
+    found = run_race([slow, fast], 0.5)
     wall = time.time() - t0
     assert [r.status for r in found.racers] == ["completed", "completed"], [r.error for r in found.racers]
     assert [r.label for r in found.racers] == ["mnist-mlp", "mnist-mlp (2)"]
@@ -334,17 +339,10 @@ def test_a_tiny_real_race_finishes_with_results(mnist_npz):
 
 
 def test_an_image_folder_race_finishes_with_results(image_folder):
-    manager = JobManager(max_running=1)
     configs = [TrainConfig.from_preset("images", str(image_folder), "orientation-fast",
                                        settings={"epochs": 2, "image_size": 16, **extra})
                for extra in ({}, {"learning_rate": 0.01})]  # fmt: skip
-    rid = race.start_race(configs, 0.5, actor=LOCAL, manager=manager)
-    try:
-        wait_for(lambda: not race.get_race(rid).live, timeout=240, manager=manager)
-    finally:
-        for run in manager.active():
-            manager.stop(run.id, actor=LOCAL, force=True)
-    found = race.get_race(rid)
+    found = run_race(configs, 0.5)
     assert [r.status for r in found.racers] == ["completed", "completed"], [r.error for r in found.racers]
     for r in found.racers:
         assert r.points and r.params and r.estimated_epoch_seconds and r.measured_epoch_seconds
