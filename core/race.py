@@ -331,19 +331,25 @@ class Race:
         return replace(self, racers=racers)
 
 
-def races(store: RunStore | None = None) -> list[Race]:
-    """Every race in the runs folder, newest first."""
+def _racers_by_race(store: RunStore | None) -> dict[str, list[Run]]:
     groups: dict[str, list[Run]] = {}
     for run in (store or RunStore()).list(mark_interrupted=False):
         rid = race_id(run)
         if rid and RUN_ID_RE.match(rid):
             groups.setdefault(rid, []).append(run)
+    return groups
+
+
+def races(store: RunStore | None = None) -> list[Race]:
+    """Every race in the runs folder, newest first."""
+    groups = _racers_by_race(store)
     return [_race(rid, groups[rid]) for rid in sorted(groups, reverse=True)]
 
 
 def get_race(race: str, store: RunStore | None = None) -> Race | None:
-    """One race by id, or None when no run folder belongs to it."""
-    return next((r for r in races(store) if r.id == race), None)
+    """One race by id, or None when no run folder belongs to it (only its racers' histories are read)."""
+    runs = _racers_by_race(store).get(race)
+    return _race(race, runs) if runs else None
 
 
 def _race(rid: str, runs: list[Run]) -> Race:

@@ -276,12 +276,12 @@ def show_race(found: Race, clock: float, replaying: bool, whole: Race | None = N
     )  # fmt: skip
 
 
-def start_section(configs: list[TrainConfig] | None, target: float) -> None:
+def start_section(configs: list[TrainConfig] | None, target: float, kept: list[Race]) -> None:
     presenter = is_presenter()
     why = None if presenter else _("Only the presenter can start a race; the race appears here for everyone.")
     if configs is None and presenter:
         why = _("Fix the racers above first.")
-    running = [r for r in races(RunStore()) if r.live]
+    running = [r for r in kept if r.live]
     if running and presenter:  # allowed (it queues), but say so: a second click is not a restart
         st.caption(_("A race is already running or waiting ({race}): this one will start after it.").format(
             race=running[0].id))  # fmt: skip
@@ -307,9 +307,8 @@ def replay_controls(found: Race) -> None:
         st.rerun()
 
 
-def race_section() -> None:
+def race_section(found_all: list[Race]) -> None:
     st.subheader(_("3. The race"))
-    found_all = races(RunStore())
     if not found_all:
         st.caption(_("No race yet: choose the racers and press **Start the race** (the presenter)."))
         return
@@ -361,5 +360,6 @@ with st.expander(_("What am I looking at?"), icon=":material/help:"):
 
 data = choose_data()
 configs, target = choose_racers(data) if data is not None else (None, DEFAULT_TARGET["mnist"])
-start_section(configs, target)
-race_section()
+kept = races(RunStore())  # every race on disk, read once per page run
+start_section(configs, target, kept)
+race_section(kept)
