@@ -430,3 +430,11 @@ def test_shipped_tables_are_small_and_have_a_notice():
     notice = (ASSETS / "NOTICE.md").read_text()
     for needed in ("diabetes.csv", "penguins.csv", "BSD 3-Clause", "CC0", "scikit-learn 1.7.2", "palmerpenguins 0.1.6"):
         assert needed in notice
+
+
+def test_one_data_row_is_enough_to_predict_but_not_to_train():
+    data = b'a,note\n1,"two\nlines"\n'  # one row, its quoted cell spanning two lines
+    with pytest.raises(InputError, match="only one data row \\(row 2\\)"):
+        read_table(data, "one.csv")
+    table = read_table(data, "one.csv", min_rows=1)
+    assert table.frame["note"].tolist() == ["two\nlines"] and table.row_numbers.tolist() == [2]

@@ -109,33 +109,8 @@ def load_rows(source, name: str | None = None) -> tuple[pd.DataFrame, np.ndarray
         frame = source.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
         return frame, np.arange(len(frame)) + FIRST_DATA_ROW, name or _("the rows"), []
-    try:
-        table = read.read_table(source, name)
-    except InputError:
-        table = _read_one_row(source, name)
-        if table is None:
-            raise
+    table = read.read_table(source, name, min_rows=1)  # one new row is enough to predict
     return table.frame, table.row_numbers, table.source, list(table.notes)
-
-
-def _read_one_row(source, name: str | None) -> read.Table | None:
-    """A file of exactly one data row (``read_table`` wants 2 to train): read with that row twice."""
-    if hasattr(source, "seek"):
-        source.seek(0)
-    try:
-        data, label = read._read_bytes(source, name)
-        read._refuse_binary(data, label)
-        text, _encoding = read._decode(data)
-        lines = [line for line in text.splitlines() if line.strip()]
-        # Only when the file is a header and ONE plain line (no quoted line break): repeat that line.
-        if len(lines) != 2 or '"' in lines[1]:
-            return None
-        table = read.read_table((text.rstrip("\r\n") + "\n" + lines[1] + "\n").encode("utf-8"), label)
-    except InputError:
-        return None
-    first = int(table.row_numbers[0])
-    return read.Table(table.frame.iloc[:1].copy(), table.columns, table.source, table.encoding, table.delimiter,
-                      table.decimal, table.notes, np.array([first], np.int64))  # fmt: skip
 
 
 def predict_frame(model, frame: pd.DataFrame, features: TableFeatures) -> np.ndarray:

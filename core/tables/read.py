@@ -141,12 +141,13 @@ class Table:
 # ----- reading ---------------------------------------------------------------------------------
 
 
-def read_table(source: str | Path | bytes | BinaryIO, name: str | None = None) -> Table:
+def read_table(source: str | Path | bytes | BinaryIO, name: str | None = None, min_rows: int = MIN_DATA_ROWS) -> Table:
     """Reads a CSV file, bytes or an upload into a :class:`Table`.
 
     Args:
         source: a path, the file's bytes, or a binary file-like object (a Streamlit upload).
         name: the file name for messages and ``Table.source`` (defaults to the path's or upload's).
+        min_rows: the fewest data rows accepted: ``MIN_DATA_ROWS`` to train, 1 to predict.
 
     Returns:
         The table: a frame of the data rows, each column's kind, and notes of what was done.
@@ -176,7 +177,7 @@ def read_table(source: str | Path | bytes | BinaryIO, name: str | None = None) -
         raise InputError(
             _("{name} has a header row ({columns}) but no data rows.").format(name=name, columns=_listing(names))
         )
-    if len(rows) < MIN_DATA_ROWS:
+    if len(rows) < min_rows:
         raise InputError(
             _("{name} has only one data row (row {row}); at least {min} rows are needed to train and check a "
               "network, and many more to learn anything.").format(name=name, row=numbers[0], min=MIN_DATA_ROWS)
