@@ -7,6 +7,7 @@ The training flags are not written here: they come from the settings table
 from __future__ import annotations
 
 import sys
+import tempfile
 
 from core.cli import make_parser, read_json_file, run_cli
 from core.errors import InputError
@@ -52,7 +53,7 @@ def _train_queued_run(args) -> dict:
     job is started: the queue moves on even with no browser open.
     """
     from core.runs import now_iso, open_run
-    from core.training import SETTINGS, TrainConfig, train
+    from core.training import SETTINGS, TrainConfig, distribute, train
 
     given = values_from_args(args, SETTINGS)
     if given or args.task or args.preset or args.spec or args.data or args.drop is not None:
@@ -69,6 +70,10 @@ def _train_queued_run(args) -> dict:
 
             run, cpus_before = RacerRun(run.path), machine_cpus()  # RacerRun notes each epoch end on one clock
             run.update_config(race={**config["race"], "applied": apply_fairness(config["race"])})
+        if distribute.read_cluster() is not None:  # one folder, several writers: each worker runs the command itself
+            raise InputError("A multi-worker TF_CONFIG trains from flags (python -m core.train --task ...), "
+                             "not a queued --run-dir.")  # fmt: skip
+        distribute.setup(args.devices)  # before TensorFlow starts (a racer's thread share is set just above)
         if isinstance(config, dict) and "api_compare" in config:  # one way of the API comparison
             from core.api_compare.runner import train_queued
 
@@ -92,7 +97,7 @@ def _train_queued_run(args) -> dict:
 
 
 def _train(args) -> dict:
-    from core.training import SETTINGS, TrainConfig, train
+    from core.training import SETTINGS, TrainConfig, distribute, train
 
     if not args.task:
         raise InputError("--task is required (mnist, images or table).")
@@ -110,7 +115,14 @@ def _train(args) -> dict:
         settings["drop"] = [c.strip() for c in args.drop.split(",") if c.strip()]
     cfg = TrainConfig.from_preset(args.task, args.data, args.preset, spec, settings,
                                   augment=not args.no_augment, name=args.name or "")  # fmt: skip
-    return train(cfg, args.runs_dir)
+    placement = distribute.setup(args.devices)  # before any TensorFlow work (MultiWorkerMirroredStrategy needs it)
+    if placement.is_chief:
+        return train(cfg, args.runs_dir)
+    # Another worker of a multi-worker run: it trains in step with the chief, whose folder is the run
+    # (the Keras multi-worker guide's pattern); its own folder is temporary.
+    with tempfile.TemporaryDirectory(prefix="cnnlab-worker-") as scratch:
+        result = train(cfg, scratch)
+    return {**result, "run_dir": None, "worker": placement.cluster.task_index}
 
 
 def build_parser():
@@ -129,6 +141,9 @@ def build_parser():
     p.add_argument("--name", help="a name for the run id")
     p.add_argument("--runs-dir", default=None, help="where run folders go (default $CNNLAB_RUNS_DIR or ./runs)")
     p.add_argument("--run-dir", help="train this queued run folder from its config.json (used by core.jobs)")
+    p.add_argument("--devices", help="where to train: auto (default: every GPU when 2+), cpu, gpu, or a list such as "
+                                     "gpu:0,gpu:1 or cpu:0,cpu:1 (splits the CPU); the batch size is per device. "
+                                     "With a multi-worker TF_CONFIG: MultiWorkerMirroredStrategy")  # fmt: skip
     add_flags(p, SETTINGS)
     return p
 

@@ -17,6 +17,7 @@ from core.architectures import ModelSummary, build_model, make_loss, make_optimi
 from core.errors import InputError
 from core.runs import Run, RunStore, now_iso
 from core.storage import write_json_atomic
+from core.training import distribute
 from core.training.augment import make_augmenter
 from core.training.callbacks import STOP_REASONS, run_callbacks
 from core.training.config import TrainConfig
@@ -83,23 +84,27 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
     import tensorflow as tf
 
     spec, k = cfg.spec, len(data.class_names)
+    placement = distribute.current()  # chosen by core.train before TensorFlow started (--devices, TF_CONFIG)
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
-    steps = math.ceil(len(data.y_train) / spec.batch_size)
-    summary = record_model(run, cfg, data, steps)
+    batch = spec.batch_size * placement.replicas  # spec.batch_size is per replica; the dataset yields global batches
+    steps = math.ceil(len(data.y_train) / batch)
+    summary = record_model(run, cfg, data, steps, distribute=placement.record(spec.batch_size))
+    run.log(placement.describe(spec.batch_size))
     notes: list[str] = []
-    model = build_model(spec, cfg.input_shape(), k, notes)
+    with placement.strategy.scope():  # variables (model, optimizer, metrics) live on every replica
+        model = build_model(spec, cfg.input_shape(), k, notes)
+        model.compile(optimizer=make_optimizer(spec, steps, spec.epochs), loss=make_loss(spec),
+                      metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])  # fmt: skip
     for n in notes:
         run.log(n)
-    model.compile(optimizer=make_optimizer(spec, steps, spec.epochs), loss=make_loss(spec),
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])  # fmt: skip
     run.log(f"Model {spec.name}: {summary.total_params:,} parameters ({summary.total_params * 4 / 1e6:,.1f} MB as "
             f"float32), {summary.total_macs / 1e6:,.2f} M multiply-adds per image, input {cfg.input_shape()}.")  # fmt: skip
     run.log(f"Training on {len(data.y_train)} images, validating on {len(data.y_val)}, "
-            f"{spec.epochs} epoch(s) of {steps} batches of {spec.batch_size}.")  # fmt: skip
-    train_ds = datasets.make_dataset(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=cfg.seed,
+            f"{spec.epochs} epoch(s) of {steps} batches of {batch}.")  # fmt: skip
+    train_ds = datasets.make_dataset(data.x_train, data.y_train, batch, shuffle=True, seed=cfg.seed,
                                      augment=make_augmenter(spec.augment, cfg.seed))  # fmt: skip
-    val_ds = datasets.make_dataset(data.x_val, data.y_val, max(spec.batch_size, VALIDATION_BATCH))
+    val_ds = datasets.make_dataset(data.x_val, data.y_val, max(batch, VALIDATION_BATCH))
     progress, callbacks = run_callbacks(run, steps, spec, cfg.max_seconds)
     from core.training.replay import make_replay_callback  # first-layer kernels, confusion matrix, samples
 
@@ -114,6 +119,8 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
 def record_model(run: Run, cfg: TrainConfig, data: PreparedData, steps: int, **extra) -> ModelSummary:
     """Writes what training learnt of the data and the model (size, cost, versions) into config.json."""
     summary = summarize_spec(cfg.spec, cfg.input_shape(), len(data.class_names))
+    if "distribute" not in extra:  # a fit that does not read --devices (the API comparison): the default strategy
+        extra["distribute"] = distribute.default_record(cfg.spec.batch_size)
     run.update_config(**data.facts(), input_shape=list(cfg.input_shape()), n_params=summary.total_params,
                       macs=summary.total_macs, steps_per_epoch=steps, versions=_versions(), **extra)  # fmt: skip
     return summary

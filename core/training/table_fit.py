@@ -32,6 +32,7 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
     import keras
     import tensorflow as tf
 
+    from core.training.distribute import default_record  # tables train on the default strategy
     from core.training.fit import _versions, failed
 
     data = prepare_table(cfg, run.log)
@@ -46,7 +47,8 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
     compile_table_model(model, spec, features.task, steps)
     baseline = _baseline(data)
     run.update_config(**{**data.facts(), "table": {**data.facts()["table"], "baseline": baseline}},
-                      n_params=int(model.count_params()), steps_per_epoch=steps, versions=_versions())  # fmt: skip
+                      n_params=int(model.count_params()), steps_per_epoch=steps, versions=_versions(),
+                      distribute=default_record(spec.batch_size))  # fmt: skip
     run.log(f"Model {spec.name}: {model.count_params():,} parameters, {len(features.columns)} input column(s), "
             f"{features.task}.")  # fmt: skip
     run.log(f"Training on {len(data.train)} rows, validating on {len(data.validation)}, "
