@@ -12,7 +12,6 @@ from pages._sidebar import render_sidebar_status
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
 init_language()  # from the link (?lang=pt-BR), the session or the browser
 configure_access()  # who is the presenter (a key, or alone on localhost); takes ?key= from the link
-warm_up()  # once per server: load TensorFlow and the shipped model, then freeze them out of the GC
 
 # Grouped as the mission reads: Learn, Train, Use, and the room. The audience does not see what
 # it may not use (the core refuses it anyway).
@@ -47,5 +46,8 @@ keep_jobs_moving()  # at most every few seconds for the whole server: vanished r
 language_switch()
 render_sidebar_status()
 presenter_box()
-with routed():
-    page.run()
+try:
+    with routed():
+        page.run()
+finally:  # also after st.stop() or st.rerun()
+    warm_up()  # once per server, in the background once the first page has run: TensorFlow and the shipped model

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from core.i18n import LANGUAGES, _, normalize, number, percent, set_language
+
+if TYPE_CHECKING:  # pandas takes 0.3 s to import: not before a page shows a table
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 KEY = "lang"
 
@@ -72,6 +75,8 @@ def localized_numbers(frame: pd.DataFrame, percents: Iterable[str] = (), decimal
         percents: columns of fractions, shown as percentages with one decimal.
         decimals: other numeric columns and their decimals (None: as many as the value has).
     """
+
+    import pandas as pd
 
     def show(fmt):
         return lambda v: "" if v is None or pd.isna(v) else fmt(v)

@@ -54,37 +54,65 @@ PUMP_EVERY_SECONDS = 5.0
 
 
 def warm_up() -> None:
-    """Once per server: import TensorFlow, load the shipped model, then ``gc.freeze()``.
+    """Once per server, in a background thread: TensorFlow, the shipped model, one prediction, ``gc.freeze()``.
 
-    Why: TensorFlow and Keras make millions of long-lived objects, and every full garbage
+    Call it once the page has run (the router does, after ``page.run()``): the first page does not
+    wait for TensorFlow (about 2.5 s to import on the 2-core reference machine, more when loaded),
+    and the first prediction finds the model loaded and its graphs traced (``bench/startup.py``).
+    A page that needs the model meanwhile waits for this load (Streamlit's per-key cache lock)
+    instead of loading it twice.
+
+    Why the freeze: TensorFlow and Keras make millions of long-lived objects, and every full garbage
     collection (Streamlit's after each script run, and Keras's ``clear_session`` that Streamlit
     calls before each) walked all of them: about 0.3 s of CPU per page run, with every other
     visitor waiting (30 phones on Join: p50 submit-to-prediction 13.5 s without the freeze,
-    0.08 s with it; bench/room_load.py). ``gc.freeze``
-    moves the objects alive now into a permanent generation that collections skip. It keeps
-    alive only what forms reference cycles among those objects, which are module-level and
-    would live as long as the server anyway; it runs once, before any visitor's objects exist,
-    so no session's garbage is ever frozen.
+    0.08 s with it; bench/room_load.py). ``gc.freeze`` moves the objects alive now into a
+    permanent generation that collections skip. It keeps alive only what forms reference cycles
+    among those objects: TensorFlow's are module-level and live as long as the server anyway; the
+    first visitors' page-run objects alive at that moment are frozen too, once, a bounded amount
+    (objects freed by reference counting are still freed).
     """
     with _STATE_LOCK:
         if _STATE["warm"]:
             return
         _STATE["warm"] = True
+    threading.Thread(target=_warm, name="cnnlab-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
     import gc
 
-    import keras  # noqa: F401  (the import is the point)
+    try:
+        import keras  # noqa: F401  (the import is the point)
 
-    from core.default_model import default_run
-    from pages._runs import served_model
+        from core.default_model import default_run
+        from pages._runs import load_served
 
-    shipped = default_run()
-    if shipped is not None:
-        try:
-            served_model(str(shipped.path))
-        except Exception:  # a broken install must not stop the app: Predict says why
-            pass
+        shipped = default_run()
+        if shipped is not None:
+            _predict_once(load_served(str(shipped.path)))
+    except Exception:  # a broken install must not stop the app: Predict says why
+        pass
     gc.collect()
     gc.freeze()
+
+
+def _predict_once(served) -> None:
+    """What Predict does on its first image, on a made-up one: traces the model's graphs, imports plotly."""
+    import plotly.io
+
+    from core import explain, plots
+
+    size, channels = served.spec.image_size, 1 if served.spec.color_mode == "grayscale" else 3
+    x = np.zeros((1, size, size, channels), np.float32)
+    x[0, size // 4 : 3 * size // 4, size // 2 - max(1, size // 14) : size // 2 + max(1, size // 14)] = 1.0  # a "1"
+    probs, _verdicts = served.examine(x)
+    convs = explain.conv_layers(served.model)
+    if convs:
+        with served.lock:
+            explain.gradcam(served.model, x[0], convs[-1], 0)
+            explain.feature_maps(served.model, x[0], convs[:1])
+    plotly.io.to_json(plots.probability_bars(dict(zip(served.spec.class_names, probs[0]))), validate=False)
 
 
 def keep_jobs_moving() -> None:

@@ -96,12 +96,21 @@ def served_model(run_path: str):
     Keyed by the checkpoint's modification time, so a retrained or replaced checkpoint
     is picked up. Raises InputError when the checkpoint is gone or cannot be loaded.
     """
+    with st.spinner(_("Loading the model...")):  # shown only if it takes more than a moment
+        return load_served(run_path)
+
+
+def load_served(run_path: str):
+    """:func:`served_model` without the spinner, for a thread that draws no page (the server's warm-up).
+
+    Raises:
+        InputError: the checkpoint is gone or cannot be loaded.
+    """
     run = Run(run_path)
     ckpt = run.checkpoint()
     if ckpt is None:
         raise InputError(_("Run {run} has no checkpoint any more (best.keras was deleted?).").format(run=run.id))
-    with st.spinner(_("Loading the model...")):  # shown only if it takes more than a moment
-        return _served(run_path, ckpt.stat().st_mtime)
+    return _served(run_path, ckpt.stat().st_mtime)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
