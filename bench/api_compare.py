@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.stats import spread
 from core.api_compare import WAYS, way_lines
 from core.api_compare.results import way_result
 from core.api_compare.runner import comparison_configs
@@ -46,10 +46,6 @@ def one_round(data: str, batches: int | None, order: list[str], store: RunStore,
         print(f"{way}: {r.seconds_per_epoch:.1f} s/epoch, {r.images_per_second:.0f} images/s, "
               f"test {r.test_accuracy:.4f}", file=sys.stderr)  # fmt: skip
     return out
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
 def main() -> None:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
+
+from bench.stats import spread
 
 CHILD = r"""
 import json, os, sys, time
@@ -78,8 +79,7 @@ def main() -> None:
         entry = {}
         for key in ("cores_used", "seconds_per_step", "threads"):
             values = [r[key] for r in results]
-            entry[key] = {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-                          "max": round(max(values), 3)}  # fmt: skip
+            entry[key] = spread(values, 3)
         entry["intra_reported"] = results[-1]["intra"]
         out[mode] = entry
     print(json.dumps(out))

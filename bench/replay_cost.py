@@ -23,19 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.stats import spread
 from core.cli import run_module
 from core.replay import read_replay, replay_dir
 from core.runs import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"
-
-
-def spread(values: list[float], digits: int = 4) -> dict:
-    if not values:
-        return {"n": 0}
-    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits),
-            "max": round(max(values), digits), "n": len(values)}  # fmt: skip
 
 
 def one_run(args: argparse.Namespace, runs_dir: Path, seed: int) -> Run:

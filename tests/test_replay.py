@@ -43,17 +43,20 @@ def sample_size(run: Path) -> int:
 
 
 def test_training_records_epoch_zero_and_every_epoch(trained):
+    from core.architectures import get_preset
+
+    conv = get_preset("mnist-fast").layers[0]  # the recipe's first layer: its kernels are recorded
     rep = read_replay(trained)
     assert rep is not None and rep.problems == []
     assert rep.epochs == [0, 1, 2]
-    assert rep.layer.startswith("conv2d") and rep.filters_total == 32
+    assert rep.layer.startswith("conv2d") and rep.filters_total == conv.filters
     assert rep.class_names == [str(d) for d in range(10)]
     n = sample_size(trained)
     assert rep.sample_size == n and rep.labels.shape == (n,)
     assert rep.images.shape == (record.GALLERY_SIZE, 28, 28, 1) and rep.images.dtype == np.uint8
     assert len(set(rep.labels[: record.GALLERY_SIZE].tolist())) == record.GALLERY_SIZE  # 8 different digits
     for frame in rep.frames.values():
-        assert frame.kernels.shape == (3, 3, 1, 32)
+        assert frame.kernels.shape == (conv.kernel_size, conv.kernel_size, 1, conv.filters)
         assert frame.confusion.shape == (10, 10) and frame.confusion.sum() == n
         # The confusion matrix's rows are the sample's true classes
         assert frame.confusion.sum(axis=1).tolist() == np.bincount(rep.labels, minlength=10).tolist()
@@ -74,7 +77,7 @@ def test_training_records_epoch_zero_and_every_epoch(trained):
 def test_the_record_is_small_and_leaves_no_temp_files(trained):
     files = {p.name: p.stat().st_size for p in (trained / record.REPLAY_DIR).iterdir()}
     assert set(files) == {"meta.json", "samples.npz", "epoch-0000.npz", "epoch-0001.npz", "epoch-0002.npz"}
-    # kernels 3x3x1x32 floats (1.2 KB) + a 10x10 matrix + 8x10 probabilities + npz headers
+    # kernels 5x5x1x16 floats (1.6 KB) + a 10x10 matrix + 8x10 probabilities + npz headers
     assert all(size < 4_000 for name, size in files.items() if name.startswith("epoch-"))
     assert files["samples.npz"] < 10_000
 
@@ -191,7 +194,7 @@ def test_curves_page_replays_a_run(run_copy):
     replay_charts = [c for c in at.get("plotly_chart") if c.proto.id and "replay_" in c.proto.id]
     assert len(replay_charts) == 3  # confusion matrix, loss, accuracy
     assert len(at.get("image")) == 1 + record.GALLERY_SIZE  # the kernels and the sample images
-    assert any("kernels (3x3) of the first convolution layer" in c.value for c in at.caption)
+    assert any("kernels (5x5) of the first convolution layer" in c.value for c in at.caption)
     slider.set_value(0).run()
     assert not at.exception
     first = headline(at)

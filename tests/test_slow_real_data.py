@@ -30,6 +30,12 @@ def test_orientation_fast_reaches_98_5_percent(tmp_path):
     assert out["status"] == "completed" and out["test_accuracy"] >= 0.985, out
 
 
+def test_mnist_best_reaches_99_5_percent(tmp_path):
+    code, out, err = train_cli(tmp_path, "--task", "mnist", "--data", str(MNIST), "--preset", "mnist-best")
+    assert code == 0, err[-3000:]
+    assert out["status"] == "completed" and out["test_accuracy"] >= 0.995, out
+
+
 @pytest.mark.parametrize("preset", ["mnist-tutorial", "mnist-mlp", "keras-convnet"])
 def test_mnist_tutorial_presets_train_and_evaluate(tmp_path, preset):
     code, out, err = train_cli(

@@ -56,6 +56,28 @@ def test_same_seed_same_history(mnist_npz, tmp_path):
     assert ha == hb
 
 
+def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz, tmp_path, monkeypatch):
+    import gc
+
+    import keras
+
+    seen = []  # objects frozen out of full collections, per epoch (bench/overhead.py: why)
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(gc.get_freeze_count())
+
+    import core.training.fit as fit
+
+    original = fit.run_callbacks
+    monkeypatch.setattr(fit, "run_callbacks", lambda *a, **k: (lambda p, c: (p, [*c, Spy()]))(*original(*a, **k)))
+    assert gc.get_freeze_count() == 0
+    result = _mlp(mnist_npz, tmp_path)
+    assert result["status"] == "completed" and len(seen) == 2
+    assert all(n > 10_000 for n in seen)  # TensorFlow's and Keras's objects, at least
+    assert gc.get_freeze_count() == 0  # given back: nothing stays uncollectable after the fit
+
+
 def test_stop_file_stops_within_the_first_batch(mnist_npz, tmp_path, monkeypatch):
     from core import runs
 
