@@ -79,7 +79,10 @@ def main() -> None:
     for name in args.only:
         t0 = time.perf_counter()
         print(f"bench: {name} ...", file=sys.stderr)
-        out[name] = run_part(name, tuple(args.seeds))
+        try:
+            out[name] = run_part(name, tuple(args.seeds))
+        except Exception as exc:  # noqa: BLE001 - one part failing (no browser, a failed run) keeps the others
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
         out[name]["bench_seconds"] = round(time.perf_counter() - t0, 1)
     out["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out))

@@ -76,6 +76,13 @@ def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz,
     assert result["status"] == "completed" and len(seen) == 2
     assert all(n > 10_000 for n in seen)  # TensorFlow's and Keras's objects, at least
     assert gc.get_freeze_count() == 0  # given back: nothing stays uncollectable after the fit
+    gc.freeze()  # a process that froze its own objects (the web server's warm-up) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        assert _mlp(mnist_npz, tmp_path, epochs=1)["status"] == "completed"
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_stop_file_stops_within_the_first_batch(mnist_npz, tmp_path, monkeypatch):

@@ -126,7 +126,11 @@ def frozen_gc() -> Iterator[None]:
     TensorFlow and Keras hold millions of long-lived objects; a full collection walks them all
     (0.2-0.3 s each, measured on mnist-fast, about 5% of its one-epoch fit, at random moments).
     ``gc.freeze`` moves them to a generation collections skip; ``unfreeze`` gives them back after.
+    A process that froze objects before (the web server's warm-up) keeps its freeze untouched.
     """
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
