@@ -80,7 +80,7 @@ def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz,
     try:
         frozen = gc.get_freeze_count()
         assert _mlp(mnist_npz, tmp_path, epochs=1)["status"] == "completed"
-        assert gc.get_freeze_count() >= frozen
+        assert gc.get_freeze_count() > 0.9 * frozen  # not unfrozen (a few frozen objects die by refcount)
     finally:
         gc.unfreeze()
 
