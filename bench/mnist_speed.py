@@ -26,10 +26,11 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from bench.stats import spread
-from core.cli import run_module
+from bench.train_targets import run_one
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"
@@ -53,24 +54,15 @@ def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
 
 def tutorial_time_to_target(data: Path, epochs: int, seed: int) -> dict:
     """Trains ``mnist-tutorial`` with bare ``model.fit`` one epoch at a time; evaluates between epochs, untimed."""
-    import keras
-    import tensorflow as tf
-
-    from core import datasets
-    from core.architectures import build_model, get_preset, make_loss, make_optimizer, summarize_spec
+    from bench.overhead import bare_model
+    from core.architectures import get_preset, summarize_spec
     from core.training.config import TrainConfig
     from core.training.data import prepare_data
 
-    spec = get_preset("mnist-tutorial")
-    cfg = TrainConfig(task="mnist", data=str(data), spec=spec, seed=seed)
+    spec = get_preset("mnist-tutorial")  # its own recipe: a constant learning rate, so epoch-by-epoch fits add up
+    cfg = TrainConfig(task="mnist", data=str(data), spec=replace(spec, epochs=epochs), seed=seed)
     prepared = prepare_data(cfg)
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    steps = -(-len(prepared.y_train) // spec.batch_size)
-    model = build_model(spec, cfg.input_shape(), 10)
-    model.compile(optimizer=make_optimizer(spec, steps, epochs), loss=make_loss(spec), metrics=["accuracy"])
-    train = datasets.make_dataset(prepared.x_train, prepared.y_train, spec.batch_size, shuffle=True, seed=seed)
-    val = datasets.make_dataset(prepared.x_val, prepared.y_val, 256)
+    model, train, val = bare_model(cfg, prepared)
     fit_seconds, rows, reached = 0.0, [], None
     for epoch in range(epochs):
         t0 = time.perf_counter()
@@ -79,7 +71,7 @@ def tutorial_time_to_target(data: Path, epochs: int, seed: int) -> dict:
         accuracy = float(model.evaluate(prepared.x_test, prepared.y_test, batch_size=1024, verbose=0)[1])
         rows.append({"epoch": epoch + 1, "fit_seconds": round(fit_seconds, 2), "test_accuracy": round(accuracy, 4)})
         print(f"mnist-tutorial epoch {epoch + 1}: {accuracy:.4f} after {fit_seconds:.1f} s of fit", file=sys.stderr)
-        if reached is None and accuracy >= TARGET:
+        if accuracy >= TARGET:
             reached = rows[-1]
             break
     macs = summarize_spec(spec, cfg.input_shape(), 10).total_macs
@@ -87,19 +79,15 @@ def tutorial_time_to_target(data: Path, epochs: int, seed: int) -> dict:
 
 
 def fast_runs(data: Path, seeds: list[int], runs_dir: str) -> list[dict]:
-    """``mnist-fast`` through ``python -m core.train``, once per seed."""
+    """``mnist-fast`` through ``python -m core.train``, once per seed, with its cost per image."""
     out = []
     for seed in seeds:
-        done = run_module("train", ["--task", "mnist", "--data", str(data), "--preset", "mnist-fast",
-                                    "--seed", str(seed), "--runs-dir", runs_dir])  # fmt: skip
-        if done.code != 0:
-            raise RuntimeError(f"mnist-fast seed {seed} failed (exit {done.code}): {done.output.get('error')}")
-        config = json.loads((Path(done.output["run_dir"]) / "config.json").read_text())
-        out.append({"seed": seed, "test_accuracy": done.output["test_accuracy"],
-                    "train_seconds": done.output["train_seconds"], "epochs": done.output["epochs"],
-                    "macs_per_image": config["macs"], "n_train": config["n_train"]})  # fmt: skip
-        print(f"mnist-fast seed {seed}: {done.output['test_accuracy']:.4f} in {done.output['train_seconds']} s",
-              file=sys.stderr)  # fmt: skip
+        run = run_one("mnist-fast", seed, runs_dir, data)
+        if run["exit_code"] != 0:
+            raise RuntimeError(f"mnist-fast seed {seed} failed (exit {run['exit_code']}): {run.get('error')}")
+        config = json.loads((Path(run["run_dir"]) / "config.json").read_text())
+        out.append({k: run[k] for k in ("seed", "test_accuracy", "train_seconds", "epochs")}
+                   | {"macs_per_image": config["macs"], "n_train": config["n_train"]})  # fmt: skip
     return out
 
 

@@ -31,8 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"
 
 
-def bare_fit(cfg, data) -> float:
-    """Seconds of a bare ``model.fit`` of ``cfg``'s model on ``data`` (the trainer's datasets, no callbacks)."""
+def bare_model(cfg, data) -> tuple:
+    """``cfg``'s model compiled as the trainer compiles it, and its datasets; nothing of the trainer around them.
+
+    Returns:
+        ``(model, train_ds, val_ds)``.
+    """
     import keras
     import tensorflow as tf
 
@@ -51,8 +55,14 @@ def bare_fit(cfg, data) -> float:
     train = datasets.make_dataset(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=cfg.seed,
                                   augment=make_augmenter(spec.augment, cfg.seed))  # fmt: skip
     val = datasets.make_dataset(data.x_val, data.y_val, max(spec.batch_size, VALIDATION_BATCH))
+    return model, train, val
+
+
+def bare_fit(cfg, data) -> float:
+    """Seconds of a bare ``model.fit`` of ``cfg``'s model on ``data`` (the trainer's datasets, no callbacks)."""
+    model, train, val = bare_model(cfg, data)
     t0 = time.perf_counter()
-    model.fit(train, validation_data=val, epochs=spec.epochs, verbose=0, shuffle=False)
+    model.fit(train, validation_data=val, epochs=cfg.spec.epochs, verbose=0, shuffle=False)
     return time.perf_counter() - t0
 
 

@@ -33,13 +33,17 @@ TARGETS = {  # preset -> its data and the issue's target (test accuracy, seconds
 }
 
 
-def run_one(preset: str, seed: int, runs_dir: str) -> dict:
-    """One CLI training; its result plus the test errors read from the run's metrics.json."""
+def run_one(preset: str, seed: int, runs_dir: str, data: Path | None = None) -> dict:
+    """One CLI training; its result plus the test errors read from the run's metrics.json.
+
+    Args:
+        data: in place of the preset's data in ``TARGETS``.
+    """
     t = TARGETS[preset]
-    done = run_module("train", ["--task", t["task"], "--data", str(t["data"]), "--preset", preset, "--seed", str(seed),
-                                "--runs-dir", runs_dir])  # fmt: skip
+    done = run_module("train", ["--task", t["task"], "--data", str(data or t["data"]), "--preset", preset,
+                                "--seed", str(seed), "--runs-dir", runs_dir])  # fmt: skip
     out = {"seed": seed, "exit_code": done.code, **{k: done.output.get(k) for k in
-           ("status", "epochs", "train_seconds", "test_accuracy", "best_val_accuracy", "error")}}  # fmt: skip
+           ("run_dir", "status", "epochs", "train_seconds", "test_accuracy", "best_val_accuracy", "error")}}  # fmt: skip
     if done.code == 0:
         metrics = json.loads((Path(done.output["run_dir"]) / "metrics.json").read_text())
         out["n_test"] = metrics["n"]

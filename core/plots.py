@@ -220,6 +220,18 @@ def separators() -> str:
     return ",." if language() == "pt_BR" else ".,"
 
 
+def projector_layout(fig: go.Figure, height: int, title: str, **layout) -> go.Figure:
+    """The layout of the big charts: large title and fonts for a projector, the legend at the top right.
+
+    Args:
+        layout: more of ``update_layout``'s arguments (axes, hovermode).
+    """
+    return fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                             title={"text": title, "font": {"size": 20}}, font={"size": 15}, separators=separators(),
+                             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+                             **layout)  # fmt: skip
+
+
 # Every chart gets one toolbar button: download as PNG (2x, for slides). Nothing else.
 CHART_CONFIG = {
     "displaylogo": False,
@@ -299,16 +311,8 @@ def curves_figure(
                                 legendgroup=c.label,
                                 hovertemplate=_("{what}, epoch {epoch}").format(what=what, epoch=epoch) + f"<extra>{c.label}</extra>",
                                 marker={"symbol": symbol, "size": 20, "color": color, "line": {"width": 3, "color": color}})  # fmt: skip
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        title={"text": _(METRIC_TITLES.get(metric, metric)), "font": {"size": 20}},
-        font={"size": 15},
-        separators=separators(),
-        xaxis={"title": _("epoch") if x == "epoch" else _("batch (step)"), "tickformat": "d"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
-        hovermode="x unified",
-    )
+    projector_layout(fig, height, _(METRIC_TITLES.get(metric, metric)), hovermode="x unified",
+                     xaxis={"title": _("epoch") if x == "epoch" else _("batch (step)"), "tickformat": "d"})  # fmt: skip
     if x == "epoch" and max((len(c.rows) for c in curves), default=0) <= MAX_EPOCH_TICKS:
         fig.update_xaxes(tick0=1, dtick=1)  # whole epochs only: "1 2 2 3 3" was half-epoch ticks rounded
     return fig
@@ -456,16 +460,9 @@ def accuracy_time_figure(racers: list[TimedAccuracy], height: int = 420) -> go.F
                             textposition="top center", textfont={"size": 16, "color": color},
                             marker={"symbol": "diamond", "size": 18, "color": color},
                             hovertemplate=_("test accuracy %{y:.2%} after %{x:.1f} s") + f"<extra>{r.label}</extra>")  # fmt: skip
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        title={"text": _("Accuracy against wall-clock time (dotted: training, diamond: test)"), "font": {"size": 20}},
-        font={"size": 15},
-        separators=separators(),
-        xaxis={"title": _("seconds of training"), "rangemode": "tozero"},
-        yaxis={"title": _("accuracy"), "tickformat": ".0%"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
-    )
+    projector_layout(fig, height, _("Accuracy against wall-clock time (dotted: training, diamond: test)"),
+                     xaxis={"title": _("seconds of training"), "rangemode": "tozero"},
+                     yaxis={"title": _("accuracy"), "tickformat": ".0%"})  # fmt: skip
     return fig
 
 
@@ -558,17 +555,10 @@ def race_figure(
     bottom = min(lows + ([target] if target is not None else [])) if lows else 0.0
     if frame is not None:
         right, bottom = max(frame[0], right), min(frame[1], bottom)
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        title={"text": _("Validation accuracy against seconds since the start (points: epoch ends)"), "font": {"size": 20}},
-        font={"size": 15},
-        separators=separators(),
-        xaxis={"title": _("seconds since the start"), "range": [0, right * 1.08]},
-        yaxis={"title": _("validation accuracy"), "tickformat": ".0%",
-               "range": [max(0.0, bottom - 0.05), 1.005]},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
-    )  # fmt: skip
+    projector_layout(fig, height, _("Validation accuracy against seconds since the start (points: epoch ends)"),
+                     xaxis={"title": _("seconds since the start"), "range": [0, right * 1.08]},
+                     yaxis={"title": _("validation accuracy"), "tickformat": ".0%",
+                            "range": [max(0.0, bottom - 0.05), 1.005]})  # fmt: skip
     return fig
 
 
@@ -596,10 +586,8 @@ def predicted_actual_figure(pairs: list[list[float]], target: str = "", height: 
                     "opacity": 0.7}, hovertemplate=_("actual %{x:.4g}, predicted %{y:.4g}") + "<extra></extra>")  # fmt: skip
     axis = _("actual {target}").format(target=target) if target else _("actual")
     pred = _("predicted {target}").format(target=target) if target else _("predicted")
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font={"size": 15},
-                      separators=separators(), title={"text": _("Predicted vs actual"), "font": {"size": 20}},
-                      xaxis={"title": axis}, yaxis={"title": pred, "scaleanchor": "x", "scaleratio": 1},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"})  # fmt: skip
+    projector_layout(fig, height, _("Predicted vs actual"), xaxis={"title": axis},
+                     yaxis={"title": pred, "scaleanchor": "x", "scaleratio": 1})  # fmt: skip
     return fig
 
 
