@@ -58,6 +58,7 @@ def test_same_seed_same_history(mnist_npz, tmp_path):
 
 def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz, tmp_path, monkeypatch):
     import gc
+    import threading
 
     import keras
 
@@ -71,6 +72,12 @@ def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz,
 
     original = fit.run_callbacks
     monkeypatch.setattr(fit, "run_callbacks", lambda *a, **k: (lambda p, c: (p, [*c, Spy()]))(*original(*a, **k)))
+    # An earlier page test in this process may have started the app's warm-up, which ends in gc.freeze():
+    # let it finish, then start from nothing frozen.
+    for thread in threading.enumerate():
+        if thread.name == "cnnlab-warm-up":
+            thread.join(timeout=120)
+    gc.unfreeze()
     assert gc.get_freeze_count() == 0
     result = _mlp(mnist_npz, tmp_path)
     assert result["status"] == "completed" and len(seen) == 2
