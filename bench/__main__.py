@@ -2,12 +2,13 @@
 
 Run from the project root on a quiet machine (about 10 minutes on 2 CPU cores)::
 
-    python -m bench [--only mnist orientation best overhead startup] [--seeds 0 1 2]
+    python -m bench [--only mnist orientation best overhead teardown startup] [--seeds 0 1 2]
 
 - ``mnist``: ``mnist-fast`` against ``mnist-tutorial`` (bench/mnist_speed.py);
 - ``best``: ``mnist-best``'s test accuracy and fit time, seeds 0 and 42 (bench/train_targets.py);
 - ``orientation``: ``orientation-fast`` on the chest X-rays, 5 seeds = 5 splits (bench/train_targets.py);
 - ``overhead``: the trainer against a bare ``model.fit``, 5 pairs (bench/overhead.py);
+- ``teardown``: the wait after a fit's last epoch, tf.data autotuning off against on, 8 pairs (bench/teardown.py);
 - ``startup``: server start to the first page and to the first prediction (bench/startup.py).
 
 The JSON starts with the machine (CPU, cores, versions), so numbers are never read without it.
@@ -24,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-PARTS = ("mnist", "best", "orientation", "overhead", "startup")
+PARTS = ("mnist", "best", "orientation", "overhead", "teardown", "startup")
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -63,6 +64,10 @@ def run_part(name: str, seeds: tuple[int, ...]) -> dict:
         from bench import overhead
 
         return overhead.measure(repeats=5)
+    if name == "teardown":
+        from bench import teardown
+
+        return teardown.measure(repeats=8)
     from bench import train_targets
 
     if name == "best":

@@ -59,7 +59,9 @@ def predict_probs(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Model outputs (N, K) for float32 inputs (N, H, W, C), in batches."""
     if len(x) == 0:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    from core.datasets import input_batches
+
+    return np.asarray(model.predict(input_batches(x, batch_size), verbose=0))
 
 
 def evaluate_model(model, x: np.ndarray, y_true: np.ndarray, class_names: list[str], loss: str) -> dict:

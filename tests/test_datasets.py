@@ -122,3 +122,22 @@ def test_mnist_found_in_a_mnist_subfolder(tmp_path, monkeypatch, mnist_npz):
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(root))
     assert mnist.find_mnist() == root / "mnist" / "mnist.npz"
     assert datasets.list_datasets()["mnist"] == [str(root / "mnist" / "mnist.npz")]
+
+
+def test_pipelines_do_not_autotune_so_an_ending_iterator_never_waits():
+    """With tf.data's autotuning on, each epoch's end could wait seconds for its tuning thread (core.datasets)."""
+    import keras
+
+    from core.evaluation import predict_probs
+    from core.tables.model import make_dataset as table_dataset
+
+    x = np.random.default_rng(0).random((10, 8, 8, 1)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[[0, 1] * 5]
+    shift = keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1)])
+    train = datasets.make_dataset(x, y, 4, shuffle=True, seed=1, augment=shift)
+    pipelines = [train, datasets.make_dataset(x, y, 4), datasets.input_batches(x, 4),
+                 table_dataset({"a": np.arange(10.0)}, np.arange(10.0), 4, shuffle_seed=0)]  # fmt: skip
+    assert [ds.options().autotune.enabled for ds in pipelines] == [False] * 4
+    assert [len(b[0]) for b in train] == [4, 4, 2]  # still every example once an epoch, in batches
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(2, "softmax")])
+    np.testing.assert_allclose(predict_probs(model, x, batch_size=4), model(x).numpy(), rtol=1e-5, atol=1e-6)

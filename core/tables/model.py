@@ -43,6 +43,7 @@ import pandas as pd
 from core.architectures.layers import BuildContext, check_fields, kind_of
 from core.architectures.specs import LayerSpec, ModelSpec
 from core.architectures.summary import layer_name
+from core.datasets import PREFETCH_BATCHES, without_autotune
 from core.errors import InputError
 from core.i18n import _, number
 
@@ -354,7 +355,7 @@ def make_dataset(inputs: dict[str, np.ndarray], y: np.ndarray | None = None, bat
     ds = tf.data.Dataset.from_tensor_slices(tensors if y is None else (tensors, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(n, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size)
+    return without_autotune(ds.batch(batch_size).prefetch(PREFETCH_BATCHES))
 
 
 # ----- the model ---------------------------------------------------------------------------
