@@ -28,7 +28,23 @@ def batch(n: int = 12, seed: int = 0):
 
 
 @pytest.fixture(scope="module")
-def three_ways():
+def ops_as_a_job_runs_them():
+    """Op determinism off, as in a comparison job's own process.
+
+    A training test earlier in this process turned it on for the whole process (core.training.fit),
+    and XLA has no deterministic MaxPool gradient.
+    """
+    from tensorflow.python.framework import config  # disable_op_determinism is not in the public API
+
+    was_on = config.is_op_determinism_enabled()
+    config.disable_op_determinism()
+    yield
+    if was_on:
+        config.enable_op_determinism()
+
+
+@pytest.fixture(scope="module")
+def three_ways(ops_as_a_job_runs_them):
     """One set of weights, in the low-level variables and in two Keras models (plain and XLA)."""
     from core.api_compare import keras_fit, lowlevel
 
