@@ -263,12 +263,20 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(min(len(y), 20_000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    if augment is not None:  # whole batches at a time, as many at once as there are cores
-        ds = ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=os.cpu_count() or 1)
+    if augment is not None:  # whole batches at a time, one per core (at most 4: each holds a batch in memory)
+        ds = ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=min(4, _cores()))
     return without_autotune(ds.prefetch(PREFETCH_BATCHES))
 
 
 PREFETCH_BATCHES = 2  # the next batches are ready while a step trains; more only holds memory
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def input_batches(x: np.ndarray, batch_size: int):
@@ -281,11 +289,11 @@ def input_batches(x: np.ndarray, batch_size: int):
 def without_autotune(ds):
     """``ds`` with tf.data's autotuning off (fixed buffers and parallelism instead): no stall when an iterator ends.
 
-    With autotuning on, every iterator has a thread that re-tunes the pipeline after sleeps that
-    double up to a minute, and destroying the iterator waited out the current sleep. Keras makes a
-    new iterator for each epoch and each validation, so fits stalled 0.2-20 s, using no CPU, at
-    epoch ends and after the last one (mnist-fast on 2 cores: 4 of 10 fits returned 0.5-0.7 s after
-    their last epoch, one 4.8 s; with autotuning off, 0 of 12, and epochs as fast).
+    With autotuning on (TensorFlow's default), destroying an iterator sometimes waited seconds using
+    no CPU (most likely for the thread that re-tunes the pipeline between sleeps). Keras destroys one
+    at the end of every epoch and of ``fit``, so fit times jumped at random: on 2 cores, 4 of 8
+    mnist-fast fits waited 0.35-5.0 s after their last epoch; with autotuning off, 0 of 8, and the
+    epochs are as fast (bench/teardown.py).
     """
     import tensorflow as tf
 
