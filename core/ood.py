@@ -188,12 +188,20 @@ def fit_mahalanobis(features: np.ndarray, labels: np.ndarray, k: int) -> dict[st
     return {"means": means, "precision": np.linalg.pinv(cov, hermitian=True)}
 
 
+MAHALANOBIS_CHUNK = 1024  # images at a time: (n, K, D) float64 twice, 42 MB at K = 10, D = 256
+
+
 def mahalanobis_score(features: np.ndarray, stats: dict[str, np.ndarray]) -> np.ndarray:
     """``(N, D)`` features -> ``(N,)`` squared distance to the nearest class mean: higher = more unfamiliar."""
     f = np.asarray(features, dtype=np.float64)
     means, precision = stats["means"], stats["precision"]
-    d = f[:, None, :] - means[None, :, :]  # (N, K, D)
-    return np.einsum("nkd,de,nke->nk", d, precision, d).min(axis=1)
+    out = np.empty(len(f))
+    for i in range(0, len(f), MAHALANOBIS_CHUNK):
+        d = f[i : i + MAHALANOBIS_CHUNK, None, :] - means[None, :, :]  # (n, K, D)
+        # d @ precision is one BLAS matmul; the three-operand einsum it replaces ran as a plain C loop:
+        # 3.7 s against 0.25 s for 5,000 validation images of mnist-fast (D = 256, K = 10), at every run's end.
+        out[i : i + MAHALANOBIS_CHUNK] = np.einsum("nkd,nkd->nk", d @ precision, d).min(axis=1)
+    return out
 
 
 def standardise(s: np.ndarray, reference: np.ndarray) -> np.ndarray:
