@@ -3,10 +3,13 @@
 import streamlit as st
 
 from core.i18n import _
+from pages import _server
 from pages._i18n import init_language, language_switch
 from pages._router import app_icon, keep_jobs_moving, routed, warm_up
 from pages._session import configure_access, is_presenter, presenter_box
 from pages._sidebar import render_sidebar_status
+
+_server.install()  # once per process: no Keras clean-up per rerun, upload caps, allowed hosts
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")

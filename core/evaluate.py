@@ -97,7 +97,7 @@ class Evaluation:
 
 
 def evaluate_run(
-    run, data: str | None = None, probabilities: Callable[[np.ndarray], np.ndarray] | None = None
+    run, data: str | None = None, probabilities: Callable[[np.ndarray], np.ndarray] | None = None, actor=None
 ) -> Evaluation:
     """Predicts a run's test split (or ``data``) and computes its metrics.
 
@@ -105,13 +105,17 @@ def evaluate_run(
         run: the run (its checkpoint is loaded unless ``probabilities`` is given).
         data: another dataset; None for the run's own test split.
         probabilities: ``(N, S, S, C) -> (N, K)``, e.g. a served model shared by a web server.
+        actor: a web visitor (``core.roles.Actor``), charged one "heavy" action; None: no limit.
 
     Raises:
-        InputError: no test split, missing images, other classes, or no usable checkpoint.
+        InputError: no test split, missing images, other classes, no usable checkpoint, or the
+            visitor evaluates too often.
     """
     from core.evaluation import metrics_from_probs, predict_probs
     from core.inference import load_run_model
+    from core.limits import take_for
 
+    take_for("heavy", actor)
     x, y, names = evaluation_data(run, data)
     if probabilities is None:
         model = load_run_model(run)

@@ -95,9 +95,16 @@ def gallery_indices(
     return idx
 
 
-def to_tflite(model) -> bytes:
-    """Converts a Keras model to a TensorFlow Lite flatbuffer (for phones)."""
+def to_tflite(model, actor=None) -> bytes:
+    """Converts a Keras model to a TensorFlow Lite flatbuffer (for phones).
+
+    Args:
+        actor: a web visitor (``core.roles.Actor``), charged one "heavy" action; None: no limit.
+    """
     import tensorflow as tf
 
+    from core.limits import take_for
+
+    take_for("heavy", actor)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     return converter.convert()

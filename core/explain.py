@@ -14,6 +14,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.i18n import _
+from core.limits import take_for
 
 # Sub-models are cached per model and layers (building one takes ~50 ms); a model that
 # is garbage-collected takes its sub-models with it.
@@ -100,15 +101,17 @@ def _check_input(model, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def feature_maps(model, x: np.ndarray, layers: list[str] | None = None) -> dict[str, np.ndarray]:
+def feature_maps(model, x: np.ndarray, layers: list[str] | None = None, actor=None) -> dict[str, np.ndarray]:
     """Activations of ``layers`` (default :func:`conv_layers`) for one image.
 
     Args:
         x: ``(S, S, C)`` or ``(1, S, S, C)``, preprocessed as for prediction.
+        actor: a web visitor (``core.roles.Actor``), charged one "heavy" action; None: no limit.
 
     Returns:
         ``{layer name: (H, W, channels)}`` float32.
     """
+    take_for("heavy", actor)
     x = _check_input(model, x)
     names = tuple(layers or conv_layers(model))
     unknown = [n for n in names if n not in spatial_layers(model)]
@@ -125,7 +128,9 @@ def feature_maps(model, x: np.ndarray, layers: list[str] | None = None) -> dict[
     return {n: np.asarray(o)[0] for n, o in zip(names, outs)}
 
 
-def gradcam(model, x: np.ndarray, layer: str | None = None, class_index: int | None = None) -> tuple[np.ndarray, int]:
+def gradcam(
+    model, x: np.ndarray, layer: str | None = None, class_index: int | None = None, actor=None
+) -> tuple[np.ndarray, int]:
     """Grad-CAM heatmap of one image (Selvaraju et al. 2017, as in the keras-io example).
 
     The gradient of the class score with respect to a feature map, averaged over space,
@@ -136,6 +141,7 @@ def gradcam(model, x: np.ndarray, layer: str | None = None, class_index: int | N
         x: ``(S, S, C)`` or ``(1, S, S, C)``.
         layer: a feature-map layer (default: the last one, the usual choice).
         class_index: the class to explain (default: the predicted one).
+        actor: a web visitor (``core.roles.Actor``), charged one "heavy" action; None: no limit.
 
     Returns:
         ``(heatmap (h, w) in [0, 1] at the layer's resolution, class index)``. All zeros
@@ -143,6 +149,7 @@ def gradcam(model, x: np.ndarray, layer: str | None = None, class_index: int | N
     """
     import tensorflow as tf
 
+    take_for("heavy", actor)
     x = _check_input(model, x)
     candidates = spatial_layers(model)
     if not candidates:

@@ -46,10 +46,13 @@ class PixelBudget:
     hold 40 megapixels), so uploads are charged by the size in their header, before decoding.
     """
 
-    def __init__(self, pixels: int, what: str = N_("this request"), session: str | None = None):
+    def __init__(
+        self, pixels: int, what: str = N_("this request"), session: str | None = None, address: str | None = None
+    ):
         self.left = int(pixels)
         self.what = what
         self.session = session  # also charged to this web session's rate of decoding (core.limits)
+        self.address = address  # ... and to its network address's
 
     def charge(self, pixels: int, name: str) -> None:
         if pixels > self.left:
@@ -57,10 +60,10 @@ class PixelBudget:
                 _("{name} was not decoded: {what} may decode {left} more pixels and it has {pixels}. Send fewer or "
                   "smaller images.").format(name=name, what=_(self.what), left=number(self.left), pixels=number(pixels))
             )  # fmt: skip
-        if self.session is not None:
+        if self.session is not None or self.address is not None:
             from core.limits import take
 
-            take("decode", self.session, pixels / 1e6)
+            take("decode", self.session, pixels / 1e6, address=self.address)
         self.left -= pixels
 
 

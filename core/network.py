@@ -48,3 +48,29 @@ def join_url(server_address: str | None, port: int, override: str | None = None)
             _("No network address was found: connect this computer to the room's Wi-Fi."),
         )
     return f"http://{host}:{port}/join", None
+
+
+ALLOWED_HOSTS_ENV = "CNNLAB_ALLOWED_HOSTS"
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+def allowed_hosts(server_address: str | None) -> list[str] | None:
+    """The ``Host`` names a websocket may name (Streamlit's ``server.allowedHosts``), or None for any.
+
+    A server that listens on localhost only is reached by loopback names, plus a tunnel's or a
+    proxy's host the speaker names in ``$CNNLAB_ALLOWED_HOSTS`` (comma-separated, ``*.example.org``
+    allowed) or in ``$CNNLAB_PUBLIC_URL``: any other ``Host`` is a DNS-rebinding page or an
+    unannounced tunnel, refused. A server on the network is reached by addresses this process
+    cannot list for sure (several interfaces, a venue's DNS): any host, unless
+    ``$CNNLAB_ALLOWED_HOSTS`` names them. Either way a connection that is not this computer's own
+    is audience (``core.roles.Connection``).
+    """
+    from urllib.parse import urlparse
+
+    named = [h.strip() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()]
+    public = os.environ.get(PUBLIC_URL_ENV)
+    if public and urlparse(public).hostname:
+        named.append(urlparse(public).hostname)
+    if server_address in LOOPBACK_HOSTS:
+        return LOOPBACK_HOSTS + named
+    return LOOPBACK_HOSTS + [server_address] + named if named and server_address else (named or None)

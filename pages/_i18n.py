@@ -54,12 +54,15 @@ def sync_language() -> None:
 
 
 def localized(fn):
-    """For ``st.fragment`` functions: their reruns run on their own, in this session's language."""
+    """For ``st.fragment`` functions: their reruns run on their own, in this session's language,
+    and an unexpected error in them is logged with an id, never shown (``pages._errors``)."""
+    from pages._errors import guarded
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         sync_language()
-        return fn(*args, **kwargs)
+        with guarded():
+            return fn(*args, **kwargs)
 
     return wrapper
 

@@ -25,10 +25,14 @@ _ROUTED = threading.local()  # set while streamlit_app.py runs a page (same thre
 
 @contextlib.contextmanager
 def routed():
-    """Marks the page run by the router (``with routed(): page.run()``)."""
+    """Marks the page run by the router (``with routed(): page.run()``); an unexpected error in the page is
+    logged with an id and only the id is shown (``pages._errors``)."""
+    from pages._errors import guarded
+
     _ROUTED.on = True
     try:
-        yield
+        with guarded():
+            yield
     finally:
         _ROUTED.on = False
 

@@ -7,7 +7,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import InputError
 from core.i18n import _
-from core.roles import ACCESS, KEY_ENV, Actor
+from core.roles import ACCESS, KEY_ENV, Actor, Connection
 
 
 def session_id() -> str:
@@ -16,9 +16,32 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
+def connection() -> Connection:
+    """Where this session's websocket came from: the peer address the server saw (uvicorn has
+    already replaced it with the forwarded one when the peer is a trusted proxy, see
+    ``FORWARDED_ALLOW_IPS``), the ``Host`` it named and the names of its headers.
+
+    No runtime client (an in-process AppTest run): ``Connection(None)``, this computer's user.
+    """
+    from streamlit import runtime
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return Connection(None)
+    client = runtime.get_instance().get_client(ctx.session_id)
+    peer = getattr(getattr(client, "client_context", None), "remote_ip", None)
+    headers = st.context.headers
+    host = headers.get("host")
+    return Connection(
+        peer=peer if isinstance(peer, str) else None,  # AppTest's runtime is a mock
+        host=host if isinstance(host, str) else None,
+        headers=tuple(sorted({str(k).lower() for k in headers.keys()})),
+    )
+
+
 def actor() -> Actor:
     """This session as the core functions see it (checked there, not only here)."""
-    return ACCESS.actor(session_id())
+    return ACCESS.actor(session_id(), connection())
 
 
 def is_presenter() -> bool:
@@ -35,7 +58,7 @@ def configure_access() -> None:
     if key is not None:
         del st.query_params["key"]
         try:
-            granted = ACCESS.grant(session_id(), key)
+            granted = ACCESS.grant(session_id(), key, actor().address)
         except InputError as exc:
             st.toast(str(exc), icon=":material/error:")
         else:
@@ -45,9 +68,16 @@ def configure_access() -> None:
 
 def presenter_box() -> None:
     """The sidebar box to unlock (or leave) the presenter view."""
-    if ACCESS.open_access():
+    if ACCESS.problem:
+        st.sidebar.error(ACCESS.problem, icon=":material/key_off:")
         return
+    if ACCESS.open_access() and is_presenter():
+        return  # this computer's own user, on a server only it can reach
     with st.sidebar.expander(_("Presenter"), icon=":material/key:", expanded=False):
+        if ACCESS.open_access():  # no key, and this connection came from elsewhere (a tunnel, a proxy)
+            st.caption(_("This server has no presenter key: only the computer it runs on can present. To present "
+                         "through a tunnel or a proxy, restart it with `{env}` set.").format(env=KEY_ENV))  # fmt: skip
+            return
         if is_presenter():
             st.caption(_("You are the presenter: you can train, stop, delete, import and moderate."))
             if st.button(_("Leave the presenter view"), key="presenter_leave"):
@@ -61,7 +91,7 @@ def presenter_box() -> None:
             key = st.text_input(_("Presenter key"), type="password", key="presenter_key")
             if st.form_submit_button(_("Unlock")):
                 try:
-                    ok = ACCESS.grant(session_id(), key)
+                    ok = ACCESS.grant(session_id(), key, actor().address)
                 except InputError as exc:
                     st.error(str(exc))
                     return

@@ -13,6 +13,7 @@ from core.errors import InputError
 from core.evaluate import Evaluation, evaluate_run
 from core.evaluation import gallery_indices, to_tflite
 from core.i18n import N_, _, ngettext, number, percent
+from core.roles import Actor
 from core.runs import Run
 from core.zip_import import import_zip
 from pages._data import data_status, refresh_data_status
@@ -32,14 +33,16 @@ TEST_SPLIT, UPLOAD = N_("Its test split"), N_("Upload a zip")  # the "Evaluate o
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def evaluate(run_path: str, mtime: float, data: str | None) -> Evaluation:
-    """The run's predictions and metrics on its test split or ``data`` (the CLI's code path)."""
-    return evaluate_run(Run(run_path), data, served_model(run_path).probabilities)
+def evaluate(run_path: str, mtime: float, data: str | None, _actor: Actor) -> Evaluation:
+    """The run's predictions and metrics on its test split or ``data`` (the CLI's code path).
+
+    ``_actor`` (not part of the cache key) is charged only when it is computed, not when cached."""
+    return evaluate_run(Run(run_path), data, served_model(run_path).probabilities, actor=_actor)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def tflite_bytes(run_path: str, mtime: float) -> bytes:
-    return to_tflite(served_model(run_path).model)
+def tflite_bytes(run_path: str, mtime: float, _actor: Actor) -> bytes:
+    return to_tflite(served_model(run_path).model, actor=_actor)
 
 
 st.title(_("Evaluate"))
@@ -95,7 +98,7 @@ if target == UPLOAD:
 
 try:
     with st.spinner(_("Predicting the evaluation images...")):
-        result = evaluate(str(run.path), ckpt.stat().st_mtime, data)
+        result = evaluate(str(run.path), ckpt.stat().st_mtime, data, actor())
 except InputError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -155,7 +158,7 @@ e1.download_button(
 )
 try:
     with st.spinner(_("Converting to TensorFlow Lite...")):
-        blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime)
+        blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime, actor())
 except Exception as exc:  # the converter rejects some layers; say so instead of failing the page
     e2.warning(_("TensorFlow Lite conversion failed: {problem}").format(problem=exc))
 else:

@@ -10,8 +10,10 @@ from core.errors import InputError
 from core.i18n import N_, _, percent
 from core.images import PixelBudget, open_image
 from core.limits import take
+from core.roles import Actor
 from core.room import Room, active_room
 from pages._drawpad import draw_pad
+from pages._i18n import localized
 from pages._router import ensure_router
 from pages._runs import served_by_id
 from pages._session import actor
@@ -22,30 +24,44 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]  # iPhones convert HE
 PHOTO_PIXELS = 50_000_000  # one phone photo (a 48 MP camera); decoded at once to 1024 px
 S = st.session_state
 S.setdefault("join_last", None)  # the id of this phone's last submission
-S.setdefault("join_unfamiliar", {})  # submission id -> True when the model said "I don't know"
 
 
-def send(room: Room, served, img, source: str) -> None:
-    """Predicts one image and puts it in the room (the core checks rate and size)."""
+def send(room: Room, served, img, source: str, me: Actor) -> None:
+    """Predicts one image and puts it in the room (the core checks rate, size and bans)."""
     try:
-        take("predict", actor().session)
+        take("predict", me.session, address=me.address)
         x, probs, verdicts = served.examine_images([img])
         top = int(np.argmax(probs[0]))
-        sub = room.submit(img, served.spec.class_names[top], float(probs[0][top]), source, actor())
+        sub = room.submit(img, served.spec.class_names[top], float(probs[0][top]), source, me,
+                          unfamiliar=bool(verdicts[0].unfamiliar))  # fmt: skip
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         return
     S.join_last = sub.id
-    S.join_unfamiliar[sub.id] = bool(verdicts[0].unfamiliar)
 
 
-def feedback(room: Room) -> None:
-    """The last submission's reading, and the buttons to say right or wrong."""
-    sub = next((s for s in room.submissions() if s.id == S.join_last), None)
+def answer(room: Room, sub_id: str, label: str | None, me: Actor) -> None:
+    """Records what it really was: a button's or the pills' callback, so the run that follows
+    already shows the thanks (no second rerun for each phone's answer)."""
+    label = label if label is not None else S.get(f"join_wrong_{sub_id}")
+    if label is None:
+        return
+    try:
+        room.label(sub_id, label, me)
+    except InputError as exc:
+        S.join_problem = str(exc)
+
+
+def feedback(room: Room, me: Actor) -> None:
+    """The last submission's reading, and the buttons to say right or wrong.
+
+    An "I don't know" answer offers no "Yes, that's right": the model did not claim anything.
+    """
+    sub = room.submission(S.join_last) if S.join_last else None
     if sub is None:
         return
     with st.container(border=True):
-        if S.join_unfamiliar.get(sub.id):
+        if sub.unfamiliar:
             st.markdown(_("## I don't know"))
             st.warning(_("This does not look like anything the model was trained on. Its best guess would be "
                          "**{label}** ({confidence}), but it is not to be trusted.").format(
@@ -53,22 +69,55 @@ def feedback(room: Room) -> None:
         else:
             st.markdown(_("## The model read **{label}**  \n{confidence} sure").format(
                 label=sub.predicted, confidence=percent(sub.confidence, 0)))  # fmt: skip
+        if S.get("join_problem"):
+            st.error(S.pop("join_problem"), icon=":material/error:")
         if sub.label is not None:
-            st.success(_("Thanks! It got it right.") if sub.right
+            st.success(_("Thanks! It got it right.") if sub.right and not sub.unfamiliar
                        else _("Thanks! It was a {label}: noted.").format(label=sub.label), icon=":material/check:")  # fmt: skip
             return
-        if st.button(_("Yes, that's right"), icon=":material/thumb_up:", type="primary", width="stretch"):
-            room.label(sub.id, sub.predicted, actor())
-            st.rerun()
         names = room.settings().class_names
-        wrong = st.pills(_("No, it was:"), [n for n in names if n != sub.predicted], key=f"join_wrong_{sub.id}")
-        if wrong is not None:
+        if sub.unfamiliar:
+            choices, question = names, _("What was it?")
+        else:
+            st.button(_("Yes, that's right"), icon=":material/thumb_up:", type="primary", width="stretch",
+                      on_click=answer, args=(room, sub.id, sub.predicted, me))  # fmt: skip
+            choices, question = [n for n in names if n != sub.predicted], _("No, it was:")
+        st.pills(question, choices, key=f"join_wrong_{sub.id}", on_change=answer, args=(room, sub.id, None, me))
+
+
+@st.fragment
+@localized
+def phone(room: Room, served, digits: bool) -> None:
+    """Draw (or photograph), send, answer: a fragment, so a pen stroke, Send and the answer rerun
+    only this part of the page, not the router, the sidebar and the title (bench/room_load.py)."""
+    me = actor()
+    how = st.segmented_control(_("How"), [N_("Draw"), N_("Photo")] if digits else [N_("Photo")],
+                               default="Draw" if digits else "Photo", format_func=_, key="join_how", required=True,
+                               label_visibility="collapsed", width="stretch")  # fmt: skip
+    budget = PixelBudget(PHOTO_PIXELS, N_("a submission"), me.session, me.address)
+    if how == "Draw":
+        try:
+            drawing = draw_pad("join_pad", budget)
+        except InputError as exc:
+            st.error(str(exc))
+            drawing = None
+        if st.button(_("Send my digit"), icon=":material/send:", type="primary", width="stretch",
+                     disabled=drawing is None):  # fmt: skip
+            send(room, served, drawing, "drawing", me)
+    else:
+        photo = st.file_uploader(_("Take or choose a photo"), type=PHOTO_TYPES, key="join_photo")
+        if photo is not None and st.button(_("Send this photo"), icon=":material/send:", type="primary",
+                                           width="stretch"):  # fmt: skip
             try:
-                room.label(sub.id, wrong, actor())
+                img, _info = open_image(photo.getvalue(), budget=budget)
             except InputError as exc:
-                st.error(str(exc))
+                st.error(f"{photo.name}: {exc}")
             else:
-                st.rerun()
+                send(room, served, img, "photo", me)
+                if room.settings().approve_photos:
+                    st.info(_("Photos wait for the speaker's approval before the wall shows them."),
+                            icon=":material/hourglass_top:")  # fmt: skip
+    feedback(room, me)
 
 
 st.title(_("Join the talk"))
@@ -86,26 +135,4 @@ except InputError as exc:
 digits = served.spec.task == "mnist"
 st.caption(f"**{settings.title}**: " + (_("draw one digit, large, in the middle, then send it.") if digits
            else _("send a photo of: {classes}.").format(classes=", ".join(settings.class_names))))  # fmt: skip
-
-how = st.segmented_control(_("How"), [N_("Draw"), N_("Photo")] if digits else [N_("Photo")],
-                           default="Draw" if digits else "Photo", format_func=_, key="join_how", required=True,
-                           label_visibility="collapsed", width="stretch")  # fmt: skip
-budget = PixelBudget(PHOTO_PIXELS, N_("a submission"), actor().session)
-if how == "Draw":
-    try:
-        drawing = draw_pad("join_pad", budget)
-    except InputError as exc:
-        st.error(str(exc))
-        drawing = None
-    if st.button(_("Send my digit"), icon=":material/send:", type="primary", width="stretch", disabled=drawing is None):
-        send(room, served, drawing, "drawing")
-else:
-    photo = st.file_uploader(_("Take or choose a photo"), type=PHOTO_TYPES, key="join_photo")
-    if photo is not None and st.button(_("Send this photo"), icon=":material/send:", type="primary", width="stretch"):
-        try:
-            img, _info = open_image(photo.getvalue(), budget=budget)
-        except InputError as exc:
-            st.error(f"{photo.name}: {exc}")
-        else:
-            send(room, served, img, "photo")
-feedback(room)
+phone(room, served, digits)

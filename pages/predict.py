@@ -22,7 +22,7 @@ from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
-from pages._session import session_id
+from pages._session import actor
 from pages._table_results import is_table, table_prediction
 
 ensure_router()
@@ -226,8 +226,7 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
                 _("Explain class"), names, key="cam_class", help=_("The predicted class, unless you pick another.")
             )
             try:
-                with served.lock:
-                    heat, _index = explain.gradcam(served.model, x, layer, names.index(cls))
+                heat, _index = explanation("gradcam", served, x, layer, names.index(cls))
             except (InputError, ValueError, RuntimeError) as exc:  # an explanation must never break the page
                 st.error(str(exc))
             else:
@@ -247,8 +246,7 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
         else:
             layer = st.selectbox(_("Layer"), convs, key="maps_layer")
             try:
-                with served.lock:
-                    fmap = explain.feature_maps(served.model, x, [layer])[layer]
+                fmap = explanation("maps", served, x, layer)
             except (InputError, ValueError, RuntimeError) as exc:
                 st.error(_("Cannot show the feature maps of {layer}: {problem}").format(layer=layer, problem=exc))
             else:
@@ -256,6 +254,22 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
                          caption=_("{layer}: {n} feature maps of {rows}x{cols} (first 64; each scaled on its own, white = "
                                    "strong)").format(layer=layer, n=fmap.shape[2], rows=fmap.shape[0],
                                                      cols=fmap.shape[1]))  # fmt: skip
+
+
+def explanation(kind: str, served, x: np.ndarray, layer: str, class_index: int | None = None):
+    """Grad-CAM (``kind`` "gradcam") or one layer's feature maps of ``x``, computed once per image,
+    layer and class: a rerun (a slider, another tab) shows them again without the model's lock
+    that Join waits on, and is not charged to the visitor's "heavy" allowance (core.limits)."""
+    return _explanation(kind, served.run_id, hashlib.sha1(x.tobytes()).hexdigest(), layer, class_index,
+                        served, x, actor())  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _explanation(kind: str, run_id: str, digest: str, layer: str, class_index: int | None, _served, _x, _actor):
+    with _served.lock:
+        if kind == "gradcam":
+            return explain.gradcam(_served.model, _x, layer, class_index, actor=_actor)
+        return explain.feature_maps(_served.model, _x, [layer], actor=_actor)[layer]
 
 
 st.title(_("Predict"))
@@ -266,7 +280,8 @@ if is_table(served):  # rows in, predictions out: no drawing, camera, Grad-CAM o
     table_prediction(served)
     st.stop()
 task = served.spec.task
-budget = PixelBudget(REQUEST_PIXELS, N_("one page update"), session_id())
+me = actor()
+budget = PixelBudget(REQUEST_PIXELS, N_("one page update"), me.session, me.address)
 images = pick_images(task, budget)
 probe = pick_probe()
 if not images:
@@ -280,7 +295,7 @@ if not images:
 results, inputs, probs_all, verdicts = [], [], [], []
 for name, load in images:
     try:
-        take("predict", session_id())
+        take("predict", me.session, address=me.address)
         x, probs, judged = served.examine_images([load(budget)], probe)
     except InputError as exc:
         problem = str(exc)

@@ -1,6 +1,7 @@
 """Wall: the projector's view of the room. A QR code to join, the latest submissions with what
-the model read (green right, red wrong), the running score and the room's confusion matrix;
-for the presenter, opening a room, choosing its model and moderating what is shown."""
+the model read (green right, red wrong, gray not yet said; "?" where the model said "I don't
+know"), the running score and the room's confusion matrix; for the presenter, opening a room,
+choosing its model, clearing the wall and moderating what is shown (hide, ban, approve)."""
 
 from __future__ import annotations
 
@@ -71,40 +72,72 @@ def presenter_controls(room: Room | None) -> None:
                 else:
                     st.rerun()
         if room is not None:
-            on = st.toggle(_("Approve each submission before the wall shows it"), value=room.settings().approval,
-                           key="wall_approval")  # fmt: skip
-            if on != room.settings().approval:
+            settings = room.settings()
+            a, b = st.columns(2)
+            on = a.toggle(_("Approve each submission before the wall shows it"), value=settings.approval,
+                          key="wall_approval")  # fmt: skip
+            if on != settings.approval:
                 room.set_approval(on, actor())
+            photos = b.toggle(_("Photos wait for approval"), value=settings.approve_photos, key="wall_approve_photos",
+                              help=_("A camera sees more than digits: photos appear once you show them. "
+                                     "Drawings do not wait."))  # fmt: skip
+            if photos != settings.approve_photos:
+                room.set_photo_approval(photos, actor())
+            with st.popover(_("Clear the wall"), icon=":material/clear_all:"):
+                st.write(_("Start the wall and its score afresh? What was sent stays in the room's dataset."))
+                if st.button(_("Yes, clear it"), key="wall_clear", type="primary"):
+                    room.clear_wall(actor())
+                    st.rerun()
             st.text_input(_("Address to show (leave empty to detect it)"), key="wall_url",
                           help=_("For example http://192.168.1.20:8501 if the detected one is not what phones "
                                  "reach."))  # fmt: skip
 
 
+def caption(sub: Submission) -> str:
+    """What the model read and how sure; "?" first where it said "I don't know" (its guess follows)."""
+    if sub.unfamiliar:
+        text = "? " + _("I don't know (best guess {label} · {confidence})").format(
+            label=sub.predicted, confidence=percent(sub.confidence, 0))  # fmt: skip
+    else:
+        text = f"{sub.predicted} · {percent(sub.confidence, 0)}"
+    return text + (_(" (was {label})").format(label=sub.label) if sub.right is False else "")
+
+
+def moderate(room: Room, sub: Submission, hide) -> None:
+    """The presenter's hide (``hide``: its button's label) and ban buttons under a thumbnail."""
+    a, b = st.columns(2)
+    if a.button(hide, key=f"hide_{sub.id}", help=_("Hide it for good")):
+        room.hide(sub.id, actor())
+        st.rerun()
+    if b.button(":material/block:", key=f"ban_{sub.id}", help=_("Ban this sender")):
+        room.ban(sub.id, actor())
+        st.rerun()
+
+
 def moderation(room: Room, subs: list[Submission]) -> None:
-    """Waiting submissions (approval mode) and a hide button for each shown one."""
-    waiting = [s for s in subs if not s.approved and not s.hidden]
+    """Submissions waiting for approval, each with show, hide and ban buttons."""
+    waiting = [s for s in subs if not s.approved and not s.hidden and not s.cleared]
     if waiting:
         st.markdown(_("**Waiting for approval: {n}**").format(n=len(waiting)))
         cols = st.columns(COLUMNS)
         for i, sub in enumerate(waiting[:COLUMNS]):
             with cols[i]:
-                st.image(thumbnail(str(room.image_path(sub)), None, 0.0), width="stretch")
-                a, b = st.columns(2)
-                if a.button(_("Show"), key=f"ok_{sub.id}"):
+                st.image(thumbnail(str(room.image_path(sub)), None, 0.0), width="stretch", caption=caption(sub))
+                if st.button(_("Show"), key=f"ok_{sub.id}", type="primary", width="stretch"):
                     room.approve(sub.id, actor())
-                if b.button(_("Hide"), key=f"hide_{sub.id}"):
-                    room.hide(sub.id, actor())
+                    st.rerun()
+                moderate(room, sub, _("Hide"))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 @localized
 def live(room: Room, presenter: bool) -> None:
     """The grid, the score and the matrix; reruns alone every 1.5 s (the page does not)."""
-    subs = room.submissions()
+    subs = room.submissions()  # from the room's cache: parsed once, then only what was appended
     shown = [s for s in subs if s.visible][:WALL_ITEMS]
     right, labelled = room.score()
     a, b, c = st.columns(3)
-    a.metric(_("Submissions"), number(len([s for s in subs if not s.hidden])))
+    a.metric(_("Submissions"), number(sum(not s.hidden and not s.cleared for s in subs)))
     b.metric(_("Read right"), _("{right} of {labelled}").format(right=right, labelled=labelled) if labelled else "-",
              help=_("Among the submissions whose senders said what they were."))  # fmt: skip
     c.metric(_("Room accuracy"), percent(right / labelled, 0) if labelled else "-")
@@ -118,12 +151,9 @@ def live(room: Room, presenter: bool) -> None:
         with cols[i % COLUMNS]:
             path = room.image_path(sub)
             mtime = path.stat().st_mtime if path.exists() else 0.0
-            st.image(thumbnail(str(path), sub.right, mtime), width="stretch",
-                     caption=f"{sub.predicted} · {percent(sub.confidence, 0)}"
-                     + (_(" (was {label})").format(label=sub.label) if sub.right is False else ""))  # fmt: skip
-            if presenter and st.button(":material/visibility_off:", key=f"hide_{sub.id}", help=_("Hide it for good")):
-                room.hide(sub.id, actor())
-                st.rerun()
+            st.image(thumbnail(str(path), sub.right, mtime), width="stretch", caption=caption(sub))
+            if presenter:
+                moderate(room, sub, ":material/visibility_off:")
     if labelled:
         st.plotly_chart(plots.confusion_figure(room.confusion(), room.settings().class_names),
                         config=plots.CHART_CONFIG, key="wall_cm")  # fmt: skip

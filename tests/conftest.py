@@ -13,6 +13,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
+# Pages show an error id instead of an exception (pages/_errors.py); tests want the exception itself.
+os.environ.setdefault("CNNLAB_RAISE_ERRORS", "1")
 
 
 def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -90,7 +90,7 @@ def test_the_presenter_trains_the_three_on_mnist(tmp_path):
 
 
 def test_the_audience_sees_results_but_cannot_start(monkeypatch, tmp_path):
-    monkeypatch.setenv("CNNLAB_PRESENTER_KEY", "s3cret")
+    monkeypatch.setenv("CNNLAB_PRESENTER_KEY", "s3cret-presenter")
     seed_comparison(tmp_path / "runs")
     at = hood()
     assert "Only the presenter can start the comparison" in texts(at, "info")

@@ -169,7 +169,7 @@ def test_a_layer_table_saved_as_json_can_race(data):
 
 
 def test_the_audience_sees_the_race_but_cannot_start_it(monkeypatch, tmp_path, data):
-    monkeypatch.setenv("CNNLAB_PRESENTER_KEY", "s3cret")
+    monkeypatch.setenv("CNNLAB_PRESENTER_KEY", "s3cret-presenter")
     seed_race(tmp_path / "runs")
     at = race_page()
     start = button(at, "Start the race")

@@ -10,12 +10,12 @@ from conftest import ROOT
 from PIL import Image, ImageDraw, ImageFont
 from streamlit.testing.v1 import AppTest
 
-from core.roles import LOCAL
+from core.roles import LOCAL, Actor
 from core.room import active_room, open_room
 from core.runs import RunStore
 
 APP = str(ROOT / "streamlit_app.py")
-KEY = "s3cret-key"
+KEY = "s3cret-key-of-the-talk"
 
 
 @pytest.fixture
@@ -119,12 +119,16 @@ def test_join_sends_a_photo_says_wrong_and_the_wall_shows_it(audience, tmp_path)
     wall = app()
     wall.switch_page("pages/wall.py").run()
     assert not wall.exception
+    assert not wall.get("image")[1:] and {m.label: m.value for m in wall.metric}["Read right"] == "-"  # a photo waits
+    active_room().approve(sub.id, LOCAL)
+    wall.run()
     metrics = {m.label: m.value for m in wall.metric}
     assert metrics["Read right"] == "0 of 1" and metrics["Submissions"] == "1"
     captions = [c for el in wall.get("image") for c in el.captions]
     assert any(c.startswith("7 · ") and "(was 1)" in c for c in captions), captions
-    assert not [b for b in wall.button if (b.key or "").startswith("hide_")]  # the audience does not moderate
-    assert not [b for b in wall.button if b.label == "Open a new room"]
+    assert not [b for b in wall.button if (b.key or "").startswith(("hide_", "ban_"))]  # the audience does not moderate
+    assert not [b for b in wall.button if b.label == "Open a new room" or b.key == "wall_clear"]
+    assert not [t for t in wall.toggle if t.key in ("wall_approval", "wall_approve_photos")]
 
 
 def test_the_presenter_hides_from_the_wall(tmp_path):
@@ -144,7 +148,90 @@ def test_the_presenter_hides_from_the_wall(tmp_path):
     assert {m.label: m.value for m in wall.metric}["Submissions"] == "0"
 
 
+def seeded_room():
+    """A room with two phones' drawings on the wall (labelled: one wrong, one right) and a photo waiting."""
+    room = open_room("Talk", "__default__", [str(d) for d in range(10)], LOCAL)
+    troll, other = Actor("troll", False, "10.0.0.5"), Actor("other", False, "10.0.0.6")
+    rude = room.submit(Image.open(io.BytesIO(printed("8"))), "8", 0.9, "drawing", troll)
+    room.label(rude.id, "3", troll)
+    kind = room.submit(Image.open(io.BytesIO(printed("1"))), "1", 0.9, "drawing", other)
+    room.label(kind.id, "1", other)
+    photo = room.submit(Image.open(io.BytesIO(printed("2"))), "2", 0.9, "photo", other)
+    return room, rude, kind, photo
+
+
+def test_the_presenter_bans_clears_and_lets_photos_through(audience, tmp_path):
+    room, rude, kind, photo = seeded_room()
+    wall = app(key=KEY)
+    wall.switch_page("pages/wall.py").run()
+    assert not wall.exception
+    assert wall.toggle(key="wall_approve_photos").value and not wall.toggle(key="wall_approval").value
+    assert wall.button(key=f"ok_{photo.id}") and wall.button(key=f"ban_{photo.id}")  # the photo waits
+    assert wall.button(key=f"ban_{rude.id}").proto.help == "Ban this sender"
+
+    wall.button(key=f"ban_{rude.id}").click().run()
+    assert not wall.exception
+    assert room.submission(rude.id).hidden and room.banned() and room.submission(kind.id).visible
+    assert {m.label: m.value for m in wall.metric}["Submissions"] == "2"  # the drawing and the waiting photo
+    assert not [b for b in wall.button if b.key == f"ban_{rude.id}"]
+
+    wall.toggle(key="wall_approve_photos").set_value(False).run()
+    assert not wall.exception and not room.settings().approve_photos
+    assert room.submit(Image.open(io.BytesIO(printed("4"))), "4", 0.9, "photo", Actor("p", False)).approved
+
+    wall.button(key="wall_clear").click().run()
+    assert not wall.exception
+    assert not [s for s in room.submissions() if s.visible]
+    assert {m.label: m.value for m in wall.metric}["Submissions"] == "0"
+    assert any("Nothing on the wall yet" in i.value for i in wall.info)
+    assert not [b for b in wall.button if (b.key or "").startswith("ok_")]  # nor waiting for approval
+    assert len(room.submissions()) == 4 and (room.path / "1" / f"{kind.id}.png").is_file()  # still in the dataset
+    assert not (room.path / "3" / f"{rude.id}.png").exists()  # banned: hidden, never in the dataset
+
+
+def test_the_wall_marks_what_the_model_did_not_know(audience, tmp_path):
+    room = open_room("Talk", "__default__", [str(d) for d in range(10)], LOCAL)
+    phone = Actor("phone", False, "10.0.0.5")
+    unsure = room.submit(Image.open(io.BytesIO(printed("4"))), "4", 0.38, "drawing", phone, unfamiliar=True)
+    sure = room.submit(Image.open(io.BytesIO(printed("7"))), "7", 0.97, "drawing", phone)
+    wall = app()
+    wall.switch_page("pages/wall.py").run()
+    assert not wall.exception
+    captions = [c for el in wall.get("image") for c in el.captions]
+    assert "? I don't know (best guess 4 · 38%)" in captions and "7 · 97%" in captions, captions
+    room.label(unsure.id, "9", phone)
+    room.label(sure.id, "7", phone)
+    wall.run()
+    captions = [c for el in wall.get("image") for c in el.captions]
+    assert "? I don't know (best guess 4 · 38%) (was 9)" in captions, captions
+    assert {m.label: m.value for m in wall.metric}["Read right"] == "1 of 2"
+
+
 def test_join_without_a_room_waits(tmp_path):
     at = app()
     at.switch_page("pages/join.py").run()
     assert any("has not opened the room yet" in i.value for i in at.info)
+
+
+def test_an_i_dont_know_answer_offers_no_yes_and_asks_what_it_was(audience, tmp_path):
+    import numpy as np
+
+    open_room("Talk", "__default__", [str(d) for d in range(10)], LOCAL)
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (140, 140), dtype=np.uint8))
+    buf = io.BytesIO()
+    noise.save(buf, "PNG")
+    phone = app()
+    phone.switch_page("pages/join.py").run()
+    phone.segmented_control(key="join_how").set_value("Photo").run()
+    phone.file_uploader(key="join_photo").upload("noise.png", buf.getvalue(), "image/png").run()
+    next(b for b in phone.button if b.label == "Send this photo").click().run()
+    assert not phone.exception
+    sub = active_room().submissions()[0]
+    assert sub.unfamiliar  # the shipped model's calibration calls noise unfamiliar
+    assert any(m.value == "## I don't know" for m in phone.markdown)
+    assert not [b for b in phone.button if b.label == "Yes, that's right"]
+    pills = phone.pills(key=f"join_wrong_{sub.id}")
+    assert pills.label == "What was it?" and sub.predicted in pills.options  # any class, the guess included
+    pills.set_value(sub.predicted).run()
+    assert any(f"It was a {sub.predicted}: noted." in s.value for s in phone.success)  # never "it got it right"
+    assert active_room().submission(sub.id).label == sub.predicted

@@ -101,7 +101,7 @@ def test_the_curves_button_opens_train_pre_filled(tmp_path):
 
 
 def test_the_audience_reads_the_advice_without_the_button(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNNLAB_PRESENTER_KEY", "k3y")  # a visitor without the key is audience
+    monkeypatch.setenv("CNNLAB_PRESENTER_KEY", "k3y-for-the-talk")  # a visitor without the key is audience
     at = overfitting_run_on_curves(tmp_path)
     assert not at.exception, at.exception
     assert any("Dropout" in c.value for c in at.caption)  # the advice is there
