@@ -22,7 +22,7 @@ from core.i18n import N_, _, number
 
 @dataclass(frozen=True)
 class Rate:
-    """At most ``count`` actions per ``seconds`` for one session (a token bucket)."""
+    """At most ``count`` actions in any ``seconds`` (a sliding window, see :func:`take`)."""
 
     count: int
     seconds: float
@@ -61,13 +61,20 @@ ADDRESS_RATES = {
 RATES["heavy"] = Rate(_env_int("CNNLAB_HEAVY_PER_MIN", 30), 60, N_("evaluations and explanations"))
 
 _LOCK = threading.Lock()
-_BUCKETS: dict[tuple[str, str], tuple[float, float]] = {}  # (action, "s:"+session or "a:"+address) -> (tokens, stamp)
-MAX_BUCKETS = 20_000  # forget the oldest beyond this (bounded memory)
+# (action, "s:"+session or "a:"+address) -> {slot: amount spent in it}; a slot is 1/SLOTS of the rate's window.
+_SPENT: dict[tuple[str, str], dict[int, float]] = {}
+SLOTS = 12
+MAX_KEYS = 20_000  # forget the least recently used beyond this (bounded memory)
 
 
 def take(action: str, session: str | None, amount: float = 1.0, address: str | None = None) -> None:
     """Spends ``amount`` of a session's and of its address's allowance for ``action``.
 
+    An allowance is a sliding window: what was spent in the last ``rate.seconds`` never passes
+    ``rate.count`` (a token bucket would let a fresh visitor spend twice that in its first window,
+    and the room's "30 a minute per address" would be 60 for whoever reconnects). The window is
+    kept as :data:`SLOTS` slots, counted whole while any part of them is in the window: at most
+    13 numbers per visitor and action, and never more than the rate lets through.
     Both are checked before either is spent: a refused action costs nothing.
 
     Raises:
@@ -76,38 +83,54 @@ def take(action: str, session: str | None, amount: float = 1.0, address: str | N
     if session is None and address is None:
         return
     now = time.monotonic()
-    buckets = []
+    keys = []
     if session is not None:
-        buckets.append(((action, "s:" + session), RATES[action], _("per visitor")))
+        keys.append(((action, "s:" + session), RATES[action], _("per visitor")))
     if address is not None:
-        buckets.append(((action, "a:" + address), ADDRESS_RATES[action], _("per network address")))
+        keys.append(((action, "a:" + address), ADDRESS_RATES[action], _("per network address")))
     with _LOCK:
-        spent = []
-        for key, rate, who in buckets:
-            tokens = _tokens(key, rate, now)
-            if amount > tokens:
-                wait = (amount - tokens) * rate.seconds / rate.count
+        for key, rate, who in keys:
+            spent = _window(key, rate, now)
+            if sum(spent.values()) + amount > rate.count:
                 raise InputError(
                     _("Slow down: at most {count} {what} per {span} {who}. Try again in {wait} s.").format(
                         count=number(rate.count), what=_(rate.what), span=_span(rate.seconds), who=who,
-                        wait=number(wait, 0))
+                        wait=number(_wait(spent, rate, amount, now), 0))
                 )  # fmt: skip
-            spent.append((key, tokens - amount))
-        for key, tokens in spent:
-            _BUCKETS.pop(key, None)  # re-inserted last: the dict's order is least recently used first
-            if len(_BUCKETS) >= MAX_BUCKETS:
-                _BUCKETS.pop(next(iter(_BUCKETS)))
-            _BUCKETS[key] = (tokens, now)
+        for key, rate, _who in keys:
+            spent = _window(key, rate, now)
+            _SPENT.pop(key, None)  # re-inserted last: the dict's order is least recently used first
+            slot = int(now // (rate.seconds / SLOTS))
+            spent[slot] = spent.get(slot, 0.0) + amount
+            while len(_SPENT) >= MAX_KEYS:
+                _SPENT.pop(next(iter(_SPENT)))
+            _SPENT[key] = spent
+
+
+def _window(key: tuple[str, str], rate: Rate, now: float) -> dict[int, float]:
+    """The slots of ``key`` that still overlap the last ``rate.seconds`` (older ones are dropped)."""
+    width = rate.seconds / SLOTS
+    first = int((now - rate.seconds) // width)  # the slot holding the window's start: counted whole
+    spent = {slot: amount for slot, amount in _SPENT.get(key, {}).items() if slot >= first}
+    if key in _SPENT:
+        _SPENT[key] = spent
+    return spent
+
+
+def _wait(spent: dict[int, float], rate: Rate, amount: float, now: float) -> float:
+    """Seconds until enough of the oldest slots leave the window for ``amount`` to fit."""
+    width = rate.seconds / SLOTS
+    total = sum(spent.values())
+    for slot in sorted(spent):
+        total -= spent[slot]
+        if total + amount <= rate.count:
+            return max(0.0, (slot + 1) * width + rate.seconds - now)
+    return rate.seconds
 
 
 def take_for(action: str, actor: object, amount: float = 1.0) -> None:
     """:func:`take` for a ``core.roles.Actor`` (or None: the command line, no limit)."""
     take(action, getattr(actor, "session", None), amount, address=getattr(actor, "address", None))
-
-
-def _tokens(key: tuple[str, str], rate: Rate, now: float) -> float:
-    tokens, stamp = _BUCKETS.get(key, (float(rate.count), now))
-    return min(float(rate.count), tokens + (now - stamp) * rate.count / rate.seconds)
 
 
 def left(action: str, session: str | None, address: str | None = None) -> float:
@@ -116,16 +139,17 @@ def left(action: str, session: str | None, address: str | None = None) -> float:
     found = [float("inf")]
     with _LOCK:
         if session is not None:
-            found.append(_tokens((action, "s:" + session), RATES[action], now))
+            found.append(RATES[action].count - sum(_window((action, "s:" + session), RATES[action], now).values()))
         if address is not None:
-            found.append(_tokens((action, "a:" + address), ADDRESS_RATES[action], now))
-    return min(found)
+            rate = ADDRESS_RATES[action]
+            found.append(rate.count - sum(_window((action, "a:" + address), rate, now).values()))
+    return max(0.0, min(found))
 
 
 def reset() -> None:
     """Forgets every allowance (tests)."""
     with _LOCK:
-        _BUCKETS.clear()
+        _SPENT.clear()
 
 
 def _span(seconds: float) -> str:

@@ -149,3 +149,42 @@ def test_allowed_hosts(monkeypatch):
     assert allowed_hosts("localhost") == ["localhost", "127.0.0.1", "::1", "*.ngrok-free.app", "talk.example.org",
                                           "cnn.example.net"]  # fmt: skip
     assert "talk.example.org" in allowed_hosts("0.0.0.0")
+
+
+def test_a_sliding_window_never_lets_more_than_the_rate_through_in_any_window(monkeypatch):
+    """A token bucket would let a fresh address send 30 at once and 30 more during the next minute."""
+    clock = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    accepted = []
+    for step in range(600):  # one attempt every 0.5 s for 5 minutes, each from a new session (a reload)
+        clock[0] = 1000.0 + step * 0.5
+        try:
+            limits.take("room", f"reload-{step}", address="203.0.113.50")
+        except InputError as exc:
+            assert "per network address" in str(exc) and "Try again in" in str(exc)
+        else:
+            accepted.append(clock[0])
+    rate = limits.ADDRESS_RATES["room"]
+    for t in accepted:  # any 60-s window starting at an accepted submission
+        assert sum(1 for u in accepted if t <= u < t + rate.seconds) <= rate.count
+    assert len(accepted) >= 4 * rate.count  # and it is a rate, not a ban: about 30 a minute get through
+
+
+def test_the_wait_it_names_is_when_it_works_again(monkeypatch):
+    clock = [500.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    monkeypatch.setitem(limits.RATES, "room", limits.Rate(3, 60, "submissions to the room"))
+    for _ in range(3):
+        limits.take("room", "s1")
+    with pytest.raises(InputError, match=r"Try again in (\d+) s") as refused:
+        limits.take("room", "s1")
+    wait = float(__import__("re").search(r"Try again in (\d+) s", str(refused.value)).group(1))
+    clock[0] += wait + 0.5
+    limits.take("room", "s1")  # works once that time has passed
+
+
+def test_memory_stays_bounded_under_a_flood_of_sessions(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_KEYS", 100)
+    for i in range(1000):
+        limits.take("predict", f"session-{i}", address=f"198.51.100.{i % 250}")
+    assert len(limits._SPENT) <= 100
