@@ -60,8 +60,9 @@ class RunResult:
 class StreamlitClient:
     """One browser tab: a websocket session that reruns pages and fragments."""
 
-    def __init__(self, url: str, page: str, local_addr: str | None = None):
+    def __init__(self, url: str, page: str, local_addr: str | None = None, headers: dict[str, str] | None = None):
         self.http_url = url.rstrip("/")
+        self.headers = dict(headers or {})  # sent with the websocket's opening request (a proxy's, a Host)
         self.url = self.http_url.replace("http://", "ws://") + "/_stcore/stream"
         self.page = page
         self.local_addr = local_addr
@@ -81,7 +82,7 @@ class StreamlitClient:
         status, headers, _body = await http_request("GET", self.http_url + "/_stcore/health",
                                                     local_addr=self.local_addr, timeout=timeout)  # fmt: skip
         self.xsrf = cookie_value(headers, XSRF_COOKIE) or self.xsrf
-        extra = {"Cookie": f"{XSRF_COOKIE}={self.xsrf}"} if self.xsrf else {}
+        extra = ({"Cookie": f"{XSRF_COOKIE}={self.xsrf}"} if self.xsrf else {}) | self.headers
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=64 * 1024 * 1024,
                                            open_timeout=timeout, ping_interval=None, proxy=None,
                                            additional_headers=extra,

@@ -159,7 +159,7 @@ class JobManager:
         try:
             with self._lock():  # a concurrent pump must not start a run before its config is written
                 self._check_queue_room(session, len(configs), units)
-                take("submit", session, units)
+                take("submit", session, units, address=actor.address)
                 job = {"submitted": now_iso(), "order": time.time(), **({"session": session} if session else {})}
                 for config, data in zip(configs, written):
                     runs.append(self.store.create(config.run_name(), {**data, "job": job}))

@@ -149,7 +149,7 @@ def import_zip(
               "{root} first.").format(used=number(imported_bytes(root) / 1e9, 2), quota=number(quota_bytes() / 1e9, 2),
                                       root=root)
         )  # fmt: skip
-    take("import", actor.session)
+    take("import", actor.session, address=actor.address)
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
