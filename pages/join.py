@@ -87,10 +87,24 @@ def feedback(room: Room, me: Actor) -> None:
 
 @st.fragment
 @localized
-def phone(room: Room, served, digits: bool) -> None:
+def phone(opened: str) -> None:
     """Draw (or photograph), send, answer: a fragment, so a pen stroke, Send and the answer rerun
-    only this part of the page, not the router, the sidebar and the title (bench/room_load.py)."""
+    only this part of the page, not the router, the sidebar and the title (bench/room_load.py).
+
+    Each run reads the active room again: when the speaker opens another one (``opened`` was
+    the room's name when the page was drawn), the whole page follows it.
+    """
+    room = active_room()
+    if room is None or room.name != opened:
+        st.rerun()
+    try:
+        served = served_by_id(room.settings().model)
+    except InputError as exc:
+        st.error(_("The room's model cannot be used right now: {problem}").format(problem=exc),
+                 icon=":material/error:")  # fmt: skip
+        return
     me = actor()
+    digits = served.spec.task == "mnist"
     how = st.segmented_control(_("How"), [N_("Draw"), N_("Photo")] if digits else [N_("Photo")],
                                default="Draw" if digits else "Photo", format_func=_, key="join_how", required=True,
                                label_visibility="collapsed", width="stretch")  # fmt: skip
@@ -135,4 +149,4 @@ except InputError as exc:
 digits = served.spec.task == "mnist"
 st.caption(f"**{settings.title}**: " + (_("draw one digit, large, in the middle, then send it.") if digits
            else _("send a photo of: {classes}.").format(classes=", ".join(settings.class_names))))  # fmt: skip
-phone(room, served, digits)
+phone(room.name)

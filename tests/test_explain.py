@@ -108,3 +108,23 @@ def test_explanations_work_on_the_nested_transfer_backbone(tmp_path):
         assert maps[backbone].ndim == 3
         heat, idx = explain.gradcam(m, x, backbone)
         assert heat.shape == maps[backbone].shape[:2] and idx in (0, 1)
+
+
+def test_explanations_are_charged_to_the_visitor_and_refused_past_the_rate(toy_model, monkeypatch):
+    """Grad-CAM, feature maps and a TFLite conversion cost seconds of the room's CPU each (issue 22)."""
+    from core import limits
+    from core.evaluation import to_tflite
+    from core.roles import Actor
+
+    monkeypatch.setitem(limits.RATES, "heavy", limits.Rate(3, 60, "evaluations and explanations"))
+    visitor, neighbour = Actor("s1", False, "192.0.2.1"), Actor("s2", False, "192.0.2.2")
+    x, _ = toy_data(2)
+    explain.gradcam(toy_model, x[1], actor=visitor)
+    explain.feature_maps(toy_model, x[1], actor=visitor)
+    assert to_tflite(toy_model, actor=visitor)[4:8] == b"TFL3"
+    with pytest.raises(InputError, match="at most 3 evaluations and explanations per 1 min per visitor"):
+        explain.gradcam(toy_model, x[1], actor=visitor)
+    with pytest.raises(InputError, match="evaluations and explanations"):
+        explain.feature_maps(toy_model, x[1], actor=visitor)
+    explain.gradcam(toy_model, x[1], actor=neighbour)  # another visitor is not slowed
+    explain.gradcam(toy_model, x[1])  # nor the command line

@@ -99,7 +99,7 @@ def test_submissions_per_phone_are_rate_limited(room, monkeypatch):
     room.submit(digit_image("1"), "1", 0.5, "drawing", OTHER_PHONE)  # another phone is not slowed
 
 
-def test_the_rooms_labelled_submissions_are_an_image_folder_dataset(room, tmp_path):
+def test_the_rooms_labelled_submissions_are_an_image_folder_dataset(room, tmp_path, monkeypatch):
     """... which an MNIST model can be evaluated on (core.evaluate, as the Evaluate page does)."""
     from core.evaluate import evaluate_run
 
@@ -116,6 +116,12 @@ def test_the_rooms_labelled_submissions_are_an_image_folder_dataset(room, tmp_pa
     assert not any(pending.id in f or hidden.id in f for f in scan.train_files)
     result = evaluate_run(default_run(), str(room.path))
     assert result.metrics["n"] == 20 and result.metrics["accuracy"] >= 0.6  # printed digits, an MNIST model
+    # A visitor's evaluations are charged and limited (seconds of the room's CPU each); the CLI's are not.
+    monkeypatch.setitem(limits.RATES, "heavy", limits.Rate(1, 60, "evaluations and explanations"))
+    evaluate_run(default_run(), str(room.path), actor=AUDIENCE)
+    with pytest.raises(InputError, match="at most 1 evaluations and explanations per 1 min per visitor"):
+        evaluate_run(default_run(), str(room.path), actor=AUDIENCE)
+    evaluate_run(default_run(), str(room.path))
 
 
 def test_room_refuses_class_names_that_leave_its_folder(tmp_path):
