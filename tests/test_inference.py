@@ -57,3 +57,42 @@ def test_image_models_get_their_size_and_channels(mode):
     for color, c in (("grayscale", 1), ("rgb", 3)):
         x = load_and_preprocess(buf.getvalue(), ModelInput("images", 64, color, ("a", "b")))
         assert x.shape == (64, 64, c) and x.dtype == np.float32 and 0 <= x.min() <= x.max() <= 1
+
+
+def test_served_models_run_as_one_graph_with_the_same_outputs():
+    """The graph the room serves answers exactly what the Keras model answers, at any batch size."""
+    import keras
+
+    from core import ood
+    from core.inference import graph_function
+
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((12, 12, 1))
+    h = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(8, activation="relu")(h)
+    out = keras.layers.Dense(3, activation="softmax")(h)
+    model = keras.Model(inp, out)
+    head = ood.head_model(model)
+    fast_model, fast_head = graph_function(model), graph_function(head)
+    assert fast_model is not model and fast_head is not head  # traced
+    for n in (1, 5, 32):
+        x = np.random.default_rng(n).random((n, 12, 12, 1), dtype=np.float32)
+        np.testing.assert_allclose(
+            np.asarray(fast_model(x)), np.asarray(model(x, training=False)), rtol=1e-5, atol=1e-6
+        )
+        (f1, p1), (f2, p2) = fast_head(x, training=False), head(x, training=False)
+        np.testing.assert_allclose(np.asarray(f1), np.asarray(f2), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(p1), np.asarray(p2), rtol=1e-5, atol=1e-6)
+    with pytest.raises(Exception):  # noqa: B017  (a wrong shape is refused, as by the model)
+        fast_model(np.zeros((1, 10, 10, 1), np.float32))
+
+
+def test_something_that_cannot_be_traced_is_served_as_it_is():
+    from core.inference import graph_function
+
+    class NoInputs:
+        inputs = []
+
+    thing = NoInputs()
+    assert graph_function(thing) is thing
