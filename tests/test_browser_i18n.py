@@ -60,6 +60,7 @@ def test_switch_reload_and_link_keep_portuguese(server):
             page.screenshot(path=str(shots / "1-english.png"))
 
             page.get_by_role("radio", name="Português (Brasil)").click()
+            page.wait_for_url(re.compile(r"lang=pt-BR"), timeout=60_000)  # the switch's rerun may start late
             wait_idle(page)
             no_exception(page)
             assert heading(page) == "Curvas de aprendizado"
@@ -81,6 +82,7 @@ def test_switch_reload_and_link_keep_portuguese(server):
             wait_idle(fresh)
             assert heading(fresh) == "Prever"
             fresh.get_by_role("radio", name="English").click()
+            fresh.wait_for_url(re.compile(r"lang=en"), timeout=60_000)
             wait_idle(fresh)
             assert heading(fresh) == "Predict"
             assert "lang=en" in fresh.url
