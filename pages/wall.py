@@ -105,13 +105,13 @@ def caption(sub: Submission) -> str:
 
 def moderate(room: Room, sub: Submission, hide) -> None:
     """The presenter's hide (``hide``: its button's label) and ban buttons under a thumbnail."""
-    a, b = st.columns(2)
-    if a.button(hide, key=f"hide_{sub.id}", help=_("Hide it for good")):
-        room.hide(sub.id, actor())
-        st.rerun()
-    if b.button(":material/block:", key=f"ban_{sub.id}", help=_("Ban this sender")):
-        room.ban(sub.id, actor())
-        st.rerun()
+    with st.container(horizontal=True, gap="small"):  # side by side at their own width: a sixth of a wall is narrow
+        if st.button(hide, key=f"hide_{sub.id}", help=_("Hide it for good")):
+            room.hide(sub.id, actor())
+            st.rerun()
+        if st.button(":material/block:", key=f"ban_{sub.id}", help=_("Ban this sender")):
+            room.ban(sub.id, actor())
+            st.rerun()
 
 
 def moderation(room: Room, subs: list[Submission]) -> None:
