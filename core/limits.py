@@ -29,7 +29,7 @@ class Rate:
     what: str  # "trainings", "imports"... for the message
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
     try:
         return max(1, int(os.environ.get(name, default)))
     except ValueError:
@@ -37,28 +37,28 @@ def _env_int(name: str, default: int) -> int:
 
 
 RATES = {
-    "submit": Rate(_env_int("CNNLAB_SUBMITS_PER_10MIN", 6), 600, N_("trainings started")),
-    "import": Rate(_env_int("CNNLAB_IMPORTS_PER_HOUR", 5), 3600, N_("zip imports")),
-    "predict": Rate(_env_int("CNNLAB_PREDICTIONS_PER_MIN", 120), 60, N_("predictions")),
-    "decode": Rate(_env_int("CNNLAB_MEGAPIXELS_PER_MIN", 800), 60, N_("megapixels of images decoded")),
-    "room": Rate(_env_int("CNNLAB_ROOM_SUBMITS_PER_MIN", 12), 60, N_("submissions to the room")),
+    "submit": Rate(env_int("CNNLAB_SUBMITS_PER_10MIN", 6), 600, N_("trainings started")),
+    "import": Rate(env_int("CNNLAB_IMPORTS_PER_HOUR", 5), 3600, N_("zip imports")),
+    "predict": Rate(env_int("CNNLAB_PREDICTIONS_PER_MIN", 120), 60, N_("predictions")),
+    "decode": Rate(env_int("CNNLAB_MEGAPIXELS_PER_MIN", 800), 60, N_("megapixels of images decoded")),
+    "room": Rate(env_int("CNNLAB_ROOM_SUBMITS_PER_MIN", 12), 60, N_("submissions to the room")),
     "key": Rate(5, 60, N_("presenter key attempts")),
 }
 
 # One address, however many sessions (reloads) it opens. Larger than a session's: phones behind
 # one NAT (a tunnel, a venue's network) share it; each is an environment setting.
 ADDRESS_RATES = {
-    "submit": Rate(_env_int("CNNLAB_ADDRESS_SUBMITS_PER_10MIN", 12), 600, N_("trainings started")),
-    "import": Rate(_env_int("CNNLAB_ADDRESS_IMPORTS_PER_HOUR", 10), 3600, N_("zip imports")),
-    "predict": Rate(_env_int("CNNLAB_ADDRESS_PREDICTIONS_PER_MIN", 300), 60, N_("predictions")),
-    "decode": Rate(_env_int("CNNLAB_ADDRESS_MEGAPIXELS_PER_MIN", 2000), 60, N_("megapixels of images decoded")),
-    "room": Rate(_env_int("CNNLAB_ADDRESS_ROOM_SUBMITS_PER_MIN", 30), 60, N_("submissions to the room")),
+    "submit": Rate(env_int("CNNLAB_ADDRESS_SUBMITS_PER_10MIN", 12), 600, N_("trainings started")),
+    "import": Rate(env_int("CNNLAB_ADDRESS_IMPORTS_PER_HOUR", 10), 3600, N_("zip imports")),
+    "predict": Rate(env_int("CNNLAB_ADDRESS_PREDICTIONS_PER_MIN", 300), 60, N_("predictions")),
+    "decode": Rate(env_int("CNNLAB_ADDRESS_MEGAPIXELS_PER_MIN", 2000), 60, N_("megapixels of images decoded")),
+    "room": Rate(env_int("CNNLAB_ADDRESS_ROOM_SUBMITS_PER_MIN", 30), 60, N_("submissions to the room")),
     "key": Rate(10, 60, N_("presenter key attempts")),
-    "heavy": Rate(_env_int("CNNLAB_ADDRESS_HEAVY_PER_MIN", 60), 60, N_("evaluations and explanations")),
+    "heavy": Rate(env_int("CNNLAB_ADDRESS_HEAVY_PER_MIN", 60), 60, N_("evaluations and explanations")),
 }
 # Evaluate (a model over a folder, a TFLite conversion) and Predict's Grad-CAM and feature maps: seconds of
 # CPU each, shared by the whole room; charged only when computed, not when a page shows a cached one.
-RATES["heavy"] = Rate(_env_int("CNNLAB_HEAVY_PER_MIN", 30), 60, N_("evaluations and explanations"))
+RATES["heavy"] = Rate(env_int("CNNLAB_HEAVY_PER_MIN", 30), 60, N_("evaluations and explanations"))
 
 _LOCK = threading.Lock()
 # (action, "s:"+session or "a:"+address) -> {slot: amount spent in it}; a slot is 1/SLOTS of the rate's window.
@@ -83,28 +83,32 @@ def take(action: str, session: str | None, amount: float = 1.0, address: str | N
     if session is None and address is None:
         return
     now = time.monotonic()
-    keys = []
-    if session is not None:
-        keys.append(((action, "s:" + session), RATES[action], _("per visitor")))
-    if address is not None:
-        keys.append(((action, "a:" + address), ADDRESS_RATES[action], _("per network address")))
     with _LOCK:
-        for key, rate, who in keys:
-            spent = _window(key, rate, now)
+        windows = [(key, rate, who, _window(key, rate, now)) for key, rate, who in _keys(action, session, address)]
+        for _key, rate, who, spent in windows:
             if sum(spent.values()) + amount > rate.count:
                 raise InputError(
                     _("Slow down: at most {count} {what} per {span} {who}. Try again in {wait} s.").format(
                         count=number(rate.count), what=_(rate.what), span=_span(rate.seconds), who=who,
                         wait=number(_wait(spent, rate, amount, now), 0))
                 )  # fmt: skip
-        for key, rate, _who in keys:
-            spent = _window(key, rate, now)
+        for key, rate, _who, spent in windows:
             _SPENT.pop(key, None)  # re-inserted last: the dict's order is least recently used first
             slot = int(now // (rate.seconds / SLOTS))
             spent[slot] = spent.get(slot, 0.0) + amount
             while len(_SPENT) >= MAX_KEYS:
                 _SPENT.pop(next(iter(_SPENT)))
             _SPENT[key] = spent
+
+
+def _keys(action: str, session: str | None, address: str | None) -> list[tuple[tuple[str, str], Rate, str]]:
+    """The allowances an action is charged to: ``(key, rate, who for the message)``, session first."""
+    keys = []
+    if session is not None:
+        keys.append(((action, "s:" + session), RATES[action], _("per visitor")))
+    if address is not None:
+        keys.append(((action, "a:" + address), ADDRESS_RATES[action], _("per network address")))
+    return keys
 
 
 def _window(key: tuple[str, str], rate: Rate, now: float) -> dict[int, float]:
@@ -136,14 +140,11 @@ def take_for(action: str, actor: object, amount: float = 1.0) -> None:
 def left(action: str, session: str | None, address: str | None = None) -> float:
     """What a session (and its address) may still spend on ``action`` now (infinite without either)."""
     now = time.monotonic()
-    found = [float("inf")]
     with _LOCK:
-        if session is not None:
-            found.append(RATES[action].count - sum(_window((action, "s:" + session), RATES[action], now).values()))
-        if address is not None:
-            rate = ADDRESS_RATES[action]
-            found.append(rate.count - sum(_window((action, "a:" + address), rate, now).values()))
-    return max(0.0, min(found))
+        found = [
+            rate.count - sum(_window(key, rate, now).values()) for key, rate, _who in _keys(action, session, address)
+        ]
+    return max(0.0, min(found, default=float("inf")))
 
 
 def reset() -> None:
@@ -167,9 +168,9 @@ class UploadQuota:
     session). Each is an environment setting in MB.
     """
 
-    per_session: int = _env_int("CNNLAB_UPLOAD_MB_PER_SESSION", 100) * 1024**2
-    per_address: int = _env_int("CNNLAB_UPLOAD_MB_PER_ADDRESS", 200) * 1024**2
-    total: int = _env_int("CNNLAB_UPLOAD_MB_TOTAL", 2048) * 1024**2
+    per_session: int = env_int("CNNLAB_UPLOAD_MB_PER_SESSION", 100) * 1024**2
+    per_address: int = env_int("CNNLAB_UPLOAD_MB_PER_ADDRESS", 200) * 1024**2
+    total: int = env_int("CNNLAB_UPLOAD_MB_TOTAL", 2048) * 1024**2
 
     def check(self, size: int, session_held: int, address_held: int, total_held: int) -> None:
         """Refuses a new upload of ``size`` bytes beside what is held already.

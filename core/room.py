@@ -40,7 +40,7 @@ from core.datasets import data_dir
 from core.errors import InputError
 from core.i18n import N_, _, number
 from core.images import downscale
-from core.limits import take
+from core.limits import env_int, take
 from core.roles import Actor, require_presenter
 from core.storage import read_json, write_json_atomic
 
@@ -50,17 +50,10 @@ PENDING, HIDDEN = ".pending", ".hidden"
 KEEP_SIDE = 280  # submissions are kept at most this large (a drawing pad's size)
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return max(1, int(float(os.environ.get(name, default))))
-    except ValueError:
-        return default
-
-
 # The quota of one room (images and events together): a full room refuses new submissions
 # with a message; the speaker opens a new room. It also bounds what a reader parses.
-MAX_ROOM_BYTES = _env_int("CNNLAB_ROOM_MAX_MB", 500) * 1024**2
-MAX_ROOM_SUBMISSIONS = _env_int("CNNLAB_ROOM_MAX_SUBMISSIONS", 20_000)
+MAX_ROOM_BYTES = env_int("CNNLAB_ROOM_MAX_MB", 500) * 1024**2
+MAX_ROOM_SUBMISSIONS = env_int("CNNLAB_ROOM_MAX_SUBMISSIONS", 20_000)
 MAX_CACHED_ROOMS = 8  # parsed rooms kept in memory (the open one, and a few the presenter looked at)
 
 

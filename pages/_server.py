@@ -69,7 +69,8 @@ def _keep_keras_state() -> None:
 
 
 def address_of(runtime, session_id: str) -> str | None:
-    """The client address a session's websocket came from (None when it is gone or unknown)."""
+    """The client address a session's websocket came from (None when it is gone or unknown, or
+    under AppTest, whose runtime is a mock)."""
     client = runtime.get_client(session_id)
     address = getattr(getattr(client, "client_context", None), "remote_ip", None)
     return address if isinstance(address, str) else None

@@ -8,6 +8,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.errors import InputError
 from core.i18n import _
 from core.roles import ACCESS, KEY_ENV, Actor, Connection
+from pages._server import address_of
 
 
 def session_id() -> str:
@@ -28,12 +29,10 @@ def connection() -> Connection:
     ctx = get_script_run_ctx()
     if ctx is None or not runtime.exists():
         return Connection(None)
-    client = runtime.get_instance().get_client(ctx.session_id)
-    peer = getattr(getattr(client, "client_context", None), "remote_ip", None)
     headers = st.context.headers
     host = headers.get("host")
     return Connection(
-        peer=peer if isinstance(peer, str) else None,  # AppTest's runtime is a mock
+        peer=address_of(runtime.get_instance(), ctx.session_id),
         host=host if isinstance(host, str) else None,
         headers=tuple(sorted({str(k).lower() for k in headers.keys()})),
     )
