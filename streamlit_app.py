@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.i18n import _
+from core.base.i18n import _
 from pages import _server
 from pages._i18n import init_language, language_switch
 from pages._router import app_icon, keep_jobs_moving, routed, warm_up

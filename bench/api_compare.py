@@ -20,11 +20,11 @@ import tempfile
 from pathlib import Path
 
 from bench.stats import spread
-from core.api_compare import WAYS, way_lines
-from core.api_compare.results import way_result
-from core.api_compare.runner import comparison_configs
-from core.cli import run_module
-from core.runs import RunStore
+from core.base.cli import run_module
+from core.runs.store import RunStore
+from core.teaching.api_compare import WAYS, way_lines
+from core.teaching.api_compare.results import way_result
+from core.teaching.api_compare.runner import comparison_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"

@@ -55,7 +55,7 @@ def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
 def tutorial_time_to_target(data: Path, epochs: int, seed: int) -> dict:
     """Trains ``mnist-tutorial`` with bare ``model.fit`` one epoch at a time; evaluates between epochs, untimed."""
     from bench.overhead import bare_model
-    from core.architectures import get_preset, summarize_spec
+    from core.models import get_preset, summarize_spec
     from core.training.config import TrainConfig
     from core.training.data import prepare_data
 

@@ -7,7 +7,7 @@ Run from the project root (nothing else should load the CPU meanwhile)::
 Model: the shipped MNIST model (``core/assets/mnist-default``, the project's ``mnist-fast``
 recipe), unless ``--run`` names another MNIST run. Its calibration is recomputed here from
 the run's validation split of ``--data``. Every input goes through the same preprocessing as
-an upload on the Predict page (``core.inference.preprocess``), digits included.
+an upload on the Predict page (``core.serving.inference.preprocess``), digits included.
 
 Familiar: MNIST test digits. Unfamiliar, each set scored separately:
 - ``letters``: A-Z and a-z rendered in the DejaVu / Liberation fonts (PIL's default font if
@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from core import ood
-from core.errors import InputError
+from core.base.errors import InputError
+from core.serving import ood
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -106,7 +106,7 @@ def xrays(rng: np.random.Generator, n: int) -> list[Image.Image]:
 
 def prepare(images: list[Image.Image], spec) -> tuple[np.ndarray, int]:
     """Preprocesses as an upload would be; returns ``(batch, number refused)``."""
-    from core.inference import preprocess
+    from core.serving.inference import preprocess
 
     out, refused = [], 0
     for img in images:
@@ -159,9 +159,9 @@ def measure(model, checkpoint: Path, x_val, x_fit, y_fit, familiar_x, sets: dict
 def mnist_bench(run_dir: Path, data: Path, seed: int) -> dict:
     import keras
 
-    from core.inference import model_input_for
-    from core.mnist import load_mnist
-    from core.runs import Run
+    from core.data.mnist import load_mnist
+    from core.runs.store import Run
+    from core.serving.inference import model_input_for
     from core.training.config import TrainConfig
     from core.training.data import prepare_data
 
@@ -190,10 +190,10 @@ def chest_bench(data: Path, seed: int) -> dict:
     """Trains orientation-fast on the X-rays; X-rays (validation/test) familiar, digits and noise not."""
     import keras
 
-    from core.cli import run_module
-    from core.inference import model_input_for
-    from core.mnist import load_mnist
-    from core.runs import Run
+    from core.base.cli import run_module
+    from core.data.mnist import load_mnist
+    from core.runs.store import Run
+    from core.serving.inference import model_input_for
     from core.training.config import TrainConfig
     from core.training.data import prepare_data
 
@@ -217,7 +217,7 @@ def chest_bench(data: Path, seed: int) -> dict:
 
 
 def main() -> None:
-    from core.default_model import DEFAULT_RUN_DIR
+    from core.serving.default_model import DEFAULT_RUN_DIR
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--run", default=str(DEFAULT_RUN_DIR), help="an MNIST run folder (default: the shipped model)")

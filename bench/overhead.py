@@ -40,8 +40,8 @@ def bare_model(cfg, data) -> tuple:
     import keras
     import tensorflow as tf
 
-    from core import datasets
-    from core.architectures import build_model, make_loss, make_optimizer
+    from core.data import folders as datasets
+    from core.models import build_model, make_loss, make_optimizer
     from core.training.augment import make_augmenter
     from core.training.fit import VALIDATION_BATCH
 
@@ -68,7 +68,7 @@ def bare_fit(cfg, data) -> float:
 
 def measure(data: Path = MNIST, preset: str = "mnist-fast", epochs: int | None = None, repeats: int = 3) -> dict:
     """Alternating bare and trainer fits; see the module docstring."""
-    from core.architectures import get_preset
+    from core.models import get_preset
     from core.training import TrainConfig, train
     from core.training.data import prepare_data
 

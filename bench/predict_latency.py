@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.cli import run_module
+from core.base.cli import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 XRAYS = ROOT.parent / "shared" / "data" / "chest-orientation"
@@ -77,9 +77,9 @@ def _xray_run(tmp: str) -> str:
 
 
 def main() -> None:
-    from core.default_model import default_run
-    from core.inference import serve
-    from core.runs import Run
+    from core.runs.store import Run
+    from core.serving.default_model import default_run
+    from core.serving.inference import serve
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=200)

@@ -1,4 +1,4 @@
-"""Benchmark: which way of limiting TensorFlow's threads works in this TF version (for core.race).
+"""Benchmark: which way of limiting TensorFlow's threads works in this TF version (for core.teaching.race).
 
 Run from the project root (nothing else should load the CPU meanwhile)::
 

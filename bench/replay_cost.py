@@ -24,9 +24,9 @@ import tempfile
 from pathlib import Path
 
 from bench.stats import spread
-from core.cli import run_module
-from core.replay import read_replay, replay_dir
-from core.runs import Run
+from core.base.cli import run_module
+from core.runs.replay_record import read_replay, replay_dir
+from core.runs.store import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"

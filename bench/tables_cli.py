@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core.cli import run_module
-from core.datasets import SHIPPED_TABLES
+from core.base.cli import run_module
+from core.data.folders import SHIPPED_TABLES
 
 FILES = {"diabetes": (SHIPPED_TABLES / "diabetes.csv", "progression"),
          "penguins": (SHIPPED_TABLES / "penguins.csv", "species")}  # fmt: skip

@@ -6,7 +6,7 @@ Run from the project root (nothing else should load the CPU meanwhile)::
 
 Why: with autotuning on (TensorFlow's default), destroying a pipeline's iterator sometimes waited
 0.2-5 s using no CPU; Keras destroys one at the end of every epoch and of ``fit``, so fits took
-seconds longer than their epochs, at random. ``core.datasets.without_autotune`` turns it off.
+seconds longer than their epochs, at random. ``core.data.folders.without_autotune`` turns it off.
 
 The same bare fit (``bench.overhead.bare_model``: the trainer's model and datasets, no callbacks
 but one that notes when training ended), alternately with the datasets as the trainer makes them
@@ -35,7 +35,7 @@ def timed_fit(cfg, data, autotune: bool) -> dict:
     import tensorflow as tf
 
     model, train, val = bare_model(cfg, data)
-    if autotune:  # TensorFlow's default, as before core.datasets turned it off
+    if autotune:  # TensorFlow's default, as before core.data.folders turned it off
         options = tf.data.Options()
         options.autotune.enabled = True
         train, val = train.with_options(options), val.with_options(options)
@@ -49,7 +49,7 @@ def timed_fit(cfg, data, autotune: bool) -> dict:
 
 def measure(data: Path = MNIST, preset: str = "mnist-fast", repeats: int = 6) -> dict:
     """Alternating fits with autotuning off and on; see the module docstring."""
-    from core.architectures import get_preset
+    from core.models import get_preset
     from core.training import TrainConfig
     from core.training.data import prepare_data
 

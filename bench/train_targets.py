@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from bench.stats import spread
-from core.cli import run_module
+from core.base.cli import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -1,4 +1,4 @@
-"""``python -m core.evaluate --run RUN_DIR [--data PATH]``: test metrics of a run (a table run: see core.tables.evaluation)."""
+"""``python -m core.evaluate --run RUN_DIR [--data PATH]``: test metrics of a run (a table run: see core.tasks.table.evaluate)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import make_parser, run_cli
-from core.errors import InputError
-from core.i18n import _, ngettext
+from core.base.cli import make_parser, run_cli
+from core.base.errors import InputError
+from core.base.i18n import _, ngettext
 
 EVAL_BATCH = 512
 
@@ -23,9 +23,9 @@ def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list
     prepared like MNIST); for an image-folder run, a class-folder dataset (its ``test/`` part
     if it has one, else every image). Its classes must be among the model's.
     """
-    from core import datasets
-    from core import mnist as mnist_files
-    from core.inference import load_and_preprocess, model_input_for
+    from core.data import folders as datasets
+    from core.data import mnist as mnist_files
+    from core.serving.inference import load_and_preprocess, model_input_for
     from core.training import mnist_to_model_input, one_hot
 
     spec = model_input_for(run)
@@ -49,7 +49,7 @@ def evaluation_data(run, data: str | None) -> tuple[np.ndarray, np.ndarray, list
 
 
 def _test_split(run) -> tuple[list[str], list[int]]:
-    from core.storage import read_json
+    from core.base.storage import read_json
 
     split = read_json(run.path / "split.json")
     if not split or not isinstance(split.get("test"), list) or not split["test"]:
@@ -71,7 +71,7 @@ def _test_split(run) -> tuple[list[str], list[int]]:
 
 def _folder_files(data: str, names: list[str]) -> tuple[list[str], list[int]]:
     """The dataset's files and their labels as the model's class indices."""
-    from core import datasets
+    from core.data import folders as datasets
 
     scan = datasets.scan_image_folder(data, min_per_class=1)
     unknown = [n for n in scan.class_names if n not in names]
@@ -105,15 +105,15 @@ def evaluate_run(
         run: the run (its checkpoint is loaded unless ``probabilities`` is given).
         data: another dataset; None for the run's own test split.
         probabilities: ``(N, S, S, C) -> (N, K)``, e.g. a served model shared by a web server.
-        actor: a web visitor (``core.roles.Actor``), charged one "heavy" action; None: no limit.
+        actor: a web visitor (``core.access.roles.Actor``), charged one "heavy" action; None: no limit.
 
     Raises:
         InputError: no test split, missing images, other classes, no usable checkpoint, or the
             visitor evaluates too often.
     """
-    from core.evaluation import metrics_from_probs, predict_probs
-    from core.inference import load_run_model
-    from core.limits import take_for
+    from core.access.limits import take_for
+    from core.metrics.classes import metrics_from_probs, predict_probs
+    from core.serving.inference import load_run_model
 
     take_for("heavy", actor)
     x, y, names = evaluation_data(run, data)
@@ -130,9 +130,9 @@ def evaluate_run(
 
 
 def _handler(args) -> dict:
-    from core.runs import open_run
-    from core.tables.evaluation import evaluate_table
-    from core.tables.predict import is_table_run
+    from core.runs.store import open_run
+    from core.tasks.table.evaluate import evaluate_table
+    from core.tasks.table.predict import is_table_run
 
     run = open_run(args.run)
     print(f"Evaluating {run.id} ...", file=sys.stderr)

@@ -5,7 +5,7 @@ A table run takes ONE CSV of rows instead: ``python -m core.predict --run RUN ro
 "unusable": [{"row", "reason"}], "out": path (with --out)}``: rows that cannot be used (a missing column, an
 unseen category, text for a number) are listed, not an error; a file that cannot be read is.
 
-Each prediction also says whether the image is unlike the run's training data (core.ood):
+Each prediction also says whether the image is unlike the run's training data (core.serving.ood):
 ``"unfamiliar"`` (true/false, or null with ``"ood_reason"`` when the run has no calibration),
 ``"ood_score"``, ``"ood_threshold"`` and ``"ood_method"``.
 """
@@ -15,15 +15,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.cli import make_parser, run_cli
-from core.errors import InputError
-from core.i18n import _
+from core.base.cli import make_parser, run_cli
+from core.base.errors import InputError
+from core.base.i18n import _
 
 
 def _handler(args) -> dict:
-    from core.inference import predict_files
-    from core.runs import open_run
-    from core.tables.predict import is_table_run
+    from core.runs.store import open_run
+    from core.serving.inference import predict_files
+    from core.tasks.table.predict import is_table_run
 
     run = open_run(args.run)
     if is_table_run(run):
@@ -35,8 +35,8 @@ def _handler(args) -> dict:
 
 def _predict_table(run, args) -> dict:
     """Predicts the rows of one CSV with a table run and writes them, with a prediction column, to --out."""
-    from core.storage import write_bytes_atomic
-    from core.tables.predict import predict_table
+    from core.base.storage import write_bytes_atomic
+    from core.tasks.table.predict import predict_table
 
     if len(args.images) != 1:
         raise InputError(

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 import tempfile
 
-from core.cli import make_parser, read_json_file, run_cli
-from core.errors import InputError
-from core.i18n import N_
-from core.settings import add_flags, values_from_args
+from core.base.cli import make_parser, read_json_file, run_cli
+from core.base.errors import InputError
+from core.base.i18n import N_
+from core.base.settings import add_flags, values_from_args
 
 TABLE_EXAMPLE_COLUMNS = 3  # the lesson's table: 3 number columns (table-tutorial: 16 + 20 + 5 = 41 parameters)
 
@@ -22,8 +22,8 @@ def list_presets() -> dict:
 
     Counted by arithmetic (``summarize_spec``): nothing is built, so listing is instant.
     """
-    from core.architectures import PRESETS, summarize_spec
-    from core.training.table_data import table_summary
+    from core.models import PRESETS, summarize_spec
+    from core.tasks.table.data import table_summary
 
     rows = []
     for name, spec in PRESETS.items():
@@ -47,12 +47,12 @@ def _handler(args) -> dict:
 
 
 def _train_queued_run(args) -> dict:
-    """Trains the run folder that ``core.jobs`` created: its config.json holds every setting.
+    """Trains the run folder that ``core.runs.jobs`` created: its config.json holds every setting.
 
     Bad input marks that run ``failed`` (so the app shows why), then the next queued
     job is started: the queue moves on even with no browser open.
     """
-    from core.runs import now_iso, open_run
+    from core.runs.store import now_iso, open_run
     from core.training import SETTINGS, TrainConfig, distribute, train
 
     given = values_from_args(args, SETTINGS)
@@ -66,7 +66,7 @@ def _train_queued_run(args) -> dict:
     try:
         config = run.config()
         if isinstance(config, dict) and isinstance(config.get("race"), dict):  # a racer: its share of the CPU first
-            from core.race import RacerRun, apply_fairness, machine_cpus  # before TensorFlow reads its threads
+            from core.teaching.race import RacerRun, apply_fairness, machine_cpus  # before TensorFlow reads its threads
 
             run, cpus_before = RacerRun(run.path), machine_cpus()  # RacerRun notes each epoch end on one clock
             run.update_config(race={**config["race"], "applied": apply_fairness(config["race"])})
@@ -75,7 +75,7 @@ def _train_queued_run(args) -> dict:
                              "not a queued --run-dir.")  # fmt: skip
         distribute.setup(args.devices)  # before TensorFlow starts (a racer's thread share is set just above)
         if isinstance(config, dict) and "api_compare" in config:  # one way of the API comparison
-            from core.api_compare.runner import train_queued
+            from core.teaching.api_compare.runner import train_queued
 
             return train_queued(run)
         return train(TrainConfig.from_dict(config), run=run)
@@ -85,10 +85,10 @@ def _train_queued_run(args) -> dict:
         raise
     finally:
         try:
-            from core.jobs import JobManager
+            from core.runs.jobs import JobManager
 
             if cpus_before is not None:  # the jobs started next must not inherit this racer's share
-                from core.race import release_share
+                from core.teaching.race import release_share
 
                 release_share(cpus_before)
             JobManager(run.path.parent).pump()
@@ -140,7 +140,7 @@ def build_parser():
     p.add_argument("--no-augment", action="store_true", help="turn off the preset's augmentation")
     p.add_argument("--name", help="a name for the run id")
     p.add_argument("--runs-dir", default=None, help="where run folders go (default $CNNLAB_RUNS_DIR or ./runs)")
-    p.add_argument("--run-dir", help="train this queued run folder from its config.json (used by core.jobs)")
+    p.add_argument("--run-dir", help="train this queued run folder from its config.json (used by core.runs.jobs)")
     p.add_argument("--devices", help="where to train: auto (default: every GPU when 2+), cpu, gpu, or a list such as "
                                      "gpu:0,gpu:1 or cpu:0,cpu:1 (splits the CPU); the batch size is per device. "
                                      "With a multi-worker TF_CONFIG: MultiWorkerMirroredStrategy")  # fmt: skip

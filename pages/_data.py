@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core import datasets, images
-from core import mnist as mnist_files
-from core.errors import InputError
-from core.i18n import N_, _, language
+from core.base.errors import InputError
+from core.base.i18n import N_, _, language
+from core.data import folders as datasets
+from core.data import images
+from core.data import mnist as mnist_files
 from pages._session import session_id
 
 WORK_MAX_SIDE = 512  # the Learn page works on images up to 512 px (fast enough to feel live)

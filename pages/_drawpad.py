@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 from PIL import Image
 
-from core.i18n import _
-from core.images import PixelBudget, decode_png_data_url
+from core.base.i18n import _
+from core.data.images import PixelBudget, decode_png_data_url
 
 HTML = """
 <div class="pad">

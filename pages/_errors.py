@@ -18,7 +18,7 @@ import traceback
 
 import streamlit as st
 
-from core.i18n import _
+from core.base.i18n import _
 
 LOG = logging.getLogger("cnnlab")
 

@@ -2,7 +2,7 @@
 
 The language comes, in this order, from the link (``?lang=pt-BR``), the session's choice,
 or the browser's language; it is kept in the session and in the address bar, so a reload or
-a shared link (or the Wall's QR code) keeps it. ``core.i18n`` does the translating; this
+a shared link (or the Wall's QR code) keeps it. ``core.base.i18n`` does the translating; this
 module only ties it to Streamlit.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.i18n import LANGUAGES, _, normalize, number, percent, set_language
+from core.base.i18n import LANGUAGES, _, normalize, number, percent, set_language
 
 if TYPE_CHECKING:  # pandas takes 0.3 s to import: not before a page shows a table
     import pandas as pd

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.architectures import get_preset, layers_to_rows
-from core.errors import InputError
-from core.remedy import Remedy
+from core.base.errors import InputError
+from core.models import get_preset, layers_to_rows
+from core.teaching.remedy import Remedy
 from core.training import TrainConfig, presets_for
 
 KEY = "train_prefill"

@@ -2,7 +2,7 @@
 
 Shows, at the chosen epoch, the first-layer kernels, the confusion matrix on the fixed
 validation sample, the sample images with their predictions, and the curves up to that
-epoch. The record is read by :func:`core.replay.read_replay`; this module only draws it.
+epoch. The record is read by :func:`core.runs.replay_record.read_replay`; this module only draws it.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core import plots
-from core.i18n import N_, _, number, percent
-from core.replay import Frame, Replay, read_replay, replay_dir
-from core.runs import ACTIVE_STATES, Run
+from core.base.i18n import N_, _, number, percent
+from core.plots import charts as plots
+from core.runs.replay_record import Frame, Replay, read_replay, replay_dir
+from core.runs.store import ACTIVE_STATES, Run
 from pages._i18n import localized
 
 NO_RECORD = N_("This run has no replay record (it was trained before replays were recorded, or by the API comparison).")

@@ -89,7 +89,7 @@ def _warm() -> None:
     try:
         import keras  # noqa: F401  (the import is the point)
 
-        from core.default_model import default_run
+        from core.serving.default_model import default_run
         from pages._runs import load_served
 
         shipped = default_run()
@@ -105,7 +105,8 @@ def _predict_once(served) -> None:
     """What Predict does on its first image, on a made-up one: traces the model's graphs, imports plotly."""
     import plotly.io
 
-    from core import explain, plots
+    from core.plots import charts as plots
+    from core.serving import explain
 
     size, channels = served.spec.image_size, 1 if served.spec.color_mode == "grayscale" else 3
     x = np.zeros((1, size, size, channels), np.float32)
@@ -127,7 +128,7 @@ def keep_jobs_moving() -> None:
     """
     import time
 
-    from core.jobs import JobManager
+    from core.runs.jobs import JobManager
 
     with _STATE_LOCK:
         if time.monotonic() - _STATE["pumped"] < PUMP_EVERY_SECONDS:

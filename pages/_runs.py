@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import plots
-from core.errors import InputError
-from core.i18n import _, number, percent
-from core.progress import early_stop_epoch, progress, stop_words
-from core.run_schema import class_names
-from core.runs import Run, RunStore
-from core.storage import read_text_tail
+from core.base.errors import InputError
+from core.base.i18n import _, number, percent
+from core.base.storage import read_text_tail
+from core.plots import charts as plots
+from core.runs.progress import early_stop_epoch, progress, stop_words
+from core.runs.schema import class_names
+from core.runs.store import Run, RunStore
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
@@ -115,7 +115,7 @@ def load_served(run_path: str):
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _served(run_path: str, mtime: float):
-    from core.inference import serve
+    from core.serving.inference import serve
 
     return serve(Run(run_path))
 
@@ -126,7 +126,7 @@ def served_by_id(model: str):
     Raises:
         InputError: no such run, or its checkpoint cannot be used.
     """
-    from core.default_model import default_run
+    from core.serving.default_model import default_run
 
     run = default_run() if model == "__default__" else RunStore().get(model)
     if run is None:

@@ -7,9 +7,9 @@
   server's time with 30 phones on Join, issue 22), and it resets Keras's global state while
   another session's thread may be predicting. We keep Streamlit's matplotlib clean-up.
 - Uploads are held in memory by Streamlit until a page lets go of them, and any session can
-  ``PUT`` files: :class:`core.limits.UploadQuota` caps what one session, one address and the
+  ``PUT`` files: :class:`core.access.limits.UploadQuota` caps what one session, one address and the
   whole server hold (the check happens where the file is stored, not in a page).
-- ``server.allowedHosts`` follows :func:`core.network.allowed_hosts` unless the speaker set it.
+- ``server.allowedHosts`` follows :func:`core.room.network.allowed_hosts` unless the speaker set it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from core.errors import InputError
-from core.limits import UploadQuota
+from core.access.limits import UploadQuota
+from core.base.errors import InputError
 
 _INSTALLED: set[str] = set()
 _LOCK = threading.Lock()
@@ -42,13 +42,13 @@ def install() -> None:
 def _allow_hosts() -> None:
     from streamlit import config
 
-    from core.network import allowed_hosts
+    from core.room.network import allowed_hosts
 
     if config.get_option("server.allowedHosts"):
         return  # the speaker's own list (config.toml, a flag or STREAMLIT_SERVER_ALLOWED_HOSTS)
     hosts = allowed_hosts(config.get_option("server.address"))
     if hosts:
-        config.set_option("server.allowedHosts", hosts, "CNN Lab (core.network.allowed_hosts)")
+        config.set_option("server.allowedHosts", hosts, "CNN Lab (core.room.network.allowed_hosts)")
 
 
 def _clean_matplotlib_only() -> None:

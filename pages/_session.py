@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.errors import InputError
-from core.i18n import _
-from core.roles import ACCESS, KEY_ENV, Actor, Connection
+from core.access.roles import ACCESS, KEY_ENV, Actor, Connection
+from core.base.errors import InputError
+from core.base.i18n import _
 from pages._server import address_of
 
 

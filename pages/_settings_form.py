@@ -11,10 +11,10 @@ from typing import Any
 
 import streamlit as st
 
-from core.architectures import editable_kinds, table_columns
-from core.architectures.specs import LAYER_FIELD
-from core.i18n import _
-from core.settings import Setting
+from core.base.i18n import _
+from core.base.settings import Setting
+from core.models import editable_kinds, table_columns
+from core.models.specs import LAYER_FIELD
 from core.training import SETTINGS
 
 COLUMNS = 4

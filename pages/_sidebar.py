@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.i18n import _
-from core.runs import ACTIVE_STATES, RunStore
+from core.base.i18n import _
+from core.runs.store import ACTIVE_STATES, RunStore
 from pages._data import data_status
 from pages._i18n import localized
 

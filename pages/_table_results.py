@@ -1,6 +1,6 @@
 """Table runs on Evaluate and Predict: metrics next to the baseline, charts, predicted CSVs, a one-row form.
 
-The numbers come from ``core.tables.evaluation`` and ``core.tables.predict``; this module only draws them.
+The numbers come from ``core.tasks.table.evaluate`` and ``core.tasks.table.predict``; this module only draws them.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import plots
-from core.errors import InputError
-from core.i18n import N_, _, ngettext, number, percent
-from core.runs import Run
+from core.base.errors import InputError
+from core.base.i18n import N_, _, ngettext, number, percent
+from core.plots import charts as plots
+from core.runs.store import Run
 from pages._i18n import localized_numbers
 from pages._session import is_presenter
 from pages._tables import table_files
@@ -48,7 +48,7 @@ def show_table_metrics(metrics: dict, key: str) -> None:
     """A table run's metrics beside the baseline; charts for a regression, the matrix for classes.
 
     Args:
-        metrics: as in a table run's ``metrics.json`` (``core.tables.evaluation.evaluate_table``).
+        metrics: as in a table run's ``metrics.json`` (``core.tasks.table.evaluate.evaluate_table``).
         key: part of the charts' keys (one page may show two evaluations).
     """
     base = metrics.get("baseline") or {}
@@ -93,7 +93,7 @@ def show_table_metrics(metrics: dict, key: str) -> None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def _evaluate(run_path: str, mtime: float, data: str | None, blob: bytes | None, name: str | None) -> dict:
     """``evaluate_table`` on the test rows (``data`` None), a CSV file, or an upload's bytes."""
-    from core.tables.evaluation import evaluate_table
+    from core.tasks.table.evaluate import evaluate_table
 
     return evaluate_table(Run(run_path), blob if blob is not None else data, name=name)
 
@@ -145,7 +145,7 @@ def table_evaluation(run: Run) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _predict_bytes(run_path: str, mtime: float, blob: bytes, name: str):
-    from core.tables.predict import predict_table
+    from core.tasks.table.predict import predict_table
 
     return predict_table(Run(run_path), blob, name=name)
 
@@ -180,7 +180,7 @@ def _vocabulary(run: Run, column: str) -> list[str]:
 
 def one_row_form(run: Run) -> None:
     """One widget per column the model needs; the prediction of that one row."""
-    from core.tables.predict import predict_table, table_columns_for
+    from core.tasks.table.predict import predict_table, table_columns_for
 
     try:
         columns = table_columns_for(run)

@@ -1,6 +1,6 @@
 """Tables on the Train page: pick or upload a CSV, look at it, choose the column to predict.
 
-Reading, kinds and proposals are ``core.tables.read``'s; this module only draws them and keeps
+Reading, kinds and proposals are ``core.data.table.read``'s; this module only draws them and keeps
 the choices in widgets.
 """
 
@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 
 import core
-from core.errors import InputError
-from core.i18n import N_, _, language, ngettext, number
-from core.tables import read
+from core.base.errors import InputError
+from core.base.i18n import N_, _, language, ngettext, number
+from core.data.table import read
 from pages._data import data_status, refresh_data_status
 from pages._session import actor, is_presenter
 
@@ -107,7 +107,7 @@ def upload_table() -> str | None:
     name = st.text_input(_("Name in the data folder"), placeholder=stem, key="train_table_name") or stem
     if not st.button(_("Save it and use it"), icon=":material/save:", key="train_table_save"):
         return None
-    from core.tables.store import save_table_upload  # engineer W's module
+    from core.data.table.store import save_table_upload  # engineer W's module
 
     try:
         path = save_table_upload(up, name, actor=actor())

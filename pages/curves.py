@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import plots
-from core.compare import differences
-from core.diagnosis import diagnose
-from core.errors import InputError
-from core.i18n import N_, _, number
-from core.jobs import JobManager
-from core.progress import early_stop_epoch
-from core.remedy import remedy_for
-from core.runs import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
-from core.storage import MAX_CSV_BYTES
+from core.base.errors import InputError
+from core.base.i18n import N_, _, number
+from core.base.storage import MAX_CSV_BYTES
+from core.plots import charts as plots
+from core.runs.jobs import JobManager
+from core.runs.progress import early_stop_epoch
+from core.runs.store import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
+from core.teaching.compare import differences
+from core.teaching.diagnosis import diagnose
+from core.teaching.remedy import remedy_for
 from core.training import SETTINGS
 from pages._i18n import localized, localized_numbers
 from pages._prefill import open_in_train

@@ -7,15 +7,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import plots
-from core.default_model import default_run
-from core.errors import InputError
+from core.access.roles import Actor
+from core.base.errors import InputError
+from core.base.i18n import N_, _, ngettext, number, percent
+from core.data.zip_import import import_zip
 from core.evaluate import Evaluation, evaluate_run
-from core.evaluation import gallery_indices, to_tflite
-from core.i18n import N_, _, ngettext, number, percent
-from core.roles import Actor
-from core.runs import Run
-from core.zip_import import import_zip
+from core.metrics.classes import gallery_indices, to_tflite
+from core.plots import charts as plots
+from core.runs.store import Run
+from core.serving.default_model import default_run
 from pages._data import data_status, refresh_data_status
 from pages._i18n import localized_numbers
 from pages._router import ensure_router

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.i18n import N_, _
-from core.roles import ACCESS, KEY_ENV
+from core.access.roles import ACCESS, KEY_ENV
+from core.base.i18n import N_, _
 from pages._data import data_status
 from pages._router import ensure_router
 from pages._session import is_presenter

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import plots
-from core.api_compare import ESTIMATOR_2019, WAYS, source, way_lines
-from core.api_compare.results import WayResult, comparisons
-from core.api_compare.runner import API_SETTINGS, comparison_configs
-from core.errors import InputError
-from core.i18n import N_, _, number, percent
-from core.jobs import JobManager
-from core.runs import ACTIVE_STATES, RunStore
+from core.base.errors import InputError
+from core.base.i18n import N_, _, number, percent
+from core.plots import charts as plots
+from core.runs.jobs import JobManager
+from core.runs.store import ACTIVE_STATES, RunStore
+from core.teaching.api_compare import ESTIMATOR_2019, WAYS, source, way_lines
+from core.teaching.api_compare.results import WayResult, comparisons
+from core.teaching.api_compare.runner import API_SETTINGS, comparison_configs
 from pages._data import data_status
 from pages._i18n import localized
 from pages._router import ensure_router

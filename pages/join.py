@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.errors import InputError
-from core.i18n import N_, _, percent
-from core.images import PixelBudget, open_image
-from core.limits import take
-from core.roles import Actor
-from core.room import Room, active_room
+from core.access.limits import take
+from core.access.roles import Actor
+from core.base.errors import InputError
+from core.base.i18n import N_, _, percent
+from core.data.images import PixelBudget, open_image
+from core.room.room import Room, active_room
 from pages._drawpad import draw_pad
 from pages._i18n import localized
 from pages._router import ensure_router

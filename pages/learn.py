@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import filters, plots
-from core.errors import InputError
-from core.i18n import N_, _, number
+from core.base.errors import InputError
+from core.base.i18n import N_, _, number
+from core.plots import charts as plots
+from core.teaching import filters
 from pages._data import data_status, folder_samples, load_path, load_upload, mnist_test_digits
 from pages._i18n import localized
 from pages._router import ensure_router

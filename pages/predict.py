@@ -11,13 +11,14 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from core import explain, ood, plots
-from core.default_model import default_run
-from core.errors import InputError
-from core.i18n import N_, _, number, percent
-from core.images import MAX_PIXELS, REQUEST_PIXELS, PixelBudget, open_image
-from core.inference import Probe, apply_probe
-from core.limits import take
+from core.access.limits import take
+from core.base.errors import InputError
+from core.base.i18n import N_, _, number, percent
+from core.data.images import MAX_PIXELS, REQUEST_PIXELS, PixelBudget, open_image
+from core.plots import charts as plots
+from core.serving import explain, ood
+from core.serving.default_model import default_run
+from core.serving.inference import Probe, apply_probe
 from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
 from pages._router import ensure_router
@@ -58,7 +59,7 @@ def pick_model():
             acc=percent(shipped.metrics()["accuracy"]))  # fmt: skip
     choice = st.selectbox(_("Model"), options, format_func=labels.get, key="predict_model")
     run = shipped if choice == "__default__" else next(r for r in runs if r.id == choice)
-    if is_table(run):  # predicted by core.tables.predict from rows, not served as an image model
+    if is_table(run):  # predicted by core.tasks.table.predict from rows, not served as an image model
         return run
     try:
         return served_model(str(run.path))
@@ -259,7 +260,7 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
 def explanation(kind: str, served, x: np.ndarray, layer: str, class_index: int | None = None):
     """Grad-CAM (``kind`` "gradcam") or one layer's feature maps of ``x``, computed once per image,
     layer and class: a rerun (a slider, another tab) shows them again without the model's lock
-    that Join waits on, and is not charged to the visitor's "heavy" allowance (core.limits)."""
+    that Join waits on, and is not charged to the visitor's "heavy" allowance (core.access.limits)."""
     return _explanation(kind, served.run_id, hashlib.sha1(x.tobytes()).hexdigest(), layer, class_index,
                         served, x, actor())  # fmt: skip
 

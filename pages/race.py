@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import plots
-from core.architectures import PRESETS, ModelSpec, summarize_spec
-from core.cli import parse_json_object
-from core.errors import InputError
-from core.i18n import N_, _, ngettext, number, percent
-from core.jobs import JobManager
-from core.race import (
+from core.base.cli import parse_json_object
+from core.base.errors import InputError
+from core.base.i18n import N_, _, ngettext, number, percent
+from core.models import PRESETS, ModelSpec, summarize_spec
+from core.plots import charts as plots
+from core.runs.jobs import JobManager
+from core.runs.store import ACTIVE_STATES, RunStore
+from core.teaching.race import (
     DEFAULT_TARGET,
     MAX_RACERS,
     MIN_RACERS,
@@ -30,7 +31,6 @@ from core.race import (
     start_race,
     stop_race,
 )
-from core.runs import ACTIVE_STATES, RunStore
 from core.training import TrainConfig, planned_train_size, presets_for
 from pages._data import data_status, warn_no_mnist
 from pages._i18n import localized

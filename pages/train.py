@@ -10,9 +10,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import datasets, plots
-from core import mnist as mnist_files
-from core.architectures import (
+from core.base.cli import parse_json_object
+from core.base.errors import InputError
+from core.base.i18n import N_, _, language, ngettext, number
+from core.data import folders as datasets
+from core.data import mnist as mnist_files
+from core.data.zip_import import import_zip
+from core.models import (
     KINDS,
     PRESETS,
     SPEC_SETTINGS,
@@ -24,15 +28,12 @@ from core.architectures import (
     summarize_spec,
     table_columns,
 )
-from core.architectures.specs import LAYER_FIELD
-from core.cli import parse_json_object
-from core.errors import InputError
-from core.i18n import N_, _, language, ngettext, number
-from core.jobs import JobManager, queue_position
-from core.runs import ACTIVE_STATES, RunStore
+from core.models.specs import LAYER_FIELD
+from core.plots import charts as plots
+from core.runs.jobs import JobManager, queue_position
+from core.runs.store import ACTIVE_STATES, RunStore
 from core.training import SETTINGS, TrainConfig, estimate_epoch_seconds, planned_train_size, presets_for
 from core.training.augment import AUGMENTATIONS
-from core.zip_import import import_zip
 from pages._data import data_status, mnist_test_digits, refresh_data_status, warn_no_mnist
 from pages._i18n import localized, localized_numbers
 from pages._prefill import KEY as PREFILL_KEY
@@ -71,7 +72,7 @@ def mnist_train_size(path: str) -> int:
 
 @st.cache_data(show_spinner=False, ttl=300)
 def thumbnails(files: tuple[str, ...], size: int = 96) -> list[np.ndarray]:
-    from core.images import load_array
+    from core.data.images import load_array
 
     return [load_array(f, "grayscale", size) for f in files]
 
@@ -338,7 +339,7 @@ def table_model_summary(spec: ModelSpec, data: dict) -> ModelSummary:
     Raises:
         InputError: the layers or the columns cannot make a table model.
     """
-    from core.training.table_data import plan_table, table_summary
+    from core.tasks.table.data import plan_table, table_summary
 
     cfg = TrainConfig.from_preset("table", data["data"], spec=spec, settings={k: data[k] for k in TABLE_CHOICES})
     plan = plan_table(cfg, read_path(data["data"]))  # the cached read: no second pass over the file

@@ -11,12 +11,12 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from core import plots
-from core.default_model import default_run
-from core.errors import InputError
-from core.i18n import _, number, percent
-from core.network import join_url
-from core.room import Room, Submission, active_room, open_room
+from core.base.errors import InputError
+from core.base.i18n import _, number, percent
+from core.plots import charts as plots
+from core.room.network import join_url
+from core.room.room import Room, Submission, active_room, open_room
+from core.serving.default_model import default_run
 from pages._i18n import localized, with_language
 from pages._router import ensure_router
 from pages._runs import served_by_id, usable_runs

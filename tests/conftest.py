@@ -68,7 +68,7 @@ HISTORY = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
 
 def seed_run(root, run_id, status, history_rows=(), preset="mnist-mlp", lr=0.001, metrics=None, **extra):
     """A run folder as the trainer writes it (config, status, history), without training."""
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
 
     path = root / run_id
     path.mkdir(parents=True)
@@ -91,8 +91,8 @@ def seed_run(root, run_id, status, history_rows=(), preset="mnist-mlp", lr=0.001
 @pytest.fixture(autouse=True)
 def fresh_limits() -> None:
     """Rate limits are per process and session: each test starts with a full allowance."""
-    from core import limits
-    from core.roles import ACCESS
+    from core.access import limits
+    from core.access.roles import ACCESS
 
     limits.reset()
     ACCESS.presenters.clear()  # AppTest sessions all share one id: no test inherits presenter rights
@@ -140,8 +140,8 @@ def seed_comparison(root, group: str = "2026-11-20-100000", seconds=(40.0, 35.0,
 
     ``seconds``: each way's fit time for 400 of 422 batches; ``running``: this way is still training.
     """
-    from core.api_compare.runner import comparison_configs
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
+    from core.teaching.api_compare.runner import comparison_configs
 
     for i, (cfg, fit) in enumerate(zip(comparison_configs("/d/mnist.npz", max_batches=400), seconds)):
         cfg.group = group
@@ -152,7 +152,7 @@ def seed_comparison(root, group: str = "2026-11-20-100000", seconds=(40.0, 35.0,
         rows = "".join(f"1,{b},{b},{1 / b:.3f},{0.9 + b / 5000:.3f},{fit * b / 400:.2f}\n" for b in range(10, 401, 10))
         (path / "batches.csv").write_text("epoch,batch,step,loss,accuracy,seconds\n" + rows)
         if cfg.way == running:
-            from core import procs  # this test process stands in for the training one
+            from core.runs import procs  # this test process stands in for the training one
 
             write_json_atomic(path / "status.json", {"status": "running", "epoch": 1, "epochs": 1, "batch": 200,
                                                      "steps_per_epoch": 400, "elapsed": fit / 2, "pid": os.getpid(),
@@ -177,7 +177,7 @@ def train_tiny_run(runs_root: Path, data: Path, task: str = "mnist", preset: str
 
 def train_with_cli(args: list[str], runs) -> str:
     """``python -m core.train ARGS --runs-dir RUNS`` (in process); returns the new run's id."""
-    from core.cli import run_module
+    from core.base.cli import run_module
 
     done = run_module("train", [*args, "--runs-dir", str(runs)])
     assert done.code == 0, done.stderr[-2000:]
@@ -194,7 +194,7 @@ def seed_race(root, race: str = "race-20261120-100000-abcd", racers=None, target
     """
     import json
 
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
 
     racers = racers or [
         ("fast", [(10.0, 0.95), (20.0, 0.981), (30.0, 0.985)], "completed"),
@@ -213,7 +213,7 @@ def seed_race(root, race: str = "race-20261120-100000-abcd", racers=None, target
         (path / "history.csv").write_text(HISTORY + "".join(rows))
         (path / "race.csv").write_text("epoch,time\n" + "".join(ends))
         config = json.loads((path / "config.json").read_text())
-        cpus = [0, 1] if len(racers) > 2 else [i]  # as core.race.plan_threads deals 2 cores
+        cpus = [0, 1] if len(racers) > 2 else [i]  # as core.teaching.race.plan_threads deals 2 cores
         config.update(preset=label, n_params=1000 * (i + 1), macs=50_000 * (i + 1), n_train=54_000,
                       race={"id": race, "target": target, "index": i, "label": label, "racers": len(racers),
                             "cores": 2, "intra": 1, "inter": 1, "cpus": cpus, "shared": len(racers) > 2,

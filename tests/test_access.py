@@ -1,14 +1,14 @@
-"""Who presents (core.roles.Connection), limits per address (core.limits), upload caps and
+"""Who presents (core.access.roles.Connection), limits per address (core.access.limits), upload caps and
 allowed hosts: the room's defences against one hostile visitor (issue 22)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core import limits
-from core.errors import InputError
-from core.network import allowed_hosts
-from core.roles import MIN_KEY_LENGTH, Connection, _Access, host_name
+from core.access import limits
+from core.access.roles import MIN_KEY_LENGTH, Connection, _Access, host_name
+from core.base.errors import InputError
+from core.room.network import allowed_hosts
 
 LOCAL_BROWSER = Connection("127.0.0.1", "localhost:8501", ("host", "user-agent", "origin"))
 

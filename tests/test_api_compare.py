@@ -1,4 +1,4 @@
-"""The MNIST CNN written three ways (core.api_compare): the same maths, trained as jobs.
+"""The MNIST CNN written three ways (core.teaching.api_compare): the same maths, trained as jobs.
 
 The oracle: from the same weights, low-level TensorFlow, Keras and Keras compiled with XLA
 compute the same forward pass and the same gradients, and the hand-written Adam takes
@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from conftest import synthetic_digits
 
-from core.api_compare import WAYS, code_lines, source, way_lines
-from core.api_compare.results import comparisons
-from core.api_compare.runner import ApiRunConfig, comparison_configs, train_queued
-from core.errors import InputError
-from core.jobs import MAX_JOBS_PER_SESSION, JobManager
-from core.roles import LOCAL, Actor, NotAllowedError
-from core.runs import ACTIVE_STATES, RunStore
+from core.access.roles import LOCAL, Actor, NotAllowedError
+from core.base.errors import InputError
+from core.runs.jobs import MAX_JOBS_PER_SESSION, JobManager
+from core.runs.store import ACTIVE_STATES, RunStore
+from core.teaching.api_compare import WAYS, code_lines, source, way_lines
+from core.teaching.api_compare.results import comparisons
+from core.teaching.api_compare.runner import ApiRunConfig, comparison_configs, train_queued
 
 
 def batch(n: int = 12, seed: int = 0):
@@ -46,7 +46,7 @@ def ops_as_a_job_runs_them():
 @pytest.fixture(scope="module")
 def three_ways(ops_as_a_job_runs_them):
     """One set of weights, in the low-level variables and in two Keras models (plain and XLA)."""
-    from core.api_compare import keras_fit, lowlevel
+    from core.teaching.api_compare import keras_fit, lowlevel
 
     weights = lowlevel.init_weights(seed=7)
     plain = keras_fit.compile_model(keras_fit.build_model())
@@ -60,7 +60,7 @@ def three_ways(ops_as_a_job_runs_them):
 def test_the_three_ways_compute_the_same_forward_pass(three_ways):
     import tensorflow as tf
 
-    from core.api_compare import lowlevel
+    from core.teaching.api_compare import lowlevel
 
     weights, plain, xla = three_ways
     x, _ = batch()
@@ -75,7 +75,7 @@ def test_the_three_ways_compute_the_same_gradients(three_ways):
     import keras
     import tensorflow as tf
 
-    from core.api_compare import lowlevel
+    from core.teaching.api_compare import lowlevel
 
     weights, plain, xla = three_ways
     x, y = batch(seed=3)
@@ -105,7 +105,7 @@ def test_the_hand_written_adam_takes_keras_adams_steps():
     import keras
     import tensorflow as tf
 
-    from core.api_compare import lowlevel
+    from core.teaching.api_compare import lowlevel
 
     rng = np.random.default_rng(0)
     start = [rng.normal(size=s).astype(np.float32) for s in ((3, 4), (4,))]

@@ -8,10 +8,10 @@ import numpy as np
 from conftest import ROOT, seed_comparison, synthetic_digits
 from streamlit.testing.v1 import AppTest
 
-from core.api_compare import WAYS, source, way_lines
-from core.jobs import JobManager
-from core.roles import LOCAL
-from core.runs import ACTIVE_STATES, RunStore
+from core.access.roles import LOCAL
+from core.runs.jobs import JobManager
+from core.runs.store import ACTIVE_STATES, RunStore
+from core.teaching.api_compare import WAYS, source, way_lines
 
 APP = str(ROOT / "streamlit_app.py")
 

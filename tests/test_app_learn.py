@@ -12,8 +12,8 @@ from conftest import ROOT
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import filters
-from core.images import MAX_PIXELS
+from core.data.images import MAX_PIXELS
+from core.teaching import filters
 
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 120  # the first run imports TensorFlow

@@ -11,9 +11,9 @@ import pytest
 from conftest import ROOT, seed_race, stripes, synthetic_digits
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.procs import start_ticks
-from core.runs import RunStore
+from core.runs import jobs
+from core.runs.procs import start_ticks
+from core.runs.store import RunStore
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -156,7 +156,7 @@ def test_an_image_folder_race_uses_one_image_size_for_all(data, fake_start):
 
 
 def test_a_layer_table_saved_as_json_can_race(data):
-    from core.architectures import get_preset
+    from core.models import get_preset
 
     at = race_page()
     at.selectbox(key="race_pick_mnist_2").set_value("spec").run()

@@ -10,9 +10,9 @@ from conftest import ROOT
 from PIL import Image, ImageDraw, ImageFont
 from streamlit.testing.v1 import AppTest
 
-from core.roles import LOCAL, Actor
-from core.room import active_room, open_room
-from core.runs import RunStore
+from core.access.roles import LOCAL, Actor
+from core.room.room import active_room, open_room
+from core.runs.store import RunStore
 
 APP = str(ROOT / "streamlit_app.py")
 KEY = "s3cret-key-of-the-talk"

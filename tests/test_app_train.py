@@ -14,10 +14,10 @@ from conftest import ROOT, seed_run
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import JobManager
-from core.procs import start_ticks
-from core.roles import LOCAL
-from core.runs import RunStore
+from core.access.roles import LOCAL
+from core.runs.jobs import JobManager
+from core.runs.procs import start_ticks
+from core.runs.store import RunStore
 from core.training import SETTINGS
 
 APP = str(ROOT / "streamlit_app.py")

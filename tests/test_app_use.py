@@ -13,7 +13,7 @@ from conftest import train_with_cli as train
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.images import MAX_PIXELS
+from core.data.images import MAX_PIXELS
 
 APP = str(ROOT / "streamlit_app.py")
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from core.architectures import (
+from core.base.errors import InputError
+from core.models import (
     KINDS,
     PRESETS,
     LayerSpec,
@@ -11,7 +12,6 @@ from core.architectures import (
     summarize_spec,
     validate_spec,
 )
-from core.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_spec_round_trip_and_unknown_preset():
 def test_layer_table_round_trip_and_bad_cells():
     import math
 
-    from core.architectures import layers_from_rows, layers_to_rows
+    from core.models import layers_from_rows, layers_to_rows
 
     spec = get_preset("keras-convnet")
     rows = layers_to_rows(spec.layers)
@@ -174,7 +174,7 @@ def test_new_kinds_count_like_a_hand_computation():
 def test_mobilenet_arithmetic_matches_keras():
     import keras
 
-    from core.architectures.backbones import mobilenet_v2_counts
+    from core.models.backbones import mobilenet_v2_counts
 
     for h, w in ((32, 32), (97, 131)):
         base = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(h, w, 3))
@@ -222,7 +222,7 @@ def test_a_required_field_is_named():
 
 
 def test_layer_table_columns_come_from_the_registry():
-    from core.architectures import editable_kinds, layers_from_rows, layers_to_rows, table_columns
+    from core.models import editable_kinds, layers_from_rows, layers_to_rows, table_columns
 
     assert "SeparableConv2D" in editable_kinds() and "GlobalMaxPooling2D" in editable_kinds()
     assert "Pretrained" not in editable_kinds()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from browser import chromium_page, demo_data, no_exception, running_app, screenshot_dir, wait_idle
 
-from core.api_compare import WAYS
+from core.teaching.api_compare import WAYS
 
 
 def test_the_presenter_trains_the_three_ways_and_reads_the_table(tmp_path):

@@ -20,8 +20,8 @@ from browser import (
 )
 from conftest import seed_run
 
-from core.roles import LOCAL
-from core.room import open_room
+from core.access.roles import LOCAL
+from core.room.room import open_room
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from browser import demo_data, require_browser, running_app, screenshot_dir, vis
 from conftest import cli_env
 from PIL import Image, ImageDraw, ImageFont
 
-from core.cli import run_module
-from core.roles import LOCAL, Actor
-from core.room import open_room
+from core.access.roles import LOCAL, Actor
+from core.base.cli import run_module
+from core.room.room import open_room
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ def test_a_real_mnist_race_through_the_page(tmp_path):
     """mnist-fast vs mnist-tutorial vs mnist-mlp, 2 epochs each, on the real MNIST (a few minutes)."""
     from playwright.sync_api import expect
 
-    from core.race import races
+    from core.teaching.race import races
 
     require_browser()
     data = tmp_path / "data"

@@ -10,7 +10,7 @@ import json
 from browser import chromium_page, demo_data, no_exception, running_app, screenshot_dir, wait_idle
 from conftest import seed_run
 
-from core.storage import write_json_atomic
+from core.base.storage import write_json_atomic
 from core.training import TrainConfig
 
 

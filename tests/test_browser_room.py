@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from browser import AppServer, no_exception, require_browser, screenshot_dir, wait_idle
 
-from core.roles import LOCAL
-from core.room import open_room
+from core.access.roles import LOCAL
+from core.room.room import open_room
 
 PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}

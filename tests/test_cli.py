@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import run_module
+from core.base.cli import run_module
 from tests.conftest import cli_env
 
 

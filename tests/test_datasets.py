@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from core import datasets, mnist
-from core.errors import InputError
+from core.base.errors import InputError
+from core.data import folders as datasets
+from core.data import mnist
 from tests.conftest import stripes
 
 
@@ -125,11 +126,11 @@ def test_mnist_found_in_a_mnist_subfolder(tmp_path, monkeypatch, mnist_npz):
 
 
 def test_pipelines_do_not_autotune_so_an_ending_iterator_never_waits():
-    """With tf.data's autotuning on, each epoch's end could wait seconds for its tuning thread (core.datasets)."""
+    """With tf.data's autotuning on, each epoch's end could wait seconds for its tuning thread (core.data.folders)."""
     import keras
 
-    from core.evaluation import predict_probs
-    from core.tables.model import make_dataset as table_dataset
+    from core.metrics.classes import predict_probs
+    from core.models.table_net import make_dataset as table_dataset
 
     x = np.random.default_rng(0).random((10, 8, 8, 1)).astype(np.float32)
     y = np.eye(2, dtype=np.float32)[[0, 1] * 5]

@@ -1,13 +1,13 @@
-"""Curves in plain words (core.diagnosis): one constructed history of each kind, and the shipped run."""
+"""Curves in plain words (core.teaching.diagnosis): one constructed history of each kind, and the shipped run."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.default_model import DEFAULT_RUN_DIR
-from core.diagnosis import diagnose
-from core.i18n import set_language
-from core.runs import Run
+from core.base.i18n import set_language
+from core.runs.store import Run
+from core.serving.default_model import DEFAULT_RUN_DIR
+from core.teaching.diagnosis import diagnose
 
 
 def history(loss, val_loss) -> list[dict]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cli import run_module
-from core.errors import InputError
+from core.base.cli import run_module
+from core.base.errors import InputError
 from core.training.distribute import MAX_DEVICES, Cluster, Placement, parse_devices, read_cluster, setup
 from tests.conftest import ROOT, cli_env, synthetic_digits
 
@@ -241,7 +241,7 @@ def test_two_workers_on_localhost_train_one_run_like_two_local_devices(tmp_path,
 
 
 def test_a_table_run_stays_on_the_default_strategy_and_records_it(tmp_path):
-    from core import datasets
+    from core.data import folders as datasets
 
     args = ["--task", "table", "--data", str(datasets.SHIPPED_TABLES / "diabetes.csv"), "--target", "progression",
             "--preset", "table-tutorial", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"), "--devices", "cpu:0,cpu:1"]  # fmt: skip

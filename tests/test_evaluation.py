@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core.evaluation import confusion_matrix, cross_entropy, metrics_from_probs
+from core.metrics.classes import confusion_matrix, cross_entropy, metrics_from_probs
 
 
 def test_confusion_and_per_class_against_hand_counts():
@@ -32,7 +32,7 @@ def test_confusion_matrix_counts():
 
 
 def test_gallery_indices_orders_and_filters():
-    from core.evaluation import gallery_indices
+    from core.metrics.classes import gallery_indices
 
     y = np.array([0, 1, 1, 0, 2])
     probs = np.array([[0.9, 0.1, 0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.05, 0.95, 0], [0.1, 0.2, 0.7]])
@@ -47,7 +47,7 @@ def test_tflite_export_matches_keras():
     import keras
     import tensorflow as tf
 
-    from core.evaluation import to_tflite
+    from core.metrics.classes import to_tflite
 
     keras.utils.set_random_seed(1)
     inp = keras.Input((8, 8, 1))

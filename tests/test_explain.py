@@ -1,4 +1,4 @@
-"""core.explain (feature maps, Grad-CAM) and inference probes on a constructed toy task."""
+"""core.serving.explain (feature maps, Grad-CAM) and inference probes on a constructed toy task."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import explain
-from core.errors import InputError
-from core.inference import Probe, apply_probe
+from core.base.errors import InputError
+from core.serving import explain
+from core.serving.inference import Probe, apply_probe
 
 SIZE = 24
 
@@ -97,7 +97,7 @@ def test_probes_change_the_image_as_described():
 
 
 def test_explanations_work_on_the_nested_transfer_backbone(tmp_path):
-    from core.architectures import build_model, get_preset
+    from core.models import build_model, get_preset
 
     model = build_model(get_preset("transfer-mobilenetv2"), (64, 64, 3), 2, [], pretrained_weights=False)
     model.save(tmp_path / "t.keras")
@@ -112,9 +112,9 @@ def test_explanations_work_on_the_nested_transfer_backbone(tmp_path):
 
 def test_explanations_are_charged_to_the_visitor_and_refused_past_the_rate(toy_model, monkeypatch):
     """Grad-CAM, feature maps and a TFLite conversion cost seconds of the room's CPU each (issue 22)."""
-    from core import limits
-    from core.evaluation import to_tflite
-    from core.roles import Actor
+    from core.access import limits
+    from core.access.roles import Actor
+    from core.metrics.classes import to_tflite
 
     monkeypatch.setitem(limits.RATES, "heavy", limits.Rate(3, 60, "evaluations and explanations"))
     visitor, neighbour = Actor("s1", False, "192.0.2.1"), Actor("s2", False, "192.0.2.2")

@@ -1,4 +1,4 @@
-"""core.filters against an independent numpy loop and against Keras layers."""
+"""core.teaching.filters against an independent numpy loop and against Keras layers."""
 
 import math
 
@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from core import filters
-from core.errors import InputError
+from core.base.errors import InputError
+from core.teaching import filters
 
 
 def _pad_amounts(n: int, k: int, s: int) -> tuple[int, int]:

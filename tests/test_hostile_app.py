@@ -30,9 +30,8 @@ from hostile_files import (
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import procs
-from core.roles import LOCAL
-from core.runs import RunStore
+from core.access.roles import LOCAL
+from core.runs.store import RunStore, procs
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -217,7 +216,7 @@ def test_a_session_cannot_fill_the_queue(tmp_path, monkeypatch):
     assert "You already have 3 jobs waiting or running" in messages(at)
     queued = [r for r in RunStore().list() if r.status()["status"] == "queued"]
     assert len(queued) == 3
-    from core.jobs import JobManager
+    from core.runs.jobs import JobManager
 
     for run in queued:
         JobManager().stop(run.id, actor=LOCAL)

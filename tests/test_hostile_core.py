@@ -26,16 +26,16 @@ from hostile_files import (
 )
 from PIL import Image
 
-from core import limits, procs
-from core.errors import InputError
-from core.images import PixelBudget, decode_png_data_url, open_image, to_mode
-from core.inference import ModelInput, preprocess
-from core.jobs import JobManager
-from core.progress import progress, stop_words
-from core.roles import LOCAL, Actor
-from core.runs import RunStore
-from core.storage import write_json_atomic
-from core.zip_import import ImportLimits, import_zip
+from core.access import limits
+from core.access.roles import LOCAL, Actor
+from core.base.errors import InputError
+from core.base.storage import write_json_atomic
+from core.data.images import PixelBudget, decode_png_data_url, open_image, to_mode
+from core.data.zip_import import ImportLimits, import_zip
+from core.runs.jobs import JobManager
+from core.runs.progress import progress, stop_words
+from core.runs.store import RunStore, procs
+from core.serving.inference import ModelInput, preprocess
 
 
 def _gif_animated() -> bytes:
@@ -203,7 +203,7 @@ CONFIGS = {
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_damaged_config_files(tmp_path, name):
-    from core.inference import model_input_for
+    from core.serving.inference import model_input_for
 
     store = RunStore(tmp_path)
     run = store.create("x", {})
@@ -278,7 +278,7 @@ def _classes(n: int = 3, size: int = 20) -> dict[str, bytes]:
 
 
 def test_import_quota_is_shared_by_all_imports(tmp_path, monkeypatch):
-    from core.zip_import import imported_bytes
+    from core.data.zip_import import imported_bytes
 
     import_zip(zip_of(_classes()), "first", tmp_path, actor=LOCAL)
     monkeypatch.setenv("CNNLAB_IMPORT_QUOTA_MB", str(imported_bytes(tmp_path) / 1024**2))  # now full
@@ -311,7 +311,7 @@ def test_imports_per_session_are_limited(tmp_path, monkeypatch):
 def test_queue_caps_per_session_and_in_total(tmp_path, mnist_npz, monkeypatch):
     from core.training import TrainConfig
 
-    monkeypatch.setattr("core.jobs.MAX_JOBS_PER_SESSION", 2)
+    monkeypatch.setattr("core.runs.jobs.MAX_JOBS_PER_SESSION", 2)
     monkeypatch.setenv("CNNLAB_MAX_QUEUE", "4")
     manager = JobManager(tmp_path / "runs", max_running=1)
     busy = manager.store.create("busy", {})  # a running job that holds the only slot

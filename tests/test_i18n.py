@@ -15,9 +15,9 @@ from conftest import ROOT, seed_comparison, seed_run, stripes, synthetic_digits
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import i18n
-from core.errors import InputError
-from core.i18n import _, ngettext, normalize, number, percent, set_language
+from core.base import i18n
+from core.base.errors import InputError
+from core.base.i18n import _, ngettext, normalize, number, percent, set_language
 
 APP = str(ROOT / "streamlit_app.py")
 PO = i18n.LOCALES / "pt_BR" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
@@ -49,7 +49,7 @@ def forms(message) -> list[tuple[str, str]]:
 
 def test_every_marked_message_has_a_portuguese_translation():
     """Fails when code marks a message (``_``, ``N_``, ``ngettext``) that the catalog does not
-    translate. Fix: ``python -m core.i18n``, then translate the new entries in the .po file."""
+    translate. Fix: ``python -m core.base.i18n``, then translate the new entries in the .po file."""
     template, catalog = i18n.extract(), portuguese_catalog()
     assert len(template) > 600  # the extraction really reads core/ and pages/
     missing = []
@@ -142,7 +142,7 @@ def test_core_errors_follow_the_language_of_the_session():
 
 
 def test_the_command_line_stays_english(tmp_path):
-    from core.cli import run_module
+    from core.base.cli import run_module
 
     set_language("pt_BR")  # neither this process's language nor the system's reaches the CLI
     env = {**os.environ, "LANG": "pt_BR.UTF-8", "LANGUAGE": "pt_BR"}
@@ -157,8 +157,8 @@ def test_the_command_line_stays_english(tmp_path):
 @pytest.fixture
 def content(tmp_path):
     """Data, runs and a room, so the pages show their full content (tables, charts, forms)."""
-    from core.roles import LOCAL
-    from core.room import open_room
+    from core.access.roles import LOCAL
+    from core.room.room import open_room
 
     data = tmp_path / "data"
     data.mkdir()

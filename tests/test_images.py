@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import InputError
-from core.images import MAX_PIXELS, check_image_file, load_array, open_image, to_array
+from core.base.errors import InputError
+from core.data.images import MAX_PIXELS, check_image_file, load_array, open_image, to_array
 
 
 def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.errors import InputError
-from core.inference import ModelInput, load_and_preprocess, prepare_digit
+from core.base.errors import InputError
+from core.serving.inference import ModelInput, load_and_preprocess, prepare_digit
 
 MNIST = ModelInput("mnist", 28, "grayscale", tuple("0123456789"))
 
@@ -63,8 +63,8 @@ def test_served_models_run_as_one_graph_with_the_same_outputs():
     """The graph the room serves answers exactly what the Keras model answers, at any batch size."""
     import keras
 
-    from core import ood
-    from core.inference import graph_function
+    from core.serving import ood
+    from core.serving.inference import graph_function
 
     keras.utils.set_random_seed(1)
     inp = keras.Input((12, 12, 1))
@@ -89,7 +89,7 @@ def test_served_models_run_as_one_graph_with_the_same_outputs():
 
 
 def test_something_that_cannot_be_traced_is_served_as_it_is():
-    from core.inference import graph_function
+    from core.serving.inference import graph_function
 
     class NoInputs:
         inputs = []

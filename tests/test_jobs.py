@@ -1,4 +1,4 @@
-"""core.jobs: real training processes on tiny synthetic MNIST."""
+"""core.runs.jobs: real training processes on tiny synthetic MNIST."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from core import jobs
-from core.errors import InputError
-from core.jobs import JobManager, queue_position
-from core.procs import start_ticks
-from core.roles import LOCAL
-from core.runs import Run, RunStore
+from core.access.roles import LOCAL
+from core.base.errors import InputError
+from core.runs import jobs
+from core.runs.jobs import JobManager, queue_position
+from core.runs.procs import start_ticks
+from core.runs.store import Run, RunStore
 from core.training import TrainConfig
 
 

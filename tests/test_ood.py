@@ -16,9 +16,9 @@ from conftest import ROOT, stripes, synthetic_digits
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import ood
-from core.cli import run_module
-from core.runs import Run
+from core.base.cli import run_module
+from core.runs.store import Run
+from core.serving import ood
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -188,7 +188,7 @@ def test_training_writes_a_calibration_at_the_validation_rate(tiny):
     assert reason is None and cal.method == ood.METHOD and cal.familiar_rate == ood.FAMILIAR_RATE
     assert cal.n_validation == run.config()["n_val"]
     # Rescoring the validation split gives back the saved rate.
-    from core.inference import serve
+    from core.serving.inference import serve
 
     served = serve(run)
     data = prepare_data(TrainConfig.from_dict(run.config()))
@@ -226,7 +226,7 @@ def test_combined_keeps_the_stranger_of_two_standardised_scores(tiny, monkeypatc
 
 
 def test_noise_scores_as_less_familiar_than_digits(tiny):
-    from core.inference import serve
+    from core.serving.inference import serve
 
     served = serve(tiny["run"])
     _p, digits = served.examine(tiny["x_test"][..., None].astype(np.float32) / 255)
@@ -237,7 +237,7 @@ def test_noise_scores_as_less_familiar_than_digits(tiny):
 
 
 def test_predict_files_and_cli_carry_the_verdict(tiny, tmp_path):
-    from core.inference import predict_files
+    from core.serving.inference import predict_files
 
     digit = tmp_path / "digit.png"
     Image.fromarray(255 - tiny["x_test"][3]).resize((84, 84)).save(digit)  # dark on light, as photographed
@@ -256,7 +256,7 @@ def test_predict_files_and_cli_carry_the_verdict(tiny, tmp_path):
 
 
 def test_an_older_run_is_calibrated_lazily_and_cached(tiny, tmp_path):
-    from core.inference import serve
+    from core.serving.inference import serve
 
     run = copy_run(tiny, tmp_path)
     saved = json.loads((run.path / ood.OOD_FILE).read_text())
@@ -268,8 +268,8 @@ def test_an_older_run_is_calibrated_lazily_and_cached(tiny, tmp_path):
 
 
 def test_without_data_or_calibration_predictions_still_work(tiny, tmp_path):
-    from core.inference import predict_files
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
+    from core.serving.inference import predict_files
 
     run = copy_run(tiny, tmp_path)
     (run.path / ood.OOD_FILE).write_text("{damaged")
@@ -284,7 +284,7 @@ def test_without_data_or_calibration_predictions_still_work(tiny, tmp_path):
 
 
 def test_an_image_folder_run_is_calibrated_from_split_json(tmp_path):
-    from core.inference import serve
+    from core.serving.inference import serve
     from core.training import train
     from core.training.config import TrainConfig
 
@@ -314,7 +314,7 @@ def png(img: Image.Image) -> bytes:
 
 
 def test_predict_page_says_i_dont_know_for_noise_and_shows_the_threshold(tmp_path):
-    from core.default_model import default_run
+    from core.serving.default_model import default_run
 
     cal, _reason = ood.load(default_run())
     assert cal is not None  # the shipped model carries its calibration: it works on a fresh machine

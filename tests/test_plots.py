@@ -1,8 +1,8 @@
-"""core.plots: colour maps, enlargement, boxes and number grids."""
+"""core.plots.charts: colour maps, enlargement, boxes and number grids."""
 
 import numpy as np
 
-from core import plots
+from core.plots import charts as plots
 
 
 def test_diverging_keeps_zero_white_and_signs_apart():

@@ -1,4 +1,4 @@
-"""core.race: results from racer folders, the gang start, fair shares, rights, and one real tiny race."""
+"""core.teaching.race: results from racer folders, the gang start, fair shares, rights, and one real tiny race."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import time
 import pytest
 from conftest import ROOT, seed_race
 
-from core import jobs, race
-from core.errors import InputError
-from core.jobs import JobManager
-from core.procs import start_ticks
-from core.roles import LOCAL, Actor, NotAllowedError
-from core.runs import ACTIVE_STATES, RunStore
-from core.storage import write_json_atomic
+from core.access.roles import LOCAL, Actor, NotAllowedError
+from core.base.errors import InputError
+from core.base.storage import write_json_atomic
+from core.runs import jobs
+from core.runs.jobs import JobManager
+from core.runs.procs import start_ticks
+from core.runs.store import ACTIVE_STATES, RunStore
+from core.teaching import race
 from core.training import TrainConfig
 
 AUDIENCE = Actor("someone", presenter=False)
@@ -203,7 +204,7 @@ def test_only_the_presenter_starts_or_stops_a_race(mnist_npz):
 
 def test_a_racer_takes_its_core_and_threads_before_tensorflow_starts():
     cpu = race.machine_cpus()[-1]
-    code = ("import json; from core.race import apply_fairness; "
+    code = ("import json; from core.teaching.race import apply_fairness; "
             f"print(json.dumps(apply_fairness({{'intra': 1, 'inter': 1, 'cpus': [{cpu}, 999]}})))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
@@ -215,7 +216,7 @@ def test_a_racer_takes_its_core_and_threads_before_tensorflow_starts():
 def test_a_racer_gives_its_share_back_before_starting_the_next_jobs():
     """A child started by the last racer (the next race, a queued job) must not inherit its one core."""
     cpus = race.machine_cpus()
-    code = ("import json, os, subprocess, sys; from core.race import apply_fairness, machine_cpus, release_share; "
+    code = ("import json, os, subprocess, sys; from core.teaching.race import apply_fairness, machine_cpus, release_share; "
             f"before = machine_cpus(); apply_fairness({{'intra': 1, 'inter': 1, 'cpus': [{cpus[0]}]}}); "
             "release_share(before); "
             "child = subprocess.run([sys.executable, '-c', 'import json, os; print(json.dumps([sorted(os.sched_getaffinity(0)), "

@@ -1,11 +1,11 @@
-"""One click from a finding to a pre-filled Train page (core.remedy, pages/_prefill.py)."""
+"""One click from a finding to a pre-filled Train page (core.teaching.remedy, pages/_prefill.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.architectures import get_preset
-from core.remedy import remedy_for
+from core.models import get_preset
+from core.teaching.remedy import remedy_for
 from core.training import TrainConfig
 
 
@@ -71,7 +71,7 @@ def overfitting_run_on_curves(tmp_path):
     from conftest import ROOT, seed_run
     from streamlit.testing.v1 import AppTest
 
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
 
     rows = [f"{e},{1 / e:.3f},0.9,{v},0.8,0.001,1.0\n" for e, v in enumerate([0.9, 0.5, 0.4, 0.45, 0.5, 0.6], 1)]
     path = seed_run(tmp_path / "runs", "20261120-100000-over", "completed", rows, epochs_done=6, epochs=6)

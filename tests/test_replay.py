@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, seed_run, synthetic_digits, train_tiny_run
 from streamlit.testing.v1 import AppTest
 
-from core import replay as record
-from core.replay import read_replay
+from core.runs import replay_record as record
+from core.runs.replay_record import read_replay
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -43,7 +43,7 @@ def sample_size(run: Path) -> int:
 
 
 def test_training_records_epoch_zero_and_every_epoch(trained):
-    from core.architectures import get_preset
+    from core.models import get_preset
 
     conv = get_preset("mnist-fast").layers[0]  # the recipe's first layer: its kernels are recorded
     rep = read_replay(trained)
@@ -110,7 +110,7 @@ def test_thumbnails_are_bounded():
 def test_first_kernel_layer_finds_conv_depthwise_and_nested_and_none_in_a_dense_model():
     import keras
 
-    from core.training.replay import first_kernel_layer, layer_kernel
+    from core.training.replay_recorder import first_kernel_layer, layer_kernel
 
     dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     assert first_kernel_layer(dense) is None
@@ -236,7 +236,7 @@ def test_a_run_without_record_and_a_model_without_convolution(tmp_path):
     mlp = seed_run(root, "20261120-110000-mlp", "completed", ["1,1.0,0.5,1.1,0.5,0.001,1.0\n"])
     folder = mlp / record.REPLAY_DIR
     folder.mkdir()
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
 
     write_json_atomic(folder / record.META_FILE, {"layer": None, "class_names": ["a", "b"], "sample_size": 4})
     record.write_npz_atomic(folder / record.SAMPLES_FILE, images=np.zeros((2, 28, 28, 1), np.uint8),
@@ -251,8 +251,8 @@ def test_a_run_without_record_and_a_model_without_convolution(tmp_path):
 
 
 def test_a_live_run_replays_the_epochs_so_far(run_copy):
-    from core import procs
-    from core.storage import write_json_atomic
+    from core.base.storage import write_json_atomic
+    from core.runs import procs
 
     (run_copy / record.REPLAY_DIR / "epoch-0002.npz").unlink()  # epoch 2 is still training
     write_json_atomic(run_copy / "status.json", {"status": "running", "epoch": 2, "epochs": 2, "pid": os.getpid(),

@@ -1,4 +1,4 @@
-"""The room (core.room) and who may do what (core.roles)."""
+"""The room (core.room.room) and who may do what (core.access.roles)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,18 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from core import datasets, limits
-from core import room as room_module
-from core.default_model import default_run
-from core.errors import InputError
-from core.jobs import JobManager
-from core.roles import LOCAL, Actor, NotAllowedError, _Access, require_presenter
-from core.room import Room, active_room, open_room, sender_of
-from core.runs import RunStore
-from core.storage import read_json, write_json_atomic
+from core.access import limits
+from core.access.roles import LOCAL, Actor, NotAllowedError, _Access, require_presenter
+from core.base.errors import InputError
+from core.base.storage import read_json, write_json_atomic
+from core.data import folders as datasets
+from core.data.zip_import import import_zip
+from core.room import room as room_module
+from core.room.room import Room, active_room, open_room, sender_of
+from core.runs.jobs import JobManager
+from core.runs.store import RunStore
+from core.serving.default_model import default_run
 from core.training import TrainConfig
-from core.zip_import import import_zip
 
 AUDIENCE = Actor("phone-1", False)
 OTHER_PHONE = Actor("phone-2", False)

@@ -4,11 +4,11 @@ import sys
 
 import pytest
 
-from core.errors import InputError
-from core.procs import start_ticks
-from core.roles import LOCAL
-from core.runs import RunStore, open_run, validate_run_id
-from core.storage import append_csv, read_csv, read_json, write_json_atomic
+from core.access.roles import LOCAL
+from core.base.errors import InputError
+from core.base.storage import append_csv, read_csv, read_json, write_json_atomic
+from core.runs.procs import start_ticks
+from core.runs.store import RunStore, open_run, validate_run_id
 
 
 def test_atomic_json_and_half_written_reads(tmp_path):
@@ -78,7 +78,7 @@ def test_runs_list_cli(tmp_path):
     store = RunStore(tmp_path)
     store.create("hello", {"task": "mnist", "preset": "mnist-mlp"})
     out = subprocess.run(
-        [sys.executable, "-m", "core.runs", "list", "--runs-dir", str(tmp_path)],
+        [sys.executable, "-m", "core.runs.store", "list", "--runs-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.default_model import DEFAULT_RUN_DIR, default_run
-from core.errors import InputError
-from core.inference import Probe, serve
+from core.base.errors import InputError
+from core.serving.default_model import DEFAULT_RUN_DIR, default_run
+from core.serving.inference import Probe, serve
 
 
 def drawing(digit: str) -> Image.Image:

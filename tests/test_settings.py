@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from conftest import ROOT, cli_env
 
-from core.cli import run_module
-from core.errors import InputError
-from core.jobs import JobManager
-from core.procs import start_ticks
-from core.roles import LOCAL
-from core.runs import RunStore
-from core.settings import Setting
-from core.storage import write_json_atomic
+from core.access.roles import LOCAL
+from core.base.cli import run_module
+from core.base.errors import InputError
+from core.base.settings import Setting
+from core.base.storage import write_json_atomic
+from core.runs.jobs import JobManager
+from core.runs.procs import start_ticks
+from core.runs.store import RunStore
 from core.training import SETTINGS, TrainConfig
 
 
@@ -165,7 +165,7 @@ def test_a_spec_keeps_its_presets_name_only_while_its_layers_are_the_presets():
     """The Train page passes the preset and its spec: an unedited one is recorded as that preset."""
     import dataclasses
 
-    from core.architectures import LayerSpec, get_preset
+    from core.models import LayerSpec, get_preset
     from core.training import TrainConfig
 
     spec = get_preset("mnist-mlp")

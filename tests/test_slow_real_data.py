@@ -5,7 +5,7 @@ Accuracy targets are asserted here; speed targets live in bench/ (never in tests
 
 import pytest
 
-from core.cli import run_module
+from core.base.cli import run_module
 from tests.conftest import SHARED_DATA, cli_env, requires_shared
 
 pytestmark = [pytest.mark.slow, requires_shared]

@@ -46,17 +46,17 @@ def test_warm_up_returns_at_once_and_loads_tensorflow_and_the_model_in_the_backg
     out = run_python(
         """
         import gc, sys, threading
-        import core.inference
+        import core.serving.inference
         import pages._router as router
 
-        loads, serve = [], core.inference.serve
-        core.inference.serve = lambda run: loads.append(run.id) or serve(run)
+        loads, serve = [], core.serving.inference.serve
+        core.serving.inference.serve = lambda run: loads.append(run.id) or serve(run)
         router.warm_up()
         warm = [t for t in threading.enumerate() if t.name == "cnnlab-warm-up"]
         warm[0].join(240)
         router.warm_up()  # once per server
         again = [t for t in threading.enumerate() if t.name == "cnnlab-warm-up"]
-        from core.default_model import default_run
+        from core.serving.default_model import default_run
         from pages._runs import load_served
 
         load_served(str(default_run().path))  # what Predict asks for: already loaded

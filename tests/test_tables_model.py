@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from core.architectures import get_preset
-from core.architectures.specs import LayerSpec
-from core.errors import InputError
-from core.tables.metrics import (
+from core.base.errors import InputError
+from core.metrics.table import (
     classification_metrics,
     majority_baseline,
     mean_baseline,
     regression_metrics,
     usable_rows,
 )
-from core.tables.model import (
+from core.models import get_preset
+from core.models.specs import LayerSpec
+from core.models.table_net import (
     TableFeatures,
     build_table_model,
     compile_table_model,
@@ -246,7 +246,7 @@ def test_usable_rows_uses_the_readers_line_numbers():
 
     A spreadsheet shows the quoted two-line cell as one row (2) and the blank line as an empty row (3).
     """
-    from core.tables.read import read_table
+    from core.data.table.read import read_table
 
     text = 'x2,island,comment\n1.0,Dream,"two\nlines"\n\nabc,Dream,\n3.0,Mars,\n'
     table = read_table(text.encode(), "rows.csv")

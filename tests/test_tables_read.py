@@ -1,4 +1,4 @@
-"""core.tables.read: CSV files as spreadsheets export them, column kinds, proposals, target
+"""core.data.table.read: CSV files as spreadsheets export them, column kinds, proposals, target
 checks, the split, every bad input, and the two shipped tables."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from conftest import ROOT
 from hostile_files import png_bytes, zip_of
 from PIL import Image
 
-from core.errors import InputError
-from core.tables import read
-from core.tables.read import check_target, propose_drop, propose_task, read_table, split_rows, target_note
+from core.base.errors import InputError
+from core.data.table import read
+from core.data.table.read import check_target, propose_drop, propose_task, read_table, split_rows, target_note
 
 ASSETS = ROOT / "core" / "assets" / "tables"
 

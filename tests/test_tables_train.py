@@ -11,17 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets
-from core.architectures import editable_kinds, layers_from_rows
-from core.architectures.specs import LayerSpec
-from core.cli import run_module
-from core.errors import InputError
-from core.jobs import JobManager
-from core.roles import LOCAL, Actor
-from core.runs import RunStore
-from core.tables import read
-from core.tables.predict import is_table_run, predict_table, table_columns_for
-from core.tables.store import save_table_upload
+from core.access.roles import LOCAL, Actor
+from core.base.cli import run_module
+from core.base.errors import InputError
+from core.data import folders as datasets
+from core.data.table import read
+from core.data.table.store import save_table_upload
+from core.models import editable_kinds, layers_from_rows
+from core.models.specs import LayerSpec
+from core.runs.jobs import JobManager
+from core.runs.store import RunStore
+from core.tasks.table.predict import is_table_run, predict_table, table_columns_for
 from core.training import TrainConfig, presets_for
 from tests.conftest import cli_env
 
@@ -111,7 +111,7 @@ def test_classification_run_folder_metrics_and_history(trained):
 def test_reloaded_model_predicts_raw_rows(trained):
     import keras
 
-    from core.tables.model import TableFeatures, make_dataset, to_inputs
+    from core.models.table_net import TableFeatures, make_dataset, to_inputs
 
     run = trained["reg"]
     model = keras.models.load_model(run.path / "best.keras")

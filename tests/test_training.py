@@ -2,9 +2,9 @@ import math
 
 import pytest
 
-from core.errors import InputError
-from core.runs import RunStore
-from core.storage import read_csv
+from core.base.errors import InputError
+from core.base.storage import read_csv
+from core.runs.store import RunStore
 from core.training import TrainConfig, train
 from core.training.callbacks import make_run_callback
 
@@ -93,7 +93,7 @@ def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz,
 
 
 def test_stop_file_stops_within_the_first_batch(mnist_npz, tmp_path, monkeypatch):
-    from core import runs
+    from core.runs import store as runs
 
     original = runs.Run.stop_requested
     monkeypatch.setattr(runs.Run, "stop_requested", lambda self: True)

@@ -1,4 +1,4 @@
-"""core.zip_import: good zips land in the data folder; every attack is refused cleanly."""
+"""core.data.zip_import: good zips land in the data folder; every attack is refused cleanly."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import zipfile
 import pytest
 from PIL import Image
 
-from core.errors import InputError
-from core.roles import LOCAL
-from core.zip_import import ImportLimits, import_zip
+from core.access.roles import LOCAL
+from core.base.errors import InputError
+from core.data.zip_import import ImportLimits, import_zip
 
 
 def png(v: int = 100) -> bytes:

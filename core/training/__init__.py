@@ -4,7 +4,7 @@
 - ``data``: load and split a dataset into arrays.
 - ``augment``: the augmentation registry.
 - ``callbacks``: the callback that writes the run store while training.
-- ``fit``: ``train(config)``, used by the CLI and (through ``core.jobs``) by the app.
+- ``fit``: ``train(config)``, used by the CLI and (through ``core.runs.jobs``) by the app.
 - ``estimate``: a seconds-per-epoch estimate from multiply-adds.
 """
 

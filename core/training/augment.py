@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import InputError
-from core.i18n import N_, _
-from core.settings import Setting
+from core.base.errors import InputError
+from core.base.i18n import N_, _
+from core.base.settings import Setting
 
 
 @dataclass(frozen=True)

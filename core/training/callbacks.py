@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from core.i18n import N_
-from core.runs import BATCH_FIELDS, HISTORY_FIELDS, Run
-from core.storage import append_csv
+from core.base.i18n import N_
+from core.base.storage import append_csv
+from core.runs.store import BATCH_FIELDS, HISTORY_FIELDS, Run
 
 STATUS_EVERY_SECONDS = 1.0
 BATCH_LOG_EVERY = 10  # batches between rows of batches.csv

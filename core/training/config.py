@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.architectures import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, summarize_spec
-from core.architectures.memory import check_fits, training_memory
-from core.architectures.specs import MAX_TEXT, TASKS
-from core.errors import InputError
-from core.i18n import N_, _, percent
-from core.settings import Setting, check_all, setting, settings_of
+from core.base.errors import InputError
+from core.base.i18n import N_, _, percent
+from core.base.settings import Setting, check_all, setting, settings_of
+from core.models import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, summarize_spec
+from core.models.memory import check_fits, training_memory
+from core.models.specs import MAX_TEXT, TASKS
 from core.training.augment import check_augment
 
 MNIST_CLASSES = 10
@@ -48,7 +48,7 @@ class TrainConfig:
     table_task: str = setting(str, "auto", N_("Prediction"), N_("'auto': a number column with many values is a regression, anything else classes"),
         choices=TABLE_TASKS, tasks=("table",),
     )  # fmt: skip
-    # Columns left out of a table run. None: the proposal (ids, empty columns; core.tables.read.propose_drop).
+    # Columns left out of a table run. None: the proposal (ids, empty columns; core.data.table.read.propose_drop).
     # A list, not a setting: the command line gives it as --drop a,b and the page as a multiselect.
     drop: list[str] | None = None
 
@@ -133,7 +133,7 @@ class TrainConfig:
         check_all(self.spec, SPEC_SETTINGS)
         check_all(self, RUN_SETTINGS)
         if self.task == "table":
-            from core.training.table_data import validate_table  # reads the CSV: only for table runs
+            from core.tasks.table.data import validate_table  # reads the CSV: only for table runs
 
             return validate_table(self, MIN_TRAIN_SHARE)
         self.spec.augment = check_augment(self.spec.augment)

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from core import datasets
-from core import mnist as mnist_files
-from core.errors import InputError
+from core.base.errors import InputError
+from core.data import folders as datasets
+from core.data import mnist as mnist_files
 from core.training.config import MNIST_CLASSES, TrainConfig
 
 MAX_DATA_BYTES = 6 * 1024**3  # decoded float32 images kept in memory

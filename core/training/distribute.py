@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import InputError
+from core.base.errors import InputError
 
 MAX_DEVICES = 64  # device indices 0..63: logical CPU devices share the same cores, more is never useful
 _ITEM = re.compile(r"(cpu|gpu):(\d+)(?:-(\d+))?", re.IGNORECASE)  # "gpu:1" or the range "cpu:0-3"

@@ -1,6 +1,6 @@
 """``train(config)``: the one code path from a TrainConfig to a finished run folder.
 
-Used by the CLI (``python -m core.train``) and, through :mod:`core.jobs`, by the web app.
+Used by the CLI (``python -m core.train``) and, through :mod:`core.runs.jobs`, by the web app.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core import datasets, procs
-from core.architectures import ModelSummary, build_model, make_loss, make_optimizer, summarize_spec
-from core.errors import InputError
-from core.runs import Run, RunStore, now_iso
-from core.storage import write_json_atomic
+from core.base.errors import InputError
+from core.base.storage import write_json_atomic
+from core.data import folders as datasets
+from core.models import ModelSummary, build_model, make_loss, make_optimizer, summarize_spec
+from core.runs.store import Run, RunStore, now_iso, procs
 from core.training import distribute
 from core.training.augment import make_augmenter
 from core.training.callbacks import STOP_REASONS, run_callbacks
@@ -39,7 +39,7 @@ def train(
     Args:
         cfg: the run's config (checked here).
         runs_dir: where to create the run folder (ignored when ``run`` is given).
-        run: a folder created by :mod:`core.jobs` (its config.json is ``cfg``).
+        run: a folder created by :mod:`core.runs.jobs` (its config.json is ``cfg``).
         fit_and_test: trains and tests in place of ``model.fit`` on ``build_model(cfg.spec)``
             (the API comparison's hand-written ways); it ends with :func:`finish_fit`.
 
@@ -58,7 +58,7 @@ def train(
         for w in warnings:
             run.log(f"warning: {w}")
         if cfg.task == "table":  # a CSV and a dense network: its own data and test (no replay, no OOD)
-            from core.training.table_fit import fit_table
+            from core.tasks.table.fit import fit_table
 
             return fit_table(cfg, run, result)
         data = prepare_data(cfg, run.log)
@@ -108,7 +108,7 @@ def _fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) 
                                      augment=make_augmenter(spec.augment, cfg.seed))  # fmt: skip
     val_ds = datasets.make_dataset(data.x_val, data.y_val, max(batch, VALIDATION_BATCH))
     progress, callbacks = run_callbacks(run, steps, spec, cfg.max_seconds)
-    from core.training.replay import make_replay_callback  # first-layer kernels, confusion matrix, samples
+    from core.training.replay_recorder import make_replay_callback  # first-layer kernels, confusion matrix, samples
 
     replay = make_replay_callback(run, data.x_val, data.y_val, data.class_names, cfg.seed, spec.batch_size)
     callbacks += [replay] if replay is not None else []  # after `progress`: history.csv first, then the replay
@@ -170,7 +170,7 @@ def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, resul
     """Evaluates the best checkpoint (else ``model``) on the test split and writes the final status."""
     import keras
 
-    from core.evaluation import evaluate_model
+    from core.metrics.classes import evaluate_model
 
     best_path = run.path / "best.keras"
     checkpoint = best_path if best_path.exists() else run.path / "final.keras"
@@ -191,11 +191,11 @@ def _test(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, resul
 
 
 def _calibrate_ood(run: Run, model, data: PreparedData, checkpoint: Path) -> None:
-    """Writes ood.json: the "I don't know" threshold from the validation split (core.ood).
+    """Writes ood.json: the "I don't know" threshold from the validation split (core.serving.ood).
 
     A failure is logged and never fails the run: predictions then say "unfamiliar": null.
     """
-    from core import ood
+    from core.serving import ood
 
     try:
         cal = ood.calibrate(model, checkpoint, data.x_val, data.x_train, data.y_train.argmax(axis=1))
@@ -207,7 +207,7 @@ def _calibrate_ood(run: Run, model, data: PreparedData, checkpoint: Path) -> Non
 
 
 def _stop_on_sigterm(run: Run) -> None:
-    """SIGTERM (e.g. from core.jobs or ``kill``) becomes a cooperative STOP request."""
+    """SIGTERM (e.g. from core.runs.jobs or ``kill``) becomes a cooperative STOP request."""
     import signal
     import threading
 

@@ -1,0 +1,1 @@
+"""Who may do what, and how much: the presenter and the audience, rate limits and quotas."""

@@ -1,0 +1,1 @@
+"""Pictures and plotly figures for the pages. Pure functions: arrays in, images and figures out."""

@@ -1,0 +1,67 @@
+"""How far a run is, read from its status.json: for progress bars, ETAs and final messages.
+
+Pure functions over the status dict, so the pages only render what these return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.base.i18n import _, number
+from core.training.callbacks import STOP_REASONS
+
+MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
+
+
+@dataclass
+class Progress:
+    fraction: float  # 0..1 of all planned batches
+    epoch: int
+    epochs: int
+    batch: int
+    steps: int
+    elapsed: float  # seconds since fit began
+    eta: float | None  # seconds left, None when too early to say
+
+    def text(self) -> str:
+        text = _("Epoch {epoch}/{epochs}, batch {batch}/{steps}: {elapsed} s").format(
+            epoch=self.epoch, epochs=self.epochs, batch=self.batch, steps=self.steps, elapsed=number(self.elapsed, 0)
+        )
+        if self.eta is not None:
+            text += _(", about {seconds} s left").format(seconds=number(self.eta, 0))
+        return text  # fmt: skip
+
+
+def progress(status: dict) -> Progress | None:
+    """Progress of a running run from its status (None before its first epoch starts)."""
+    epoch = int(status.get("epoch") or 0)
+    if not epoch:
+        return None
+    epochs, steps = max(int(status.get("epochs") or 1), 1), max(int(status.get("steps_per_epoch") or 1), 1)
+    epoch = min(max(epoch, 1), epochs)
+    batch = min(max(int(status.get("batch") or 0), 0), steps)
+    fraction = min(((epoch - 1) + batch / steps) / epochs, 1.0)
+    elapsed = max(float(status.get("elapsed") or 0.0), 0.0)
+    eta = elapsed / fraction * (1 - fraction) if fraction > MIN_FRACTION_FOR_ETA else None
+    return Progress(fraction, epoch, epochs, batch, steps, elapsed, eta)
+
+
+def early_stop_epoch(status: dict) -> int | None:
+    """The epoch where early stopping fired: the run completed before its last epoch."""
+    done, total = status.get("epochs_done"), status.get("epochs")
+    if status.get("status") == "completed" and done and total and done < total and not status.get("stop_reason"):
+        return int(done)
+    return None
+
+
+def stop_words(status: dict) -> str | None:
+    """Why a run stopped, in words ("stopped on request at epoch 2, batch 141 of 422")."""
+    reason = status.get("stop_reason")
+    if not reason:
+        return None
+    words = _(STOP_REASONS[reason]) if reason in STOP_REASONS else str(reason)
+    if status.get("epoch") and status.get("batch") is not None:
+        words = _("{reason} at epoch {epoch}, batch {batch} of {steps}").format(
+            reason=words, epoch=status["epoch"], batch=status["batch"], steps=status.get("steps_per_epoch", "?")
+        )
+    return words  # fmt: skip

@@ -1,0 +1,1 @@
+"""Tasks: what differs between training on images, MNIST and a table."""
