@@ -161,9 +161,9 @@ def mnist_bench(run_dir: Path, data: Path, seed: int) -> dict:
 
     from core.data.mnist import load_mnist
     from core.runs.store import Run
-    from core.serving.inference import model_input_for
+    from core.tasks import model_input as model_input_for
+    from core.tasks import prepare_data
     from core.training.config import TrainConfig
-    from core.training.data import prepare_data
 
     run = Run(run_dir)
     spec = model_input_for(run)
@@ -193,9 +193,9 @@ def chest_bench(data: Path, seed: int) -> dict:
     from core.base.cli import run_module
     from core.data.mnist import load_mnist
     from core.runs.store import Run
-    from core.serving.inference import model_input_for
+    from core.tasks import model_input as model_input_for
+    from core.tasks import prepare_data
     from core.training.config import TrainConfig
-    from core.training.data import prepare_data
 
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,7 @@ Run from the project root (nothing else should load the CPU meanwhile)::
 The same model, data, batch size and seed, trained in one process, alternately:
 
 - bare: ``build_model`` + ``compile`` + ``model.fit(train, validation_data=val)`` and nothing else;
-- trainer: ``core.training.train`` (everything a real run does), its ``train_seconds``.
+- trainer: ``core.tasks.train`` (everything a real run does), its ``train_seconds``.
 
 Both time the fit alone (data loading, the test and "I don't know" calibration come after and are
 not part of either). A first bare fit warms the machine up and is not counted. Prints one JSON
@@ -42,8 +42,8 @@ def bare_model(cfg, data) -> tuple:
 
     from core.data import folders as datasets
     from core.models import build_model, make_loss, make_optimizer
+    from core.tasks.images.fit import VALIDATION_BATCH
     from core.training.augment import make_augmenter
-    from core.training.fit import VALIDATION_BATCH
 
     spec = cfg.spec
     keras.utils.set_random_seed(cfg.seed)
@@ -69,8 +69,8 @@ def bare_fit(cfg, data) -> float:
 def measure(data: Path = MNIST, preset: str = "mnist-fast", epochs: int | None = None, repeats: int = 3) -> dict:
     """Alternating bare and trainer fits; see the module docstring."""
     from core.models import get_preset
-    from core.training import TrainConfig, train
-    from core.training.data import prepare_data
+    from core.tasks import prepare_data, train
+    from core.training import TrainConfig
 
     spec = get_preset(preset)
     spec = replace(spec, epochs=epochs or spec.epochs)

@@ -79,7 +79,7 @@ def _xray_run(tmp: str) -> str:
 def main() -> None:
     from core.runs.store import Run
     from core.serving.default_model import default_run
-    from core.serving.inference import serve
+    from core.tasks import serve
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=200)

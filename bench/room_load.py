@@ -1,7 +1,7 @@
 """Load benchmark: a room at a talk. N phones draw digits on Join while the wall is on the projector.
 
 Starts ``streamlit run streamlit_app.py`` with a presenter key (so every client is audience),
-opens a room (``core.room.room.open_room``), then N phones speak Streamlit's websocket protocol
+opens a room (``core.room.active.open_room``), then N phones speak Streamlit's websocket protocol
 (bench/streamlit_client.py), each from its own loopback address (127.0.0.10, 127.0.0.11...: the
 server limits per client address, and a room's phones each have their own). Every phone opens
 Join, then, one digit every ``--every`` seconds (each phone starting at a random offset):
@@ -157,9 +157,9 @@ def wall_delays(submitted: list[float], seen: list[tuple[float, int]]) -> list[f
 
 
 def sender_hash(session: str) -> str:
-    """The room's sender field for a web session (core.room.room.sender_of)."""
+    """The room's sender field for a web session (core.room.submissions.sender_of)."""
     try:
-        from core.room.room import sender_of
+        from core.room.submissions import sender_of
     except ImportError:
         return hashlib.sha256(session.encode()).hexdigest()[:12]
     return sender_of(session)
@@ -448,7 +448,7 @@ def room_server():
     from browser import AppServer
 
     from core.access.roles import LOCAL
-    from core.room.room import open_room
+    from core.room.active import open_room
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -1,4 +1,4 @@
-"""``python -m core.train``: train a model from the command line (see DESIGN.md).
+"""``python -m core.train``: train a model from the command line (docs/ARCHITECTURE.md, "The command line").
 
 The training flags are not written here: they come from the settings table
 (``core.training.SETTINGS``), so every setting the Train page offers is a flag too.
@@ -14,27 +14,21 @@ from core.base.errors import InputError
 from core.base.i18n import N_
 from core.base.settings import add_flags, values_from_args
 
-TABLE_EXAMPLE_COLUMNS = 3  # the lesson's table: 3 number columns (table-tutorial: 16 + 20 + 5 = 41 parameters)
-
 
 def list_presets() -> dict:
     """Every preset with its task, description and parameter count at its own input size.
 
-    Counted by arithmetic (``summarize_spec``): nothing is built, so listing is instant.
+    Counted by arithmetic (each task's ``preview_summary``; a table preset for a 3-column table):
+    nothing is built, so listing is instant.
     """
-    from core.models import PRESETS, summarize_spec
-    from core.tasks.table.data import table_summary
+    from core.models import PRESETS
+    from core.tasks import TASKS
 
     rows = []
     for name, spec in PRESETS.items():
-        if spec.task == "table":  # counted for TABLE_EXAMPLE_COLUMNS number columns and a regression
-            summary = table_summary(spec, TABLE_EXAMPLE_COLUMNS, 1)
-            shape = [TABLE_EXAMPLE_COLUMNS]
-        else:
-            summary = summarize_spec(spec, spec.input_shape(), 10 if spec.task == "mnist" else 2)
-            shape = list(spec.input_shape())
+        task = TASKS.get(spec.task, TASKS["images"])  # "any": counted as an image model
         rows.append({"name": name, "task": spec.task, "description": spec.description,
-                     "params": summary.total_params, "input_shape": shape})  # fmt: skip
+                     "params": task.preview_summary(spec).total_params, "input_shape": task.preview_shape(spec)})  # fmt: skip
     return {"presets": rows}
 
 
@@ -53,7 +47,8 @@ def _train_queued_run(args) -> dict:
     job is started: the queue moves on even with no browser open.
     """
     from core.runs.store import now_iso, open_run
-    from core.training import SETTINGS, TrainConfig, distribute, train
+    from core.tasks import train
+    from core.training import SETTINGS, TrainConfig, distribute
 
     given = values_from_args(args, SETTINGS)
     if given or args.task or args.preset or args.spec or args.data or args.drop is not None:
@@ -97,17 +92,17 @@ def _train_queued_run(args) -> dict:
 
 
 def _train(args) -> dict:
-    from core.training import SETTINGS, TrainConfig, distribute, train
+    from core.tasks import TASKS, train
+    from core.training import SETTINGS, TrainConfig, distribute
 
     if not args.task:
-        raise InputError("--task is required (mnist, images or table).")
+        raise InputError(f"--task is required ({', '.join(TASKS)}).")
     if not args.preset and not args.spec:
         raise InputError("--preset NAME (or --spec FILE.json) is required. See --list-presets.")
-    if args.task == "images" and not args.data:
-        raise InputError("--data FOLDER is required for --task images.")
-    if args.task == "table" and not args.data:
-        raise InputError("--data FILE.csv is required for --task table.")
-    if args.task != "table" and args.drop is not None:
+    task = TASKS[args.task]
+    if task.needs_data and not args.data:
+        raise InputError(f"--data {task.data_help} is required for --task {task.name}.")
+    if not task.takes_drop and args.drop is not None:
         raise InputError(f"--drop applies to --task table only. Received: --task {args.task}")
     spec = read_json_file(args.spec, N_("model spec")) if args.spec else None
     settings = values_from_args(args, SETTINGS)
@@ -126,12 +121,12 @@ def _train(args) -> dict:
 
 
 def build_parser():
+    from core.tasks import TASKS
     from core.training import SETTINGS
 
     p = make_parser("python -m core.train", "Train a CNN Lab model; prints one JSON line on stdout.")
-    p.add_argument("--task", choices=["mnist", "images", "table"])
-    p.add_argument("--data", help="mnist.npz for --task mnist; a class-folder dataset for --task images; "
-                                  "a CSV file for --task table")  # fmt: skip
+    p.add_argument("--task", choices=list(TASKS))
+    p.add_argument("--data", help="; ".join(f"{t.data_help} for --task {t.name}" for t in TASKS.values()))
     p.add_argument("--drop", help="columns left out of a table, separated by commas (default: ids and empty "
                                   "columns; an empty value keeps every column) [table only]")  # fmt: skip
     p.add_argument("--preset", help="preset name (see --list-presets)")

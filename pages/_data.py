@@ -55,33 +55,7 @@ def _decode(
     budget = images.PixelBudget(images.MAX_PIXELS, N_("this image"), _session)
     source = io.BytesIO(data)
     source.name = name  # the core's messages then name the file
-    img, info = images.open_image(source, max_side=max_side, budget=budget)
-    notices = []
-    if info.frames > 1:
-        notices.append(
-            _("Animated {format} with {frames} frames: showing the first frame.").format(
-                format=info.format, frames=info.frames
-            )
-        )
-    if info.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        notices.append(
-            _("{mode} ({bits}) image: rescaled to 0..255 by its own range.").format(
-                mode=info.mode, bits=_("16-bit") if "16" in info.mode else _("32-bit")
-            )
-        )
-    if "A" in info.mode or "transparency" in img.info:
-        notices.append(_("Transparent image: transparent areas are shown on white."))
-    if info.mode not in ("L", "LA", "1", "F") and not info.mode.startswith("I"):
-        notices.append(
-            _("{mode} image converted to grayscale (one channel keeps the arithmetic readable).").format(mode=info.mode)
-        )
-    if max(img.size) < max(info.width, info.height):
-        notices.append(
-            _("Large image ({w}x{h}) downscaled to {nw}x{nh} to stay live.").format(
-                w=info.width, h=info.height, nw=img.size[0], nh=img.size[1]
-            )
-        )
-    return images.to_array(img, "grayscale"), notices
+    return images.open_grayscale(source, max_side=max_side, budget=budget)
 
 
 def load_upload(upload, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray | None, list[str], str | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import tasks
 from core.base.errors import InputError
 from core.models import get_preset, layers_to_rows
 from core.teaching.remedy import Remedy
@@ -42,8 +43,8 @@ def select_prefill(folders: list[str]) -> None:
     except InputError:
         state.pop(KEY, None)
         return
-    state.train_data_kind = "MNIST digits" if cfg.task == "mnist" else "Image folder"
-    if cfg.task == "images" and cfg.data in folders:
+    state.train_data_kind = tasks.get(cfg.task).label  # the data section's choice for the run's task
+    if cfg.data in folders:
         state.train_folder = cfg.data
     names = presets_for(cfg.task)
     preset = cfg.preset if cfg.preset in names else names[0]

@@ -11,10 +11,14 @@ import numpy as np
 import streamlit as st
 
 from core.base.i18n import N_, _, number, percent
-from core.plots import charts as plots
-from core.runs.replay_record import Frame, Replay, read_replay, replay_dir
+from core.plots.curves import Curve, curves_figure
+from core.plots.pictures import framed, kernel_tiles
+from core.plots.results import confusion_figure
+from core.plots.style import CHART_CONFIG
+from core.runs.replay_record import Frame, Replay, kernel_change, read_replay, replay_dir, sample_accuracy, shown_epoch
 from core.runs.store import ACTIVE_STATES, Run
 from pages._i18n import localized
+from pages._session import init_state
 
 NO_RECORD = N_("This run has no replay record (it was trained before replays were recorded, or by the API comparison).")
 PLAY_SECONDS = 1.0  # one epoch per second while playing
@@ -34,8 +38,7 @@ def replay_section(runs: list[Run]) -> None:
 
 def _section(runs: list[Run]) -> None:
     state = st.session_state
-    for key, value in STATE.items():
-        state.setdefault(key, value)
+    init_state(STATE)
     st.subheader(_("Replay the epochs"))
     if not runs:
         st.caption(_("Pick a run above to replay its epochs."))
@@ -112,18 +115,17 @@ def _render(run: Run, live: bool) -> None:
         st.slider(_("Epoch"), 0, last, key="replay_epoch",
                   help=_("Epoch 0 is the model before training: random weights."))  # fmt: skip
     epoch = min(state.get("replay_epoch", last), last)
-    shown = max(e for e in replay.epochs if e <= epoch) if epoch >= replay.epochs[0] else replay.epochs[0]
+    shown = shown_epoch(replay, epoch)
     frame = replay.frames[shown]
-    right = int(np.trace(frame.confusion))
-    total = int(frame.confusion.sum())
+    right, total, accuracy = sample_accuracy(frame)
     head = (_("Epoch {epoch} of {last} (so far)") if live else _("Epoch {epoch} of {last}")).format(
         epoch=shown, last=last
     )
     if shown == 0:
         head += " · " + _("before training: random weights")
-    if total:
+    if accuracy is not None:
         head += " · " + _("{right} of {total} sample images right ({share})").format(
-            right=number(right), total=number(total), share=percent(right / total, 1))  # fmt: skip
+            right=number(right), total=number(total), share=percent(accuracy, 1))  # fmt: skip
     st.markdown(f"**{head}**")
     if shown != epoch:
         st.caption(_("Epoch {epoch} could not be read; showing epoch {shown}.").format(epoch=epoch, shown=shown))
@@ -132,8 +134,8 @@ def _render(run: Run, live: bool) -> None:
         _kernels(replay, frame)
         _gallery(replay, frame)
     with middle:
-        st.plotly_chart(plots.confusion_figure(frame.confusion.tolist(), replay.class_names),
-                        config=plots.CHART_CONFIG, key="replay_confusion")  # fmt: skip
+        st.plotly_chart(confusion_figure(frame.confusion.tolist(), replay.class_names),
+                        config=CHART_CONFIG, key="replay_confusion")  # fmt: skip
         st.caption(_("Confusion matrix on a fixed sample of {n} validation images (rows: true class, columns: "
                      "predicted).").format(n=number(replay.sample_size or total)))  # fmt: skip
     _curves(run, shown, last)
@@ -144,13 +146,13 @@ def _kernels(replay: Replay, frame: Frame) -> None:
         st.info(_("This model has no convolution: there are no kernels to show."), icon=":material/grid_off:")
         return
     kh, kw, _cin, n = frame.kernels.shape
-    st.image(plots.kernel_tiles(frame.kernels), width="stretch")
+    st.image(kernel_tiles(frame.kernels), width="stretch")
     first = replay.frames.get(replay.epochs[0])
+    moved = kernel_change(first, frame)
     change = ""
-    if first is not None and first.kernels is not None and first.kernels.shape == frame.kernels.shape:
-        size = float(np.linalg.norm(first.kernels)) or 1.0
+    if moved is not None:
         change = " " + _("Changed by {share} since epoch {epoch} (size of the change / size of the weights).").format(
-            share=percent(float(np.linalg.norm(frame.kernels - first.kernels)) / size, 0), epoch=first.epoch)  # fmt: skip
+            share=percent(moved, 0), epoch=first.epoch)  # fmt: skip
     st.caption(_("{n} of the {total} kernels ({kh}x{kw}) of the first convolution layer `{layer}`, each on its own "
                  "scale: red positive, blue negative, white zero.").format(
         n=n, total=max(n, replay.filters_total), kh=kh, kw=kw, layer=replay.layer) + change)  # fmt: skip
@@ -168,7 +170,7 @@ def _gallery(replay: Replay, frame: Frame) -> None:
             cols = st.columns(GALLERY_COLUMNS)
         pred, true = int(np.argmax(probs[i])), int(replay.labels[i])
         image = replay.images[i].astype(np.float32) / 255.0  # (h, w, c) in [0, 1]
-        cols[i % GALLERY_COLUMNS].image(plots.framed(image, GREEN if pred == true else RED), width="stretch",
+        cols[i % GALLERY_COLUMNS].image(framed(image, GREEN if pred == true else RED), width="stretch",
                       caption=_("{pred} · {confidence} (true: {true})").format(
                           pred=names[pred], confidence=percent(float(probs[i, pred]), 0), true=names[true]))  # fmt: skip
     st.caption(_("Sample validation images: the model's guess and its confidence at this epoch. Green frame: right. "
@@ -183,8 +185,8 @@ def _curves(run: Run, epoch: int, last: int) -> None:
     shown = [r for r in rows if r["epoch"] <= epoch]
     cols = st.columns(2)
     for slot, metric in zip(cols, ("loss", "accuracy")):
-        curve = plots.Curve(run.id, shown, best if isinstance(best, int) and best <= epoch else None)
-        fig = plots.curves_figure([curve], metric, height=340)
+        curve = Curve(run.id, shown, best if isinstance(best, int) and best <= epoch else None)
+        fig = curves_figure([curve], metric, height=340)
         values = [r.get(k) for r in rows for k in (metric, f"val_{metric}") if isinstance(r.get(k), float)]
         fig.update_xaxes(range=[0.5, max(last, 1) + 0.5], dtick=1)
         if values:
@@ -194,4 +196,4 @@ def _curves(run: Run, epoch: int, last: int) -> None:
         if not shown:
             fig.add_annotation(text=_("Before training: no epoch yet"), showarrow=False, x=0.5, y=0.5, xref="paper",
                                yref="paper", font={"size": 16, "color": "#555"})  # fmt: skip
-        slot.plotly_chart(fig, config=plots.CHART_CONFIG, key=f"replay_{metric}")
+        slot.plotly_chart(fig, config=CHART_CONFIG, key=f"replay_{metric}")

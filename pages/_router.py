@@ -105,7 +105,7 @@ def _predict_once(served) -> None:
     """What Predict does on its first image, on a made-up one: traces the model's graphs, imports plotly."""
     import plotly.io
 
-    from core.plots import charts as plots
+    from core.plots.results import probability_bars
     from core.serving import explain
 
     size, channels = served.spec.image_size, 1 if served.spec.color_mode == "grayscale" else 3
@@ -117,7 +117,7 @@ def _predict_once(served) -> None:
         with served.lock:
             explain.gradcam(served.model, x[0], convs[-1], 0)
             explain.feature_maps(served.model, x[0], convs[:1])
-    plotly.io.to_json(plots.probability_bars(dict(zip(served.spec.class_names, probs[0]))), validate=False)
+    plotly.io.to_json(probability_bars(dict(zip(served.spec.class_names, probs[0]))), validate=False)
 
 
 def keep_jobs_moving() -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import tasks
 from core.base.errors import InputError
 from core.base.i18n import _, number, percent
 from core.base.storage import read_text_tail
-from core.plots import charts as plots
+from core.plots.curves import Curve, curves_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.progress import early_stop_epoch, progress, stop_words
 from core.runs.schema import class_names
 from core.runs.store import Run, RunStore
+from core.tasks.base import Task
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
@@ -61,22 +64,36 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     history = run.history()
     batches = run.batches()
     if history or batches:
-        curve = plots.Curve(run.id, history, st_.get("best_epoch"), early_stop_epoch(st_))
+        curve = Curve(run.id, history, st_.get("best_epoch"), early_stop_epoch(st_))
         c1, c2 = st.columns(2)
         if history:
-            c1.plotly_chart(plots.curves_figure([curve], "loss"), config=plots.CHART_CONFIG, key=f"loss_{run.id}")
+            c1.plotly_chart(curves_figure([curve], "loss"), config=CHART_CONFIG, key=f"loss_{run.id}")
             second = (
                 "mae" if any(r.get("val_mae") is not None or r.get("mae") is not None for r in history) else "accuracy"
             )
-            c2.plotly_chart(plots.curves_figure([curve], second), config=plots.CHART_CONFIG, key=f"acc_{run.id}")
+            c2.plotly_chart(curves_figure([curve], second), config=CHART_CONFIG, key=f"acc_{run.id}")
         if batches:
-            fig = plots.curves_figure([plots.Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
+            fig = curves_figure([Curve(run.id, batches)], "loss", smoothing=0.6, x="step")
             fig.update_layout(title=_("Running loss, every few batches"), height=260)
-            st.plotly_chart(fig, config=plots.CHART_CONFIG, key=f"batch_{run.id}")
+            st.plotly_chart(fig, config=CHART_CONFIG, key=f"batch_{run.id}")
     log = run.log_path
     if log.exists():
         with st.expander(_("Log")):
             st.code(read_text_tail(log) or _("(empty)"), language="text")
+
+
+def task_of(run: Run) -> Task | None:
+    """The run's task (:mod:`core.tasks`), or None for a task this version does not know."""
+    try:
+        return tasks.of_run(run)
+    except InputError:
+        return None
+
+
+def is_table(run: object) -> bool:
+    """True for a run whose task predicts table rows (:attr:`core.tasks.base.Task.inputs`); False for anything else."""
+    task = task_of(run) if isinstance(run, Run) else None
+    return task is not None and task.inputs == "rows"
 
 
 def usable_runs() -> list:
@@ -84,7 +101,7 @@ def usable_runs() -> list:
     out = []
     for run in RunStore().list():
         if run.status().get("status") in ("completed", "stopped", "interrupted") and run.checkpoint() is not None:
-            table = run.config().get("task") == "table"  # a regression has no class names
+            table = is_table(run)  # a regression has no class names
             if (table or class_names(run.config().get("class_names"))) and not run.damage():
                 out.append(run)
     return out
@@ -115,7 +132,7 @@ def load_served(run_path: str):
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _served(run_path: str, mtime: float):
-    from core.serving.inference import serve
+    from core.tasks import serve
 
     return serve(Run(run_path))
 

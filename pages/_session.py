@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -9,6 +12,21 @@ from core.access.roles import ACCESS, KEY_ENV, Actor, Connection
 from core.base.errors import InputError
 from core.base.i18n import _
 from pages._server import address_of
+
+
+def init_state(defaults: Mapping[str, Any], state: MutableMapping[str, Any] | None = None) -> None:
+    """Gives every key of ``defaults`` its default in the session state, unless it holds a value already.
+
+    A page calls it once, at its top, with the table of the keys it owns; what a visitor chose
+    survives reruns and page switches.
+
+    Args:
+        defaults: ``{key: default}``.
+        state: where (default: ``st.session_state``; a dict in tests).
+    """
+    state = st.session_state if state is None else state
+    for key, value in defaults.items():
+        state.setdefault(key, value)
 
 
 def session_id() -> str:

@@ -7,6 +7,7 @@ column) is chosen from its type, range and choices.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -76,14 +77,14 @@ def settings_form(
     return values
 
 
-def layer_table_config(task: str | None = None) -> dict:
-    """``st.data_editor`` column configs for the layer table of ``task``, from the layer fields' declarations."""
+def layer_table_config(kinds: Sequence[str] | None = None) -> dict:
+    """``st.data_editor`` column configs for a layer table of ``kinds`` (a task's; None: every editable kind)."""
     config: dict[str, Any] = {
         "kind": st.column_config.SelectboxColumn(
-            _("layer"), options=editable_kinds(task), required=True, width="medium"
+            _("layer"), options=editable_kinds(kinds), required=True, width="medium"
         )  # fmt: skip
     }
-    for name in table_columns(task)[1:]:
+    for name in table_columns(kinds)[1:]:
         f = LAYER_FIELD[name]
         help_text = _("{help} ({range}); blank where the layer does not use it").format(help=_(f.help),
                                                                                          range=f.range_text())  # fmt: skip

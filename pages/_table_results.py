@@ -12,13 +12,14 @@ import streamlit as st
 
 from core.base.errors import InputError
 from core.base.i18n import N_, _, ngettext, number, percent
-from core.plots import charts as plots
+from core.plots.results import confusion_figure, predicted_actual_figure, probability_bars, residuals_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.store import Run
 from pages._i18n import localized_numbers
+from pages._runs import is_table  # noqa: F401 (the pages ask here: a run of rows or of images)
 from pages._session import is_presenter
 from pages._tables import table_files
 
-TABLE = "table"  # the task name of a table run (config.json "task")
 TEST_ROWS, UPLOAD = "__test__", "__upload__"  # "Evaluate on" choices that are not files
 REPORT_COLUMNS = {"precision": N_("precision"), "recall": N_("recall"), "f1": N_("F1"), "support": N_("support")}
 REGRESSION_METRICS = {"mae": N_("MAE"), "rmse": N_("RMSE"), "r2": N_("R²")}
@@ -28,11 +29,6 @@ METRIC_HELP = {
     "r2": N_("Share of the target's variance explained: 1 is perfect, 0 is no better than the mean, below 0 worse."),
 }
 NUMBER_FORMAT = "%.4g"
-
-
-def is_table(run: object) -> bool:
-    """True for a run trained on a CSV table (``config.json`` task "table"); False for anything else."""
-    return isinstance(run, Run) and run.config().get("task") == TABLE
 
 
 def _table_info(run: Run) -> dict:
@@ -66,9 +62,9 @@ def show_table_metrics(metrics: dict, key: str) -> None:
         pairs = metrics.get("predictions") or []
         if pairs:
             c1, c2 = st.columns(2)
-            c1.plotly_chart(plots.predicted_actual_figure(pairs, metrics.get("target", "")), config=plots.CHART_CONFIG,
+            c1.plotly_chart(predicted_actual_figure(pairs, metrics.get("target", "")), config=CHART_CONFIG,
                             key=f"{key}_scatter")  # fmt: skip
-            c2.plotly_chart(plots.residuals_figure(pairs), config=plots.CHART_CONFIG, key=f"{key}_residuals")
+            c2.plotly_chart(residuals_figure(pairs), config=CHART_CONFIG, key=f"{key}_residuals")
             st.caption(_("Left: each test row; on the dashed line the prediction is exact. Right: how far off the "
                          "predictions are; a pile centred on 0 has no bias."))  # fmt: skip
         return
@@ -80,7 +76,7 @@ def show_table_metrics(metrics: dict, key: str) -> None:
     c3.metric(_("Test rows"), "—" if n is None else number(n))
     names = [str(c) for c in metrics.get("class_names") or []]
     if metrics.get("confusion_matrix") and names:
-        st.plotly_chart(plots.confusion_figure(metrics["confusion_matrix"], names), config=plots.CHART_CONFIG,
+        st.plotly_chart(confusion_figure(metrics["confusion_matrix"], names), config=CHART_CONFIG,
                         key=f"{key}_cm")  # fmt: skip
     if metrics.get("per_class"):
         st.dataframe(
@@ -216,7 +212,7 @@ def one_row_form(run: Run) -> None:
     if result.class_names:
         probs = {c: float(result.frame[f"p({c})"].iloc[0]) for c in result.class_names if f"p({c})" in result.frame}
         if probs:
-            st.plotly_chart(plots.probability_bars(probs), config=plots.CHART_CONFIG, key="ptf_bars")
+            st.plotly_chart(probability_bars(probs), config=CHART_CONFIG, key="ptf_bars")
 
 
 def table_prediction(run: Run) -> None:

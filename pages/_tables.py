@@ -1,6 +1,6 @@
 """Tables on the Train page: pick or upload a CSV, look at it, choose the column to predict.
 
-Reading, kinds and proposals are ``core.data.table.read``'s; this module only draws them and keeps
+Reading, kinds and proposals are ``core.data.table``'s; this module only draws them and keeps
 the choices in widgets.
 """
 
@@ -14,7 +14,9 @@ import streamlit as st
 import core
 from core.base.errors import InputError
 from core.base.i18n import N_, _, language, ngettext, number
-from core.data.table import read
+from core.data.table.columns import KIND_LABELS
+from core.data.table.csv_file import Table, read_table
+from core.data.table.proposals import TASKS, check_target, propose_drop, propose_task, target_note
 from pages._data import data_status, refresh_data_status
 from pages._session import actor, is_presenter
 
@@ -37,11 +39,11 @@ def table_files() -> list[str]:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _read_path(path: str, mtime: float, lang: str) -> read.Table:  # lang: the notes are text
-    return read.read_table(path)
+def _read_path(path: str, mtime: float, lang: str) -> Table:  # lang: the notes are text
+    return read_table(path)
 
 
-def read_path(path: str) -> read.Table:
+def read_path(path: str) -> Table:
     """The table in the CSV file ``path`` (cached while the file is unchanged).
 
     Raises:
@@ -55,12 +57,12 @@ def read_path(path: str) -> read.Table:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def read_bytes(data: bytes, name: str, lang: str) -> read.Table:
+def read_bytes(data: bytes, name: str, lang: str) -> Table:
     """The table in an upload's bytes (``lang`` keys the cache: the notes are text)."""
-    return read.read_table(data, name=name)
+    return read_table(data, name=name)
 
 
-def reading_notes(table: read.Table) -> list[str]:
+def reading_notes(table: Table) -> list[str]:
     """What the reader found and did, as sentences: delimiter, decimal mark, encoding, then its notes."""
     found = _("Read as {encoding}, fields separated by a {delimiter}, decimal {decimal}.").format(
         encoding=table.encoding, delimiter=_(DELIMITER_NAMES.get(table.delimiter, repr(table.delimiter))),
@@ -68,7 +70,7 @@ def reading_notes(table: read.Table) -> list[str]:
     return [found, *table.notes]
 
 
-def show_table(table: read.Table) -> None:
+def show_table(table: Table) -> None:
     """Preview, row count, each column's kind and empty cells, and the reading notes."""
     n = len(table.frame)
     st.caption(ngettext("**{name}**: {rows} data row, {cols} columns.", "**{name}**: {rows} data rows, {cols} columns.",
@@ -76,7 +78,7 @@ def show_table(table: read.Table) -> None:
     st.dataframe(table.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch", key="table_preview")
     kinds = pd.DataFrame({
         _("column"): [c.name for c in table.columns],
-        _("kind"): [_(read.KIND_LABELS.get(c.kind, c.kind)) for c in table.columns],
+        _("kind"): [_(KIND_LABELS.get(c.kind, c.kind)) for c in table.columns],
         _("missing values"): [c.missing for c in table.columns],
         _("distinct values"): [c.distinct for c in table.columns],
         _("examples"): [", ".join(c.examples) for c in table.columns],
@@ -123,7 +125,8 @@ def choose_table() -> dict | None:
     """The table part of the data section.
 
     Returns:
-        ``{"task": "table", "data", "classes", "n", "separate_test", "target", "table_task", "drop"}``,
+        ``{"task": "table", "data", "classes", "n", "separate_test", "settings", "features", "table"}``
+        (``settings``: the target, the table task and the left-out columns; ``table``: the file read),
         or None while nothing usable is chosen (a message says why).
     """
     state = st.session_state
@@ -157,18 +160,18 @@ def _class_text(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def choose_target(table: read.Table, path: str) -> dict | None:
+def choose_target(table: Table, path: str) -> dict | None:
     """Target column, task and columns to leave out for ``table`` (read from ``path``)."""
     names = [c.name for c in table.columns]
     key = f"{Path(path).name}_{len(names)}"  # each file keeps its own choices
     c1, c2 = st.columns([1, 1])
     target = c1.selectbox(_("Column to predict"), names, index=len(names) - 1, key=f"train_table_target_{key}")
-    proposed = read.propose_task(table, target)
-    task = c2.segmented_control(_("Task"), list(read.TASKS), default=proposed, required=True,
+    proposed = propose_task(table, target)
+    task = c2.segmented_control(_("Task"), list(TASKS), default=proposed, required=True,
                                 key=f"train_table_task_{key}_{target}", format_func=lambda t: _(TASK_LABELS[t]))  # fmt: skip
     c2.caption(_("Proposed from the column: {task}.").format(task=_(TASK_LABELS[proposed])))
     others = [n for n in names if n != target]
-    proposed_drop = [n for n in read.propose_drop(table) if n != target]
+    proposed_drop = [n for n in propose_drop(table) if n != target]
     drop = st.multiselect(_("Columns to leave out"), others, default=proposed_drop, key=f"train_table_drop_{key}_{target}",
                           help=_("An id column (a different value in every row) teaches nothing; it is proposed here."))  # fmt: skip
     unused = [c.name for c in table.columns if c.name != target and c.name not in drop and c.kind not in MODEL_KINDS]
@@ -176,11 +179,11 @@ def choose_target(table: read.Table, path: str) -> dict | None:
         st.caption(_("Text and date columns are not used by the model: {columns}.").format(columns=", ".join(unused)))
     used = [c.name for c in table.columns if c.name != target and c.name not in drop and c.kind in MODEL_KINDS]
     try:
-        read.check_target(table, target, task)
+        check_target(table, target, task)
         if not used:
             raise InputError(_("No column is left to predict {target} from: keep at least one number or category "
                                "column.").format(target=target))  # fmt: skip
-        note = read.target_note(table, target)
+        note = target_note(table, target)
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         return None
@@ -189,4 +192,5 @@ def choose_target(table: read.Table, path: str) -> dict | None:
     values = table.frame[target].dropna()
     classes = sorted({_class_text(v) for v in values}) if task == "classification" else []
     return {"task": "table", "data": path, "classes": classes, "n": int(len(values)), "separate_test": False,
-            "target": target, "table_task": task, "drop": list(drop), "features": used}  # fmt: skip
+            "settings": {"target": target, "table_task": task, "drop": list(drop)}, "features": used,
+            "table": table}  # fmt: skip

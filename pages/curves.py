@@ -8,7 +8,8 @@ import streamlit as st
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number
 from core.base.storage import MAX_CSV_BYTES
-from core.plots import charts as plots
+from core.plots.curves import Curve, curves_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.jobs import JobManager
 from core.runs.progress import early_stop_epoch
 from core.runs.store import ACTIVE_STATES, MAX_NOTE_CHARS, Run, RunStore
@@ -20,15 +21,13 @@ from pages._i18n import localized, localized_numbers
 from pages._prefill import open_in_train
 from pages._replay import replay_section
 from pages._router import ensure_router
-from pages._runs import STATUS_ICONS
-from pages._session import actor, is_presenter
+from pages._runs import STATUS_ICONS, task_of
+from pages._session import actor, init_state, is_presenter
 
 ensure_router()
 
 MAX_DOWNLOAD_BYTES = 300 * 1024 * 1024  # larger checkpoints: say where the file is instead
-st.session_state.setdefault("curves_selected", None)
-st.session_state.setdefault("curves_smoothing", 0.0)
-st.session_state.setdefault("curves_view", "epochs")
+init_state({"curves_selected": None, "curves_smoothing": 0.0, "curves_view": "epochs"})
 
 
 # The runs table's columns, in order (their headers are translated where shown).
@@ -41,6 +40,12 @@ DIFF_ROWS = {"dataset": N_("dataset"), "preset": N_("preset"), "input": N_("inpu
              "layers": N_("layers"), "parameters": N_("parameters")}  # fmt: skip
 VIEWS = [N_("epochs"), N_("batches")]
 
+
+
+def _prefills(run: Run) -> bool:
+    """The run's task can pre-fill the Train form with a remedy (images: yes; a table: not yet)."""
+    task = task_of(run)
+    return task is not None and task.prefills_train
 
 def runs_table(runs: list[Run]) -> pd.DataFrame:
     rows = []
@@ -70,13 +75,13 @@ def run_tools(run: Run) -> None:
     if err:
         st.error(err)
     c1, c2 = st.columns(2)
-    hist = run.path / "history.csv"
+    hist = run.history_path
     ok = hist.is_file() and hist.stat().st_size <= MAX_CSV_BYTES
-    c1.download_button(_("History CSV"), hist.read_bytes() if ok else b"", file_name=f"{run.id}-history.csv",
+    c1.download_button(_("History CSV"), hist.read_bytes() if ok else b"", file_name=run.download_name(hist),
                        disabled=not ok, key=f"dl_h_{run.id}", icon=":material/download:")  # fmt: skip
-    best = run.path / "best.keras"
+    best = run.best_path
     if best.is_file() and best.stat().st_size <= MAX_DOWNLOAD_BYTES:
-        c2.download_button(_("Best model (.keras)"), best.read_bytes(), file_name=f"{run.id}-best.keras",
+        c2.download_button(_("Best model (.keras)"), best.read_bytes(), file_name=run.download_name(best),
                            key=f"dl_m_{run.id}", icon=":material/download:")  # fmt: skip
     elif best.exists():
         c2.caption(_("Best model: {mb} MB, too large to download here: `{path}`").format(
@@ -156,15 +161,13 @@ def in_plain_words(runs: list[Run]) -> None:
             for f in findings:
                 st.markdown(f"{FINDING_ICONS.get(f.kind, '')} **{f.title}**: {f.evidence}")
                 st.caption(f.advice)
-                # The pre-filled Train form knows image data only: no remedy button for a table run (yet).
-                table = r.config().get("task") == "table"
-                remedy = remedy_for(f.kind, r.config(), stopped_early) if is_presenter() and not table else None
+                remedy = remedy_for(f.kind, r.config(), stopped_early) if is_presenter() and _prefills(r) else None
                 if remedy is not None and st.button(remedy.label, key=f"remedy_{r.id}_{f.kind}",
                                                     icon=":material/tune:", help="; ".join(remedy.changes)):  # fmt: skip
                     open_in_train(remedy, r.id, f.title)
 
 
-def second_metrics(curves: list[plots.Curve]) -> list[str]:
+def second_metrics(curves: list[Curve]) -> list[str]:
     """The charts after the loss: accuracy, MAE (a regression on a table logs "mae", no accuracy), or both."""
     logged = {key for c in curves for row in c.rows for key, v in row.items() if v is not None}
     out = [m for m in ("accuracy", "mae") if m in logged or f"val_{m}" in logged]
@@ -182,10 +185,10 @@ def charts() -> None:
     by_epoch = st.session_state.curves_view == "epochs"
     if by_epoch:
         curves = [
-            plots.Curve(r.id, r.history(), r.status().get("best_epoch"), early_stop_epoch(r.status())) for r in fresh
+            Curve(r.id, r.history(), r.status().get("best_epoch"), early_stop_epoch(r.status())) for r in fresh
         ]
     else:
-        curves = [plots.Curve(r.id, r.batches()) for r in fresh]
+        curves = [Curve(r.id, r.batches()) for r in fresh]
     if not any(c.rows for c in curves):
         st.info(_("No finished epoch yet: the curves appear after the first one.") if by_epoch
                 else _("No batches logged yet."), icon=":material/hourglass_top:")  # fmt: skip
@@ -196,8 +199,8 @@ def charts() -> None:
         # none is squeezed under its legend.
         slots = st.columns(len(metrics)) if len(curves) == 1 else [st.container() for _m in metrics]
         for slot, metric in zip(slots, metrics):
-            slot.plotly_chart(plots.curves_figure(curves, metric, smoothing, x=x, height=380 if len(curves) == 1 else 430),
-                              config=plots.CHART_CONFIG, key=f"{x}_{metric}")  # fmt: skip
+            slot.plotly_chart(curves_figure(curves, metric, smoothing, x=x, height=380 if len(curves) == 1 else 430),
+                              config=CHART_CONFIG, key=f"{x}_{metric}")  # fmt: skip
         if by_epoch:
             st.caption(_("Dashed: training. Solid: validation. Open star: the best epoch (its checkpoint is kept). "
                          "x: where early stopping fired. Click a run in the legend to hide it."))  # fmt: skip

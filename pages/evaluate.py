@@ -7,15 +7,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core import tasks
 from core.access.roles import Actor
 from core.base.errors import InputError
 from core.base.i18n import N_, _, ngettext, number, percent
 from core.data.zip_import import import_zip
-from core.evaluate import Evaluation, evaluate_run
 from core.metrics.classes import gallery_indices, to_tflite
-from core.plots import charts as plots
+from core.plots.pictures import framed
+from core.plots.results import confusion_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.store import Run
 from core.serving.default_model import default_run
+from core.tasks import Evaluation, evaluate_run
 from pages._data import data_status, refresh_data_status
 from pages._i18n import localized_numbers
 from pages._router import ensure_router
@@ -66,12 +69,12 @@ if is_table(run):  # metrics beside the baseline, charts of the rows; no image g
     st.stop()
 
 status = data_status()
-task = run.config().get("task")
-targets = (  # an MNIST model can also read a folder of digit images (a room's drawings)
+task = tasks.of_run(run)
+targets = (  # a digits model can also read a folder of digit images (a room's drawings)
     [TEST_SPLIT]
-    + (status["mnist"] if task == "mnist" else [])
+    + (status[task.sample_data] if task.sample_data != "folders" else [])
     + status["folders"]
-    + ([UPLOAD] if task == "images" and is_presenter() else [])
+    + ([UPLOAD] if not task.digits and is_presenter() else [])
 )
 target = st.selectbox(
     _("Evaluate on"),
@@ -110,7 +113,7 @@ c2.metric(_("Loss"), number(metrics["loss"], 4))
 c3.metric(_("Images"), number(metrics["n"]))
 # The matrix gets the page's width (side by side with the report, its cells were too narrow
 # for their numbers on a projector); the per-class report follows.
-st.plotly_chart(plots.confusion_figure(metrics["confusion_matrix"], names), config=plots.CHART_CONFIG, key="cm")
+st.plotly_chart(confusion_figure(metrics["confusion_matrix"], names), config=CHART_CONFIG, key="cm")
 st.dataframe(
     localized_numbers(
         pd.DataFrame(metrics["per_class"]).T, decimals={"precision": 3, "recall": 3, "f1": 3, "support": 0}
@@ -128,14 +131,8 @@ true_cls = b.selectbox(_("True class"), ["any"] + names, key="eval_true", format
 pred_cls = c.selectbox(
     _("Predicted class"), ["any"] + names, key="eval_pred", format_func=lambda v: any_label.get(v, v)
 )
-cell = None
-if true_cls != "any" and pred_cls != "any":
-    cell = (names.index(true_cls), names.index(pred_cls))
-idx = gallery_indices(y, probs, mode, cell)
-if true_cls != "any" and cell is None:
-    idx = idx[y[idx] == names.index(true_cls)]
-if pred_cls != "any" and cell is None:
-    idx = idx[probs[idx].argmax(axis=1) == names.index(pred_cls)]
+idx = gallery_indices(y, probs, mode, true=None if true_cls == "any" else names.index(true_cls),
+                      predicted=None if pred_cls == "any" else names.index(pred_cls))  # fmt: skip
 st.caption(
     ngettext("{n} image matches; showing up to {most}. Green frame: right. Red frame: wrong.",
              "{n} images match; showing up to {most}. Green frame: right. Red frame: wrong.", len(idx)).format(
@@ -146,7 +143,7 @@ cols = st.columns(8)
 for n, i in enumerate(idx[:GALLERY_SIZE]):
     ok = pred[i] == y[i]
     cols[n % 8].image(
-        plots.framed(x[i], GREEN if ok else RED),
+        framed(x[i], GREEN if ok else RED),
         caption=f"{names[pred[i]]} ({names[y[i]]}) {percent(probs[i, pred[i]], 0)}",
         width="stretch",
     )

@@ -7,7 +7,8 @@ import streamlit as st
 
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number, percent
-from core.plots import charts as plots
+from core.plots.race import TimedAccuracy, accuracy_time_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.jobs import JobManager
 from core.runs.store import ACTIVE_STATES, RunStore
 from core.teaching.api_compare import ESTIMATOR_2019, WAYS, source, way_lines
@@ -17,7 +18,7 @@ from pages._data import data_status
 from pages._i18n import localized
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
-from pages._session import actor, is_presenter
+from pages._session import actor, init_state, is_presenter
 
 ensure_router()
 
@@ -25,8 +26,7 @@ LAYOUTS = [N_("Side by side"), N_("One at a time")]
 BUDGETS = [N_("One epoch"), N_("Quick demo")]
 DEFAULT_DEMO_BATCHES = 60
 MAX_BATCHES = {s.name: s for s in API_SETTINGS}["max_batches"].hi
-for key, value in {"hood_layout": "Side by side", "hood_budget": "One epoch", "hood_group": None}.items():
-    st.session_state.setdefault(key, value)
+init_state({"hood_layout": "Side by side", "hood_budget": "One epoch", "hood_group": None})
 S = st.session_state
 
 st.title(_("Under the hood: one network, three ways"))
@@ -189,10 +189,10 @@ else:
         verdict = xla_verdict(results)
         if verdict:
             st.info(verdict, icon=":material/bolt:")
-        racers = [plots.TimedAccuracy(_(WAYS[r.way].label), r.curve,
+        racers = [TimedAccuracy(_(WAYS[r.way].label), r.curve,
                                       (r.train_seconds, r.test_accuracy) if r.train_seconds and r.test_accuracy is not None else None)
                   for r in results]  # fmt: skip
-        st.plotly_chart(plots.accuracy_time_figure(racers), config=plots.CHART_CONFIG, key="hood_chart")
+        st.plotly_chart(accuracy_time_figure(racers), config=CHART_CONFIG, key="hood_chart")
         if live and not any(r.status in ACTIVE_STATES for r in results):
             st.rerun()  # all ended: rerun the page once to stop the timer
 

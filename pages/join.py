@@ -11,7 +11,8 @@ from core.access.roles import Actor
 from core.base.errors import InputError
 from core.base.i18n import N_, _, percent
 from core.data.images import PixelBudget, open_image
-from core.room.room import Room, active_room
+from core.room.active import active_room
+from core.room.folder import Room
 from pages._drawpad import draw_pad
 from pages._i18n import localized
 from pages._router import ensure_router
@@ -104,7 +105,7 @@ def phone(opened: str) -> None:
                  icon=":material/error:")  # fmt: skip
         return
     me = actor()
-    digits = served.spec.task == "mnist"
+    digits = served.spec.digits
     how = st.segmented_control(_("How"), [N_("Draw"), N_("Photo")] if digits else [N_("Photo")],
                                default="Draw" if digits else "Photo", format_func=_, key="join_how", required=True,
                                label_visibility="collapsed", width="stretch")  # fmt: skip
@@ -146,7 +147,7 @@ try:
 except InputError as exc:
     st.error(_("The room's model cannot be used right now: {problem}").format(problem=exc), icon=":material/error:")
     st.stop()
-digits = served.spec.task == "mnist"
+digits = served.spec.digits
 st.caption(f"**{settings.title}**: " + (_("draw one digit, large, in the middle, then send it.") if digits
            else _("send a photo of: {classes}.").format(classes=", ".join(settings.class_names))))  # fmt: skip
 phone(room.name)

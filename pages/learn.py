@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.base.errors import InputError
 from core.base.i18n import N_, _, number
-from core.plots import charts as plots
+from core.plots.grids import number_grid, number_grids
+from core.plots.pictures import boxed, crop_around, diverging_rgb, enlarge, gray_rgb, symmetric_limit
 from core.teaching import filters
+from core.teaching.learn import LayerSettings, Pipeline, feature_bank, kernel_start, next_cell, run_pipeline
 from pages._data import data_status, folder_samples, load_path, load_upload, mnist_test_digits
 from pages._i18n import localized
 from pages._router import ensure_router
+from pages._session import init_state
 
 ensure_router()
 
@@ -25,7 +25,10 @@ SWEEP_SECONDS = 0.8
 ROBUST_PERCENTILE = 99.5
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
-# Every key this page owns, with its default, in one place.
+# Every session key this page owns, in one place. DEFAULTS: the keys read before (or without) a
+# widget, with their defaults. WIDGET_KEYS: keys of widgets and charts that start themselves (a
+# default here would fight the widget's own). The custom kernel's form and table add
+# learn_kernel_form_<size>_<preset> and learn_editor_<size>_<preset>.
 DEFAULTS = {
     "learn_source": "Test card",
     "learn_card_size": 128,
@@ -48,9 +51,10 @@ DEFAULTS = {
     "pool_col": 0,
     "pool_play": False,
     "learn_large": False,
+    "learn_last_preset": "sobel x",  # the preset a custom kernel starts from
 }
-for key, value in DEFAULTS.items():
-    st.session_state.setdefault(key, value)
+WIDGET_KEYS = ("learn_folder", "learn_class", "learn_sample", "learn_upload", "learn_camera", "learn_custom_from",
+               "learn_zoom", "g_cell", "g_pool")  # fmt: skip
 
 
 # ----- image sources --------------------------------------------------------------------
@@ -134,15 +138,9 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
         st.dataframe(pd.DataFrame(kernel).round(3), hide_index=True, width="content")
         return kernel, choice
     size = CUSTOM[choice]
-    last = st.session_state.get("learn_last_preset", "sobel x")
+    last = st.session_state.learn_last_preset
     base = st.selectbox(_("Start from"), presets, index=presets.index(last), key="learn_custom_from", format_func=_)
-    start = np.zeros((size, size), np.float32)
-    src = filters.kernel_preset(base)
-    if src.shape[0] <= size:
-        off = (size - src.shape[0]) // 2
-        start[off : off + src.shape[0], off : off + src.shape[1]] = src
-    else:
-        start = src[1:-1, 1:-1].copy()
+    start = kernel_start(base, size)
     # In a form: typing never reruns the page, so no keystroke is lost to a rerun in flight
     # (live edits lost 3 to 7 of nine cells typed at a normal pace). Apply sends them at once.
     with st.form(f"learn_kernel_form_{size}_{base}", border=False):
@@ -165,8 +163,8 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
     return values, choice
 
 
-def pick_settings() -> None:
-    """Stride, padding, bias, ReLU and pooling widgets (read back from session state)."""
+def pick_settings() -> LayerSettings:
+    """Stride, padding, bias, ReLU and pooling widgets; returns what they are set to."""
     st.slider(_("Stride"), 1, 8, key="learn_stride")
     st.segmented_control(_("Padding"), list(filters.PADDINGS), key="learn_padding", required=True)
     st.slider(_("Bias (added to every output)"), -2.0, 2.0, step=0.05, key="learn_bias")
@@ -186,13 +184,24 @@ def pick_settings() -> None:
         st.slider(_("Pool size"), 1, 6, key="learn_pool_size")
         st.slider(_("Pool stride"), 1, 6, key="learn_pool_stride", help=_("Keras's default stride is the pool size."))
         st.segmented_control(_("Pool padding"), list(filters.PADDINGS), key="learn_pool_padding", required=True)
+    return layer_settings()
+
+
+def layer_settings() -> LayerSettings:
+    """The layers' settings as the widgets left them in the session state."""
+    state = st.session_state
+    return LayerSettings(
+        stride=state.learn_stride, padding=state.learn_padding, bias=state.learn_bias, relu=state.learn_relu,
+        pool=state.learn_pool_on, pool_mode=state.learn_pool_mode, pool_size=state.learn_pool_size,
+        pool_stride=state.learn_pool_stride, pool_padding=state.learn_pool_padding,
+    )  # fmt: skip
 
 
 # ----- display helpers ------------------------------------------------------------------
 
 
 def show(rgb: np.ndarray, caption: str) -> None:
-    big, _factor = plots.enlarge(rgb, min_side=256)
+    big, _factor = enlarge(rgb, min_side=256)
     st.image(big, caption=caption, width="stretch")
 
 
@@ -228,80 +237,56 @@ def cell_picker(prefix: str, oh: int, ow: int) -> tuple[int, int]:
     st.session_state[row_key] = min(st.session_state[row_key], oh - 1)
     st.session_state[col_key] = min(st.session_state[col_key], ow - 1)
     if st.session_state[play_key]:
-        step_c, step_r = max(1, ow // 12), max(1, oh // 12)  # a sweep crosses the map in ~12 steps
-        c = st.session_state[col_key] + step_c
-        r = st.session_state[row_key]
-        if c >= ow:
-            c, r = 0, (r + step_r) % oh
-        st.session_state[row_key], st.session_state[col_key] = r, c
+        st.session_state[row_key], st.session_state[col_key] = next_cell(
+            st.session_state[row_key], st.session_state[col_key], oh, ow
+        )
     a, b = st.columns(2)
     a.slider(_("Output row"), 0, max(oh - 1, 1), key=row_key, disabled=oh == 1)
     b.slider(_("Output column"), 0, max(ow - 1, 1), key=col_key, disabled=ow == 1)
     return min(st.session_state[row_key], oh - 1), min(st.session_state[col_key], ow - 1)
 
 
-# ----- page -----------------------------------------------------------------------------
+# ----- the page -------------------------------------------------------------------------
 
-st.title(_("Convolution and pooling"))
-st.markdown(
-    _("A convolution slides a small grid of weights (the **kernel**) over the image; each output cell is the sum "
-      "of the image patch times the kernel. **Like Keras, this is a cross-correlation: the kernel is not flipped.**")
-)  # fmt: skip
 
-settings_col, view_col = st.columns([1.5, 3], gap="medium")
-with settings_col:
-    image, image_name = pick_image()
-    st.divider()
-    kernel, kernel_name = pick_kernel()
-    pick_settings()
+def intro() -> None:
+    st.title(_("Convolution and pooling"))
+    st.markdown(
+        _("A convolution slides a small grid of weights (the **kernel**) over the image; each output cell is the sum "
+          "of the image patch times the kernel. **Like Keras, this is a cross-correlation: the kernel is not flipped.**")
+    )  # fmt: skip
 
-S = st.session_state
-H, W = image.shape
-started = time.perf_counter()
-conv = act = pooled = None
-conv_error = pool_error = None
-if kernel is not None:
-    try:
-        conv = filters.convolve(image, kernel, S.learn_stride, S.learn_padding) + np.float32(S.learn_bias)
-        act = filters.relu(conv) if S.learn_relu else conv
-    except InputError as exc:
-        conv_error = str(exc)
-if act is not None and S.learn_pool_on:
-    try:
-        pooled = filters.pool(act, S.learn_pool_size, S.learn_pool_stride, S.learn_pool_mode, S.learn_pool_padding)
-    except InputError as exc:
-        pool_error = _("Pooling: {problem}").format(problem=exc)
-compute_ms = (time.perf_counter() - started) * 1000
 
-with view_col:
-    # 99.5th percentile: a few extreme cells (an image border) must not wash out the rest.
-    limit = plots.symmetric_limit(conv, ROBUST_PERCENTILE) if conv is not None else 1.0
+def maps_view(image: np.ndarray, image_name: str, result: Pipeline, settings: LayerSettings, limit: float) -> None:
+    """The input and the maps after each step, side by side (or two by two, one zoomed, for a projector)."""
+    h, w = image.shape
+    conv, act, pooled = result.conv, result.act, result.pooled
     large = st.toggle(_("Large view (for a projector)"), key="learn_large",
                       help=_("The maps two by two, and one of them as large as the page."))  # fmt: skip
-    panels = [(_("Input"), plots.gray_rgb(image, 0.0, 1.0),
-               _("Input: {name}, shape ({h}, {w})").format(name=image_name, h=H, w=W))]  # fmt: skip
+    panels = [(_("Input"), gray_rgb(image, 0.0, 1.0),
+               _("Input: {name}, shape ({h}, {w})").format(name=image_name, h=h, w=w))]  # fmt: skip
     if conv is not None:
         panels.append(
             (
                 _("Feature map"),
-                plots.diverging_rgb(conv, limit),
+                diverging_rgb(conv, limit),
                 _("Feature map, shape {shape}").format(shape=conv.shape),
             )
         )
-    if act is not None and S.learn_relu:
+    if act is not None and settings.relu:
         panels.append(
-            (_("After ReLU"), plots.diverging_rgb(act, limit), _("After ReLU, shape {shape}").format(shape=act.shape))
+            (_("After ReLU"), diverging_rgb(act, limit), _("After ReLU, shape {shape}").format(shape=act.shape))
         )
     if pooled is not None:
-        mode = _("Max pooling") if S.learn_pool_mode == "max" else _("Average pooling")
+        mode = _("Max pooling") if settings.pool_mode == "max" else _("Average pooling")
         panels.append(
-            (mode, plots.diverging_rgb(pooled, limit), _("{mode}, shape {shape}").format(mode=mode, shape=pooled.shape))
+            (mode, diverging_rgb(pooled, limit), _("{mode}, shape {shape}").format(mode=mode, shape=pooled.shape))
         )
     if large:
         zoom = st.segmented_control(_("Zoom on"), [p[0] for p in panels], default=panels[-1][0], key="learn_zoom")
         for name, rgb, caption in panels:
             if name == zoom:
-                big, _factor = plots.enlarge(rgb, min_side=720)
+                big, _factor = enlarge(rgb, min_side=720)
                 st.image(big, caption=caption, width="stretch")
         for row in range(0, len(panels), 2):
             for col, (_name, rgb, caption) in zip(st.columns(2), panels[row : row + 2]):
@@ -311,178 +296,201 @@ with view_col:
         for col, (_name, rgb, caption) in zip(st.columns(4), panels):
             with col:
                 show(rgb, caption)
-    if conv_error:
-        st.error(conv_error, icon=":material/error:")
-    elif act is not None and not S.learn_relu:
+    if result.conv_error:
+        st.error(result.conv_error, icon=":material/error:")
+    elif act is not None and not settings.relu:
         st.caption(_("ReLU is off: the pooling reads the raw feature map."))
-    if pool_error:
-        st.error(pool_error, icon=":material/error:")
+    if result.pool_error:
+        st.error(result.pool_error, icon=":material/error:")
     if conv is not None:
         st.caption(
             _("Colours: blue below zero, white at zero, red above, on one scale of ±{limit} for the three maps "
               "(stronger values are drawn at full colour). Feature map range {lo} .. {hi}. Computed in {ms} ms.").format(
-                limit=sig3(limit), lo=sig3(conv.min()), hi=sig3(conv.max()), ms=number(compute_ms, 0))
+                limit=sig3(limit), lo=sig3(conv.min()), hi=sig3(conv.max()), ms=number(result.milliseconds, 0))
         )  # fmt: skip
 
-    shapes = [_("input ({h}, {w})").format(h=H, w=W)]
-    if conv is not None:
-        shapes.append(_("convolution {shape}").format(shape=conv.shape))
-    if pooled is not None:
-        shapes.append(_("pooling {shape}").format(shape=pooled.shape))
+
+def sizes_view(image: np.ndarray, kernel: np.ndarray | None, result: Pipeline, settings: LayerSettings) -> None:
+    """The chain of shapes, and the output-size formulas with their numbers."""
+    h, w = image.shape
+    shapes = [_("input ({h}, {w})").format(h=h, w=w)]
+    if result.conv is not None:
+        shapes.append(_("convolution {shape}").format(shape=result.conv.shape))
+    if result.pooled is not None:
+        shapes.append(_("pooling {shape}").format(shape=result.pooled.shape))
     st.markdown(_("**Shapes:** {chain}").format(chain=" → ".join(shapes)))
 
     kh, kw = kernel.shape if kernel is not None else (3, 3)
     st.markdown(_("**Output size** (kernel k = {kh}x{kw}, stride s = {s}, padding '{padding}')").format(
-        kh=kh, kw=kw, s=S.learn_stride, padding=S.learn_padding))  # fmt: skip
-    st.latex(size_latex("H", H, kh, S.learn_stride, S.learn_padding))
-    if (W, kw) != (H, kh):
-        st.latex(size_latex("W", W, kw, S.learn_stride, S.learn_padding))
-    if act is not None and S.learn_pool_on:
-        ah, aw = act.shape
+        kh=kh, kw=kw, s=settings.stride, padding=settings.padding))  # fmt: skip
+    st.latex(size_latex("H", h, kh, settings.stride, settings.padding))
+    if (w, kw) != (h, kh):
+        st.latex(size_latex("W", w, kw, settings.stride, settings.padding))
+    if result.act is not None and settings.pool:
+        ah, _aw = result.act.shape
         st.markdown(
             _("**After pooling** (window {size}, stride {stride}, padding '{padding}')").format(
-                size=S.learn_pool_size, stride=S.learn_pool_stride, padding=S.learn_pool_padding)
+                size=settings.pool_size, stride=settings.pool_stride, padding=settings.pool_padding)
         )  # fmt: skip
-        st.latex(size_latex("H", ah, S.learn_pool_size, S.learn_pool_stride, S.learn_pool_padding).replace("H", "P"))
+        st.latex(size_latex("H", ah, settings.pool_size, settings.pool_stride, settings.pool_padding).replace("H", "P"))
 
-    tab_cell, tab_pool, tab_bank = st.tabs(
-        [_("One cell, step by step"), _("One pooling window"), _("A bank of filters")]
-    )
 
-    with tab_cell:
-        if conv is None:
-            st.info(_("Fix the settings above to see the arithmetic."))
-        else:
-            st.toggle(_("Play: sweep the kernel over the image"), key="conv_play")
+def conv_cell_tab(image: np.ndarray, kernel: np.ndarray, conv: np.ndarray, settings: LayerSettings,
+                  limit: float) -> None:  # fmt: skip
+    """One output cell of the convolution, step by step: the patch, the kernel, the products, the sum."""
+    st.toggle(_("Play: sweep the kernel over the image"), key="conv_play")
+    kh, kw = kernel.shape
 
-            @st.fragment(run_every=SWEEP_SECONDS if S.conv_play else None)
-            @localized
-            def conv_cell_view() -> None:
-                r, c = cell_picker("conv", *conv.shape)
-                cell = filters.conv_cell(image, kernel, r, c, S.learn_stride, S.learn_padding, S.learn_bias)
-                win = cell.window
-                left, right = st.columns(2)  # the two pictures side by side, the three grids below them
-                with left:
-                    margin = max(kh, kw, 4)
-                    crop, t, lf = plots.crop_around(image, win.top, win.left, kh, kw, margin)
-                    st.image(
-                        plots.boxed(plots.gray_rgb(crop, 0, 1), t, lf, kh, kw),
-                        caption=_("Input around the window (orange)"),
-                        width="stretch",
+    @st.fragment(run_every=SWEEP_SECONDS if st.session_state.conv_play else None)
+    @localized
+    def conv_cell_view() -> None:
+        r, c = cell_picker("conv", *conv.shape)
+        cell = filters.conv_cell(image, kernel, r, c, settings.stride, settings.padding, settings.bias)
+        win = cell.window
+        left, right = st.columns(2)  # the two pictures side by side, the three grids below them
+        with left:
+            margin = max(kh, kw, 4)
+            crop, t, lf = crop_around(image, win.top, win.left, kh, kw, margin)
+            st.image(
+                boxed(gray_rgb(crop, 0, 1), t, lf, kh, kw),
+                caption=_("Input around the window (orange)"),
+                width="stretch",
+            )
+        with right:
+            st.image(
+                boxed(diverging_rgb(conv, limit), r, c, 1, 1),
+                caption=_("Output cell ({r}, {c}) in the feature map").format(r=r, c=c),
+                width="stretch",
+            )
+        st.plotly_chart(
+            number_grids([
+                {"values": win.values, "title": _("Input patch"), "diverging": False, "mask": win.inside,
+                 "value_range": (0.0, 1.0)},
+                {"values": kernel, "title": _("Kernel")},
+                {"values": cell.products, "title": _("Patch x kernel")},
+            ]),
+            config={"displayModeBar": False},
+            key="g_cell",
+        )  # fmt: skip
+        terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
+        st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)
+        total = float(cell.products.sum())
+        line = _("Sum of products = **{total}**").format(total=number(total, 3))
+        if settings.bias:
+            line += ", " + _("plus bias {bias} = **{value}**").format(
+                bias=("+" if settings.bias >= 0 else "") + number(settings.bias, 2), value=number(cell.value, 3)
+            )
+        if settings.relu:
+            line += "; " + _("after ReLU: **{value}**").format(value=number(max(cell.value, 0.0), 3))
+        st.markdown(line)
+        if not win.inside.all():
+            st.caption(_("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0."))
+
+    conv_cell_view()
+
+
+def pool_cell_tab(act: np.ndarray, pooled: np.ndarray, settings: LayerSettings, limit: float) -> None:
+    """One pooling window: its values, which one wins (max) or their mean (avg), and where it lies."""
+    st.toggle(_("Play: sweep the window over the map"), key="pool_play")
+
+    @st.fragment(run_every=SWEEP_SECONDS if st.session_state.pool_play else None)
+    @localized
+    def pool_cell_view() -> None:
+        r, c = cell_picker("pool", *pooled.shape)
+        size = settings.pool_size
+        cell = filters.pool_cell(act, r, c, size, settings.pool_stride, settings.pool_mode, settings.pool_padding)
+        left, right = st.columns([1, 2])
+        with left:
+            win = cell.window
+            crop, t, lf = crop_around(act, win.top, win.left, size, size, max(3 * size, 6))
+            st.image(
+                boxed(diverging_rgb(crop, limit), t, lf, size, size),
+                caption=_("The window (orange), zoomed in"),
+                width="stretch",
+            )
+            st.image(
+                boxed(diverging_rgb(act, limit), win.top, win.left, size, size),
+                caption=_("Where it lies on the map being pooled"),
+                width="stretch",
+            )
+        with right:
+            st.plotly_chart(
+                number_grid(cell.window.values, _("Window"), mask=cell.window.inside, mark=cell.winner),
+                config={"displayModeBar": False},
+                width="content",
+                key="g_pool",
+            )
+            if cell.mode == "max":
+                st.markdown(_("The largest value wins (green): **{value}**.").format(value=number(cell.value, 3)))
+            else:
+                n = int(cell.window.inside.sum())
+                st.markdown(
+                    _("The mean of the {n} values inside the image: **{value}**.").format(
+                        n=n, value=number(cell.value, 3)
                     )
-                with right:
-                    st.image(
-                        plots.boxed(plots.diverging_rgb(conv, limit), r, c, 1, 1),
-                        caption=_("Output cell ({r}, {c}) in the feature map").format(r=r, c=c),
-                        width="stretch",
-                    )
-                st.plotly_chart(
-                    plots.number_grids([
-                        {"values": win.values, "title": _("Input patch"), "diverging": False, "mask": win.inside,
-                         "value_range": (0.0, 1.0)},
-                        {"values": kernel, "title": _("Kernel")},
-                        {"values": cell.products, "title": _("Patch x kernel")},
-                    ]),
-                    config={"displayModeBar": False},
-                    key="g_cell",
-                )  # fmt: skip
-                terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
-                st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)
-                total = float(cell.products.sum())
-                line = _("Sum of products = **{total}**").format(total=number(total, 3))
-                if S.learn_bias:
-                    line += ", " + _("plus bias {bias} = **{value}**").format(
-                        bias=("+" if S.learn_bias >= 0 else "") + number(S.learn_bias, 2), value=number(cell.value, 3)
-                    )
-                if S.learn_relu:
-                    line += "; " + _("after ReLU: **{value}**").format(value=number(max(cell.value, 0.0), 3))
-                st.markdown(line)
-                if not win.inside.all():
-                    st.caption(_("Cells marked 'pad' lie outside the image: 'same' padding reads them as 0."))
+                )
+            if not cell.window.inside.all():
+                st.caption(
+                    _("'pad' cells lie outside the map: they never win a max and are not counted in an average.")
+                )
 
-            conv_cell_view()
+    pool_cell_view()
 
-    with tab_pool:
-        if pooled is None:
-            st.info(_("Turn pooling on (and fix any error above) to see one pooling window."))
-        else:
-            st.toggle(_("Play: sweep the window over the map"), key="pool_play")
 
-            @st.fragment(run_every=SWEEP_SECONDS if S.pool_play else None)
-            @localized
-            def pool_cell_view() -> None:
-                r, c = cell_picker("pool", *pooled.shape)
-                size = S.learn_pool_size
-                cell = filters.pool_cell(act, r, c, size, S.learn_pool_stride, S.learn_pool_mode, S.learn_pool_padding)
-                left, right = st.columns([1, 2])
-                with left:
-                    win = cell.window
-                    crop, t, lf = plots.crop_around(act, win.top, win.left, size, size, max(3 * size, 6))
-                    st.image(
-                        plots.boxed(plots.diverging_rgb(crop, limit), t, lf, size, size),
-                        caption=_("The window (orange), zoomed in"),
-                        width="stretch",
-                    )
-                    st.image(
-                        plots.boxed(plots.diverging_rgb(act, limit), win.top, win.left, size, size),
-                        caption=_("Where it lies on the map being pooled"),
-                        width="stretch",
-                    )
-                with right:
-                    st.plotly_chart(
-                        plots.number_grid(cell.window.values, _("Window"), mask=cell.window.inside, mark=cell.winner),
-                        config={"displayModeBar": False},
-                        width="content",
-                        key="g_pool",
-                    )
-                    if cell.mode == "max":
-                        st.markdown(
-                            _("The largest value wins (green): **{value}**.").format(value=number(cell.value, 3))
-                        )
-                    else:
-                        n = int(cell.window.inside.sum())
-                        st.markdown(
-                            _("The mean of the {n} values inside the image: **{value}**.").format(
-                                n=n, value=number(cell.value, 3)
-                            )
-                        )
-                    if not cell.window.inside.all():
-                        st.caption(
-                            _(
-                                "'pad' cells lie outside the map: they never win a max and are not counted in an average."
-                            )
-                        )
-
-            pool_cell_view()
-
-    with tab_bank:
+def bank_tab(image: np.ndarray, settings: LayerSettings) -> None:
+    """Several preset kernels on the same image: the stack of feature maps a first layer makes."""
+    st.caption(
+        _("The first layer of a CNN applies many kernels to the same image and stacks the results: one feature map "
+          "per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels).")
+    )  # fmt: skip
+    bank = st.multiselect(_("Kernels"), list(filters.KERNEL_PRESETS), key="learn_bank", format_func=_)
+    maps, error = feature_bank(image, bank, settings.stride, settings.padding, settings.relu)
+    if error:
+        st.error(error, icon=":material/error:")
+    if maps:
         st.caption(
-            _("The first layer of a CNN applies many kernels to the same image and stacks the results: one feature map "
-              "per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels).")
+            _("Stack shape: ({n}, {h}, {w}) (channels first here; Keras puts channels last).").format(
+                n=len(maps), h=maps[0][1].shape[0], w=maps[0][1].shape[1])
         )  # fmt: skip
-        bank = st.multiselect(_("Kernels"), list(filters.KERNEL_PRESETS), key="learn_bank", format_func=_)
-        by_size: dict[tuple[int, int], list[str]] = {}
-        for name in bank:
-            by_size.setdefault(filters.KERNEL_PRESETS[name][0].shape, []).append(name)
-        maps: list[tuple[str, np.ndarray]] = []
-        try:
-            for names in by_size.values():
-                stack = filters.convolve_bank(
-                    image, [filters.kernel_preset(n) for n in names], S.learn_stride, S.learn_padding
-                )
-                maps += list(zip(names, stack))
-        except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
-        if maps:
-            st.caption(
-                _("Stack shape: ({n}, {h}, {w}) (channels first here; Keras puts channels last).").format(
-                    n=len(maps), h=maps[0][1].shape[0], w=maps[0][1].shape[1])
-            )  # fmt: skip
-        cols = st.columns(4)
-        for i, (name, fmap) in enumerate(maps):
-            fmap = filters.relu(fmap) if S.learn_relu else fmap
-            with cols[i % 4]:
-                show(
-                    plots.diverging_rgb(fmap, plots.symmetric_limit(fmap, ROBUST_PERCENTILE)),
-                    f"{_(name)}: {number(fmap.min(), 2)} .. {number(fmap.max(), 2)}",
-                )
+    cols = st.columns(4)
+    for i, (name, fmap) in enumerate(maps):
+        with cols[i % 4]:
+            show(
+                diverging_rgb(fmap, symmetric_limit(fmap, ROBUST_PERCENTILE)),
+                f"{_(name)}: {number(fmap.min(), 2)} .. {number(fmap.max(), 2)}",
+            )
+
+
+def main() -> None:
+    init_state(DEFAULTS)
+    intro()
+    settings_col, view_col = st.columns([1.5, 3], gap="medium")
+    with settings_col:
+        image, image_name = pick_image()
+        st.divider()
+        kernel, _kernel_name = pick_kernel()
+        settings = pick_settings()
+    result = run_pipeline(image, kernel, settings)
+    with view_col:
+        # 99.5th percentile: a few extreme cells (an image border) must not wash out the rest.
+        limit = symmetric_limit(result.conv, ROBUST_PERCENTILE) if result.conv is not None else 1.0
+        maps_view(image, image_name, result, settings, limit)
+        sizes_view(image, kernel, result, settings)
+        tab_cell, tab_pool, tab_bank = st.tabs(
+            [_("One cell, step by step"), _("One pooling window"), _("A bank of filters")]
+        )
+        with tab_cell:
+            if result.conv is None:
+                st.info(_("Fix the settings above to see the arithmetic."))
+            else:
+                conv_cell_tab(image, kernel, result.conv, settings, limit)
+        with tab_pool:
+            if result.pooled is None:
+                st.info(_("Turn pooling on (and fix any error above) to see one pooling window."))
+            else:
+                pool_cell_tab(result.act, result.pooled, settings, limit)
+        with tab_bank:
+            bank_tab(image, settings)
+
+
+main()

@@ -11,19 +11,23 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from core import tasks
 from core.access.limits import take
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number, percent
 from core.data.images import MAX_PIXELS, REQUEST_PIXELS, PixelBudget, open_image
-from core.plots import charts as plots
+from core.plots.pictures import enlarge, gray_rgb, heat_overlay, montage
+from core.plots.results import probability_bars
+from core.plots.style import CHART_CONFIG
 from core.serving import explain, ood
 from core.serving.default_model import default_run
-from core.serving.inference import Probe, apply_probe
+from core.serving.inference import Probe, apply_probe, prediction_record, predictions_csv
+from core.tasks.base import Task
 from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
 from pages._router import ensure_router
 from pages._runs import served_model, usable_runs
-from pages._session import actor
+from pages._session import actor, init_state
 from pages._table_results import is_table, table_prediction
 
 ensure_router()
@@ -31,9 +35,8 @@ ensure_router()
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 MAX_IMAGES = 200
 S = st.session_state
-for key, value in {"p_rotate": 0, "p_flip_h": False, "p_flip_v": False, "p_bright": 0.0, "p_contrast": 1.0,
-                   "p_noise": 0.0, "p_occlude": False, "p_occ_row": 0.5, "p_occ_col": 0.5, "p_occ_size": 0.3}.items():  # fmt: skip
-    S.setdefault(key, value)
+init_state({"p_rotate": 0, "p_flip_h": False, "p_flip_v": False, "p_bright": 0.0, "p_contrast": 1.0, "p_noise": 0.0,
+            "p_occlude": False, "p_occ_row": 0.5, "p_occ_col": 0.5, "p_occ_size": 0.3})  # fmt: skip
 
 
 def pick_model():
@@ -80,7 +83,7 @@ def _upload_loader(data: bytes, name: str) -> Loader:
     return load
 
 
-def pick_images(task: str, budget: PixelBudget) -> list[tuple[str, Loader]]:
+def pick_images(task: Task, budget: PixelBudget) -> list[tuple[str, Loader]]:
     """Renders the input widgets; returns (name, loader) pairs.
 
     Nothing is decoded here: the page decodes each input once to predict it, keeps only what
@@ -88,11 +91,12 @@ def pick_images(task: str, budget: PixelBudget) -> list[tuple[str, Loader]]:
     decoded here, charged to ``budget`` (this run's and this session's pixel allowance).
     """
     status = data_status()
-    sources = ([N_("Draw")] if task == "mnist" else []) + [N_("Upload"), N_("Camera")]
-    if (task == "mnist" and status["mnist"]) or (task == "images" and status["folders"]):
+    sources = ([N_("Draw")] if task.digits else []) + [N_("Upload"), N_("Camera")]
+    if status[task.sample_data]:
         sources.append(N_("Sample"))
-    first = "Sample" if task == "images" and "Sample" in sources else sources[0]
-    source = st.pills(_("Input"), sources, default=first, key=f"predict_source_{task}", required=True, format_func=_)
+    first = "Sample" if not task.digits and "Sample" in sources else sources[0]
+    source = st.pills(_("Input"), sources, default=first, key=f"predict_source_{task.name}", required=True,
+                      format_func=_)  # fmt: skip
     out: list[tuple[str, Loader]] = []
     if source == "Draw":
         st.caption(_("Draw one digit, large, in the middle."))
@@ -112,7 +116,7 @@ def pick_images(task: str, budget: PixelBudget) -> list[tuple[str, Loader]]:
         photo = st.camera_input(_("Take a picture"), key="predict_camera")
         if photo is not None:
             out.append((_("camera"), _upload_loader(photo.getvalue(), _("camera"))))
-    elif task == "mnist":
+    elif task.sample_data == "mnist":
         x, y = mnist_test_digits(status["mnist"][0])
         i = st.number_input(_("MNIST test digit #"), 0, len(x) - 1, 0, key="predict_digit")
         out.append((_("test digit #{i} (a {digit})").format(i=i, digit=y[i]), lambda _budget: Image.fromarray(x[i])))
@@ -207,11 +211,11 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
                  width="stretch")  # fmt: skip
     with c2:
         seen = x[:, :, 0] if x.shape[2] == 1 else x
-        st.image(plots.enlarge(plots.gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0],
+        st.image(enlarge(gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0],
                  caption=_("What the model sees: {shape}").format(shape="x".join(map(str, x.shape))),
                  width="stretch")  # fmt: skip
     with c3:
-        st.plotly_chart(plots.probability_bars(dict(zip(names, probs))), config=plots.CHART_CONFIG, key="bars")
+        st.plotly_chart(probability_bars(dict(zip(names, probs))), config=CHART_CONFIG, key="bars")
 
     tab_cam, tab_maps = st.tabs([_("Grad-CAM: where the evidence is"), _("Feature maps")])
     layers = explain.spatial_layers(served.model)
@@ -232,9 +236,9 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
                 st.error(str(exc))
             else:
                 up = explain.upsample(heat, x.shape[:2])
-                over = plots.heat_overlay(x, up)
+                over = heat_overlay(x, up)
                 st.image(
-                    plots.enlarge(over, 320)[0],
+                    enlarge(over, 320)[0],
                     caption=_("Grad-CAM for '{cls}' at {layer} ({rows}x{cols}), red = strongest evidence").format(
                         cls=cls, layer=layer, rows=heat.shape[0], cols=heat.shape[1]
                     ),
@@ -251,7 +255,7 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
             except (InputError, ValueError, RuntimeError) as exc:
                 st.error(_("Cannot show the feature maps of {layer}: {problem}").format(layer=layer, problem=exc))
             else:
-                st.image(plots.enlarge(plots.montage(fmap), 480)[0], width="stretch",
+                st.image(enlarge(montage(fmap), 480)[0], width="stretch",
                          caption=_("{layer}: {n} feature maps of {rows}x{cols} (first 64; each scaled on its own, white = "
                                    "strong)").format(layer=layer, n=fmap.shape[2], rows=fmap.shape[0],
                                                      cols=fmap.shape[1]))  # fmt: skip
@@ -280,7 +284,7 @@ if served is None:
 if is_table(served):  # rows in, predictions out: no drawing, camera, Grad-CAM or "I don't know"
     table_prediction(served)
     st.stop()
-task = served.spec.task
+task = tasks.get(served.task)
 me = actor()
 budget = PixelBudget(REQUEST_PIXELS, N_("one page update"), me.session, me.address)
 images = pick_images(task, budget)
@@ -288,7 +292,7 @@ probe = pick_probe()
 if not images:
     st.info(
         _("Give the model an image: draw a digit, upload one or more, use the camera, or pick a sample.")
-        if task == "mnist"
+        if task.digits
         else _("Give the model an image: upload one or more, use the camera, or pick a sample.")
     )
     st.stop()
@@ -305,20 +309,18 @@ for name, load in images:
     inputs.append((name, load, x[0]))  # keep what the model saw, not the decoded original
     probs_all.append(probs[0])
     verdicts.append(judged[0])
-    top = int(np.argmax(probs[0]))
-    results.append({"file": name, "label": served.spec.class_names[top], "confidence": float(probs[0][top]),
-                    "unfamiliar": judged[0].unfamiliar, "ood_score": judged[0].score})  # fmt: skip
+    results.append(prediction_record(name, probs[0], served.spec.class_names, judged[0]))  # as the CLI writes it
 
 if not results:
     st.stop()
 if len(results) > 1:
-    table = pd.DataFrame(results)
+    table = pd.DataFrame(results)[["image", "label", "confidence", "unfamiliar", "ood_score"]]
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
         column_config={
-            "file": _("file"),
+            "image": _("file"),
             "label": _("label"),
             # The bar's number follows the browser's language (Streamlit formats it there).
             "confidence": st.column_config.ProgressColumn(_("confidence"), format="percent", min_value=0, max_value=1),
@@ -328,7 +330,7 @@ if len(results) > 1:
     )
     st.download_button(
         _("Download results (CSV)"),
-        table.to_csv(index=False).encode(),
+        predictions_csv(results),  # the columns of python -m core.predict, probabilities included
         "predictions.csv",
         "text/csv",
         icon=":material/download:",

@@ -8,35 +8,33 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core import tasks
 from core.base.cli import parse_json_object
 from core.base.errors import InputError
 from core.base.i18n import N_, _, ngettext, number, percent
-from core.models import PRESETS, ModelSpec, summarize_spec
-from core.plots import charts as plots
+from core.models import PRESETS, ModelSpec
+from core.plots.race import RaceLine, race_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.jobs import JobManager
 from core.runs.store import ACTIVE_STATES, RunStore
 from core.teaching.race import (
     DEFAULT_TARGET,
     MAX_RACERS,
     MIN_RACERS,
-    Race,
-    Racer,
     cores_each,
-    describe_share,
     estimate_for_share,
-    get_race,
     machine_cpus,
     plan_threads,
-    races,
     start_race,
     stop_race,
 )
-from core.training import TrainConfig, planned_train_size, presets_for
+from core.teaching.race_results import Race, Racer, describe_share, get_race, races
+from core.training import TrainConfig, presets_for
 from pages._data import data_status, warn_no_mnist
 from pages._i18n import localized
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
-from pages._session import actor, is_presenter
+from pages._session import actor, init_state, is_presenter
 
 ensure_router()
 
@@ -49,9 +47,7 @@ DEFAULT_IMAGE_SIZE = 64  # one input size for every racer of an image-folder rac
 SPEEDS = ["1×", "2×", "5×", "10×"]
 LIVE_EVERY, REPLAY_EVERY = 1.0, 0.5  # seconds between redraws (a chart redrawn faster flickers)
 
-for key, value in {"race_data_kind": "MNIST digits", "race_n": 3, "race_id": None, "race_replay": None,
-                   "race_speed": "10×"}.items():  # fmt: skip
-    st.session_state.setdefault(key, value)
+init_state({"race_data_kind": "MNIST digits", "race_n": 3, "race_id": None, "race_replay": None, "race_speed": "10×"})
 S = st.session_state
 
 st.title(_("Architecture race"))
@@ -120,7 +116,7 @@ def choose_racers(data: dict) -> tuple[list[TrainConfig] | None, float]:
     target = c3.number_input(_("Finish line (validation accuracy, %)"), 1.0, 100.0, DEFAULT_TARGET[task] * 100, 0.5,
                              key=f"race_target_{task}")  # fmt: skip
     settings: dict = {"epochs": int(epochs)}
-    if task == "images":
+    if tasks.get(task).fixed_input is None:  # every racer sees the same images: one size for all
         settings["image_size"] = c4.number_input(_("Image size"), 16, 256, DEFAULT_IMAGE_SIZE, 16, key="race_size",
                                                  help=_("Every racer sees the images at this size."))  # fmt: skip
     configs: list[TrainConfig] = []
@@ -133,7 +129,7 @@ def choose_racers(data: dict) -> tuple[list[TrainConfig] | None, float]:
                 continue
             try:
                 cfg = TrainConfig.from_preset(task, data["data"], preset, spec, settings)
-                cfg.validate()
+                tasks.validate(cfg)
             except InputError as exc:
                 st.error(str(exc), icon=":material/error:")
                 problems = True
@@ -150,11 +146,12 @@ def preview(configs: list[TrainConfig], data: dict) -> None:
     plans = plan_threads(len(configs), machine_cpus())
     rows = []
     for cfg, plan in zip(configs, plans):
-        summary = summarize_spec(cfg.spec, cfg.input_shape(), 10 if cfg.task == "mnist" else 2)
+        task = tasks.get(cfg.task)
+        summary = task.preview_summary(cfg.spec)
         row = {_("racer"): cfg.preset if cfg.preset != "custom" else cfg.spec.name, _("parameters"): number(summary.total_params),
                _("multiply-adds per image"): number(summary.total_macs)}  # fmt: skip
-        if cfg.task == "mnist":  # MNIST's size is known before loading it; a folder's is counted when training starts
-            n = planned_train_size(cfg, data["n"], True)
+        n = task.planned_train_size(cfg, data["n"], True)  # MNIST's is known before loading; a folder's is not
+        if n is not None:
             each = cores_each(plan, len(machine_cpus()), len(configs))
             row[_("estimated s per epoch")] = number(estimate_for_share(summary.total_macs, n, cfg.spec.batch_size,
                                                                         each), 1)  # fmt: skip
@@ -256,12 +253,12 @@ def show_race(found: Race, clock: float, replaying: bool, whole: Race | None = N
     elif found.live and is_presenter() and c3.button(_("Stop the race"), icon=":material/stop:", key="race_stop"):
         for message in stop_race(found.id, actor=actor()):
             st.info(message)
-    lines = [plots.RaceLine(r.label, r.points, r.seconds_to_target) for r in found.racers]
+    lines = [RaceLine(r.label, r.points, r.seconds_to_target) for r in found.racers]
     frame = None
     if whole is not None:
         frame = (whole.duration, min((p[1] for r in whole.racers for p in r.points), default=0.0))
     moving = clock if replaying or found.live else None  # the stopwatch's line, while the clock runs
-    st.plotly_chart(plots.race_figure(lines, found.target, moving, frame), config=plots.CHART_CONFIG, key="race_chart")
+    st.plotly_chart(race_figure(lines, found.target, moving, frame), config=CHART_CONFIG, key="race_chart")
     for r in found.racers:
         show_racer(r, replaying)
     show_verdict(found)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core import tasks
 from core.base.cli import parse_json_object
 from core.base.errors import InputError
 from core.base.i18n import N_, _, language, ngettext, number
@@ -29,10 +30,11 @@ from core.models import (
     table_columns,
 )
 from core.models.specs import LAYER_FIELD
-from core.plots import charts as plots
+from core.plots.architecture import architecture_figure
+from core.plots.style import CHART_CONFIG
 from core.runs.jobs import JobManager, queue_position
 from core.runs.store import ACTIVE_STATES, RunStore
-from core.training import SETTINGS, TrainConfig, estimate_epoch_seconds, planned_train_size, presets_for
+from core.training import SETTINGS, TrainConfig, estimate_epoch_seconds, presets_for
 from core.training.augment import AUGMENTATIONS
 from pages._data import data_status, mnist_test_digits, refresh_data_status, warn_no_mnist
 from pages._i18n import localized, localized_numbers
@@ -40,20 +42,16 @@ from pages._prefill import KEY as PREFILL_KEY
 from pages._prefill import back_to_preset, clear_prefill, prefill_for, select_prefill
 from pages._router import ensure_router
 from pages._runs import render_run_progress
-from pages._session import actor
+from pages._session import actor, init_state
 from pages._settings_form import NOT_USED, layer_table_config, settings_form
-from pages._tables import choose_table, read_path
+from pages._tables import choose_table
 
 ensure_router()
 
 DATA_KINDS = [N_("MNIST digits"), N_("Image folder"), N_("Upload a zip"), N_("Table (CSV)")]
-TABLE_CHOICES = frozenset({"target", "table_task", "drop"})  # table settings chosen in the data section
-# A table model's head and loss follow its task (MSE + linear, or cross-entropy + softmax): no widget.
-TABLE_FIXED = frozenset({"output_activation", "loss"})
 
 DEFAULTS = {"train_data_kind": "MNIST digits", "train_edit_layers": False, "train_run_id": None}
-for key, value in DEFAULTS.items():
-    st.session_state.setdefault(key, value)
+init_state(DEFAULTS)
 S = st.session_state
 
 
@@ -188,7 +186,7 @@ def choose_model(data: dict) -> ModelSpec | None:
         spec = dataclasses.replace(spec, name="custom", layers=layers, description=_("Edited from {preset}.").format(
             preset=preset))  # fmt: skip
         try:  # problems are shown here, under the table, not far below with the summary
-            if task == "table":
+            if tasks.get(task).inputs == "rows":
                 table_model_summary(spec, data)
             else:
                 summarize_spec(spec, input_shape_now(spec, task), len(data["classes"]))
@@ -201,8 +199,9 @@ def choose_model(data: dict) -> ModelSpec | None:
 
 def input_shape_now(spec: ModelSpec, task: str) -> tuple[int, int, int]:
     """The input the form will train with (its image size and colour widgets may not exist yet)."""
-    if task == "mnist":
-        return 28, 28, 1
+    fixed = tasks.get(task).fixed_input
+    if fixed is not None:
+        return fixed
     size = S.get(f"t_image_size_{spec.name}", spec.image_size)
     return size, size, 1 if S.get(f"t_color_mode_{spec.name}", spec.color_mode) == "grayscale" else 3
 
@@ -216,21 +215,22 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def layer_table(spec: ModelSpec, preset: str, task: str | None = None) -> list | None:
+def layer_table(spec: ModelSpec, preset: str, task: str) -> list | None:
     """The editable layer table (the kinds of ``task``), with buttons to move a row; returns the layers or None."""
+    kinds = tasks.get(task).layer_kinds
     base_key, version_key = f"train_rows_{preset}", f"train_rows_version_{preset}"
     if base_key not in S:
-        S[base_key], S[version_key] = layers_to_rows(spec.layers, task), 0
+        S[base_key], S[version_key] = layers_to_rows(spec.layers, kinds), 0
     st.caption(_("**+** under the table adds a layer at the end; select rows on the left and press Delete to "
                  "remove them; move a layer with the buttons below. Cells a layer kind does not use are ignored."))  # fmt: skip
-    frame = pd.DataFrame(S[base_key], columns=table_columns(task))
+    frame = pd.DataFrame(S[base_key], columns=table_columns(kinds))
     for col in frame.columns:  # cells a kind does not use are blank, not the word "None"
         if col == "kind" or LAYER_FIELD[col].kind is bool:
             continue
         blank = NOT_USED if LAYER_FIELD[col].choices else ""
         frame[col] = [_cell_text(v) or blank for v in frame[col]]
     edited = st.data_editor(frame, num_rows="dynamic", key=f"train_layers_{preset}_{S[version_key]}",
-                            column_config=layer_table_config(task), width="stretch")  # fmt: skip
+                            column_config=layer_table_config(kinds), width="stretch")  # fmt: skip
     records = pd.DataFrame(edited).to_dict("records")
     move_key = f"train_move_{preset}"
     if f"{move_key}_next" in S:  # the moved layer stays selected (set before its widget exists)
@@ -245,7 +245,7 @@ def layer_table(spec: ModelSpec, preset: str, task: str | None = None) -> list |
         S[f"{move_key}_next"] = n + step
         st.rerun()
     try:
-        return layers_from_rows(records, task)
+        return layers_from_rows(records, kinds, tasks.get(task).empty_model_ok)
     except InputError as exc:
         st.error(_("The layer table is not valid: {problem}").format(problem=exc), icon=":material/error:")
         return None
@@ -288,7 +288,7 @@ def show_model(summary: ModelSummary, table: bool = False) -> None:
         st.warning(w, icon=":material/warning:")
     diagram = [("Input", _("Input"), tuple(summary.input_shape), 0)]
     diagram += [(r.kind, KINDS[r.kind].short or r.kind, tuple(r.output_shape), r.params) for r in summary.layers]
-    st.plotly_chart(plots.architecture_figure(diagram), config=plots.CHART_CONFIG, key="arch")
+    st.plotly_chart(architecture_figure(diagram), config=CHART_CONFIG, key="arch")
 
 
 # ----- settings --------------------------------------------------------------------------
@@ -320,13 +320,12 @@ def choose_settings(spec: ModelSpec, task: str, data: str | None, chosen: dict |
         old = pre[0]
         current = {s.name: getattr(old.spec if s.owner == "spec" else old, s.name) for s in SETTINGS}
         spec = dataclasses.replace(spec, augment=dict(old.spec.augment))
-    skip = TABLE_CHOICES | TABLE_FIXED if task == "table" else TABLE_CHOICES
-    values = settings_form(current, task, spec.name, skip=skip) | (chosen or {})
-    augment = choose_augmentation(spec) if task == "images" else dict(spec.augment)
+    values = settings_form(current, task, spec.name, skip=tasks.get(task).form_skips) | (chosen or {})
+    augment = choose_augmentation(spec) if tasks.get(task).augmentation else dict(spec.augment)
     try:
         cfg = TrainConfig.from_preset(task, data, spec.name, dataclasses.replace(spec, augment=augment), values,
                                       name=spec.name)  # fmt: skip
-        cfg.validate()
+        tasks.validate(cfg)
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
         return None
@@ -341,8 +340,8 @@ def table_model_summary(spec: ModelSpec, data: dict) -> ModelSummary:
     """
     from core.tasks.table.data import plan_table, table_summary
 
-    cfg = TrainConfig.from_preset("table", data["data"], spec=spec, settings={k: data[k] for k in TABLE_CHOICES})
-    plan = plan_table(cfg, read_path(data["data"]))  # the cached read: no second pass over the file
+    cfg = TrainConfig.from_preset("table", data["data"], spec=spec, settings=data["settings"])
+    plan = plan_table(cfg, data["table"])  # the page's cached read: no second pass over the file
     return table_summary(spec, plan.input_width(), plan.outputs())
 
 
@@ -359,7 +358,9 @@ def show_table_model(summary: ModelSummary, data: dict) -> None:
 
 
 def time_estimate(cfg: TrainConfig, summary: ModelSummary, data: dict) -> None:
-    n = planned_train_size(cfg, data["n"], data["separate_test"])
+    n = tasks.get(cfg.task).planned_train_size(cfg, data["n"], data["separate_test"])
+    if n is None:
+        return
     est = estimate_epoch_seconds(summary.total_macs, n, cfg.spec.batch_size)
     st.caption(
         _("Estimated **{seconds} s per epoch** on {n} training images (~{minutes} min for {epochs} epochs, less if "
@@ -384,10 +385,9 @@ if S.get(PREFILL_KEY):
 data = choose_data()
 if data is not None:
     spec = choose_model(data)
-    chosen = {k: data[k] for k in TABLE_CHOICES if k in data}
-    cfg = choose_settings(spec, data["task"], data["data"], chosen) if spec is not None else None
+    cfg = choose_settings(spec, data["task"], data["data"], data.get("settings")) if spec is not None else None
     summary = None
-    if cfg is not None and data["task"] == "table":
+    if cfg is not None and tasks.get(data["task"]).inputs == "rows":
         with st.expander(_("Model summary and diagram"), expanded=True):
             try:
                 summary = table_model_summary(cfg.spec, data)
@@ -409,7 +409,7 @@ if data is not None:
                                                    len(active)).format(n=len(active))  # fmt: skip
     if st.button(label, type="primary", disabled=summary is None, icon=":material/play_arrow:"):
         try:
-            S.train_run_id = manager.submit(cfg, actor=actor()).id
+            S.train_run_id = manager.submit(tasks.Job(cfg), actor=actor()).id
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:

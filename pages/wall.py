@@ -9,13 +9,17 @@ import io
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from core.base.errors import InputError
 from core.base.i18n import _, number, percent
-from core.plots import charts as plots
+from core.data.images import load_thumbnail
+from core.plots.pictures import framed
+from core.plots.results import confusion_figure
+from core.plots.style import CHART_CONFIG
+from core.room.active import active_room, open_room
+from core.room.folder import Room
 from core.room.network import join_url
-from core.room.room import Room, Submission, active_room, open_room
+from core.room.submissions import Submission
 from core.serving.default_model import default_run
 from pages._i18n import localized, with_language
 from pages._router import ensure_router
@@ -42,11 +46,8 @@ def qr_png(url: str) -> bytes:
 @st.cache_data(max_entries=512, show_spinner=False)
 def thumbnail(path: str, right: bool | None, mtime: float) -> np.ndarray:
     """A framed thumbnail, cached per file and verdict (every wall refresh reuses it)."""
-    try:
-        img = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0
-    except OSError:
-        img = np.ones((28, 28), np.float32)
-    return plots.framed(img[..., None], GRAY if right is None else GREEN if right else RED, side=120)
+    img = load_thumbnail(path)  # a white square when the file is gone
+    return framed(img[..., None], GRAY if right is None else GREEN if right else RED, side=120)
 
 
 def model_options() -> dict[str, str]:
@@ -155,8 +156,8 @@ def live(room: Room, presenter: bool) -> None:
             if presenter:
                 moderate(room, sub, ":material/visibility_off:")
     if labelled:
-        st.plotly_chart(plots.confusion_figure(room.confusion(), room.settings().class_names),
-                        config=plots.CHART_CONFIG, key="wall_cm")  # fmt: skip
+        st.plotly_chart(confusion_figure(room.confusion(), room.settings().class_names),
+                        config=CHART_CONFIG, key="wall_cm")  # fmt: skip
 
 
 room = active_room()

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# The real data beside the project (CI names it in CNNLAB_SHARED_DATA: .ci/run): tests marked slow skip without it.
+SHARED_DATA = Path(os.environ.get("CNNLAB_SHARED_DATA") or ROOT.parent / "shared" / "data")
 sys.path.insert(0, str(ROOT))
 # Pages show an error id instead of an exception (pages/_errors.py); tests want the exception itself.
 os.environ.setdefault("CNNLAB_RAISE_ERRORS", "1")
@@ -116,7 +117,10 @@ def cli_env(tmp_path: Path) -> dict:
     return env
 
 
-requires_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
+requires_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no real data at {SHARED_DATA}")
+# Real-data checks that take minutes each on 2 cores: opt-in, on top of the few minutes that run by default.
+very_slow = pytest.mark.skipif(os.environ.get("CNNLAB_VERY_SLOW") != "1",
+                               reason="minutes on 2 cores: CNNLAB_VERY_SLOW=1 python -m pytest -m slow runs it")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -167,7 +171,8 @@ def train_tiny_run(runs_root: Path, data: Path, task: str = "mnist", preset: str
 
     ``data``: a synthetic ``mnist.npz`` (``synthetic_digits``) or an image folder.
     """
-    from core.training import TrainConfig, train
+    from core.tasks import train
+    from core.training import TrainConfig
 
     cfg = TrainConfig.from_preset(task, str(data), preset, settings={"epochs": 2, "seed": 7, **settings})
     result = train(cfg, runs_root)

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from streamlit.testing.v1 import AppTest
 
 from core.access.roles import LOCAL, Actor
-from core.room.room import active_room, open_room
+from core.room.active import active_room, open_room
 from core.runs.store import RunStore
 
 APP = str(ROOT / "streamlit_app.py")

@@ -21,12 +21,12 @@ def test_streamlit_still_has_the_hook_we_replace():
 
 
 def test_an_unexpected_error_shows_an_id_and_never_the_traceback(monkeypatch, caplog):
-    import core.room.room
+    import core.room.active
 
     def broken(*_args, **_kwargs):
         raise RuntimeError(f"disk on fire at {SECRET}")
 
-    monkeypatch.setattr(core.room.room, "active_room", broken)
+    monkeypatch.setattr(core.room.active, "active_room", broken)
     monkeypatch.setenv("CNNLAB_RAISE_ERRORS", "0")  # as in production
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()

@@ -145,16 +145,33 @@ def test_predict_many_images_table_and_bad_files(app_dirs, trained):
     assert at.get("download_button")
 
 
+def bars(at) -> np.ndarray:
+    """The class probabilities the page draws (the probability bars' lengths)."""
+    return np.array(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"], dtype=np.float64)
+
+
 def test_probes_change_the_probabilities(app_dirs, trained):
+    """Occluding 80% of the sample redraws the bars with the model's probabilities for the occluded image."""
+    from core.runs.store import Run
+    from core.serving.inference import Probe
+    from core.tasks import serve
+
+    served = serve(Run(app_dirs / trained["mnist"]))
+    sample = Image.fromarray(np.load(trained["data"] / "mnist.npz")["x_test"][0])  # the page's first test digit
+    occluded = Probe(occlude=(0.5, 0.5, 0.8))  # the page's patch at its default row and column, size 0.8
+    _x, plain, _v = served.examine_images([sample])
+    _x, probed, _v = served.examine_images([sample], occluded)
+    assert np.abs(probed[0] - plain[0]).max() > 1e-3  # the patch changes what the model says
+
     at = page("predict")
     at.selectbox(key="predict_model").set_value(trained["mnist"]).run()
     at.pills(key="predict_source_mnist").set_value("Sample").run()
-    before = headings(at)[0]
-    bars_before = at.get("plotly_chart")[0].proto.spec
+    np.testing.assert_allclose(bars(at), plain[0], atol=1e-5)
     at.checkbox(key="p_occlude").check().run()
     at.slider(key="p_occ_size").set_value(0.8).run()
     assert not at.exception
-    assert at.get("plotly_chart")[0].proto.spec != bars_before or headings(at)[0] != before
+    np.testing.assert_allclose(bars(at), probed[0], atol=1e-5)  # the bars are the occluded image's
+    assert headings(at)[0].startswith(f"### {served.spec.class_names[int(probed[0].argmax())]}")
 
 
 def test_missing_or_broken_checkpoint_is_a_clear_message(app_dirs, trained):

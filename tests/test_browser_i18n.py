@@ -21,7 +21,7 @@ from browser import (
 from conftest import seed_run
 
 from core.access.roles import LOCAL
-from core.room.room import open_room
+from core.room.active import open_room
 
 
 @pytest.fixture(scope="module")

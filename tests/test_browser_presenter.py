@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core.access.roles import LOCAL, Actor
 from core.base.cli import run_module
-from core.room.room import open_room
+from core.room.active import open_room
 
 
 @pytest.fixture(scope="module")

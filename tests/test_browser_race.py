@@ -12,7 +12,7 @@ import re
 
 import pytest
 from browser import chromium_page, demo_data, no_exception, require_browser, running_app, screenshot_dir, wait_idle
-from conftest import SHARED_DATA, requires_shared, seed_race
+from conftest import SHARED_DATA, requires_shared, seed_race, very_slow
 
 STOPWATCH = "[data-testid='stMetricValue']"
 
@@ -57,11 +57,12 @@ def test_a_recorded_race_replays_at_ten_times_its_pace(tmp_path):
 
 @pytest.mark.slow
 @requires_shared
+@very_slow
 def test_a_real_mnist_race_through_the_page(tmp_path):
     """mnist-fast vs mnist-tutorial vs mnist-mlp, 2 epochs each, on the real MNIST (a few minutes)."""
     from playwright.sync_api import expect
 
-    from core.teaching.race import races
+    from core.teaching.race_results import races
 
     require_browser()
     data = tmp_path / "data"

@@ -7,7 +7,7 @@ import pytest
 from browser import AppServer, no_exception, require_browser, screenshot_dir, wait_idle
 
 from core.access.roles import LOCAL
-from core.room.room import open_room
+from core.room.active import open_room
 
 PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}

@@ -1,4 +1,4 @@
-"""The command-line contracts of DESIGN.md, through real subprocesses."""
+"""The command-line contracts (docs/ARCHITECTURE.md, "The command line"), through real subprocesses."""
 
 import json
 from pathlib import Path

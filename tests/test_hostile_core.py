@@ -36,6 +36,7 @@ from core.runs.jobs import JobManager
 from core.runs.progress import progress, stop_words
 from core.runs.store import RunStore, procs
 from core.serving.inference import ModelInput, preprocess
+from core.tasks import Job, validate
 
 
 def _gif_animated() -> bytes:
@@ -93,10 +94,10 @@ def test_every_image_opens_to_a_common_mode_or_is_refused(name):
     for mode in ("grayscale", "rgb"):
         arr = np.asarray(to_mode(img, mode), dtype=np.float32)
         assert np.isfinite(arr).all()
-    spec = ModelInput("images", 32, "rgb", ("a", "b"))
+    spec = ModelInput(False, 32, "rgb", ("a", "b"))
     assert preprocess(img, spec).shape == (32, 32, 3)
     try:  # an MNIST model either reads a digit or says there is none: never NaN
-        x = preprocess(img, ModelInput("mnist", 28, "grayscale", tuple("0123456789")))
+        x = preprocess(img, ModelInput(True, 28, "grayscale", tuple("0123456789")))
     except InputError as exc:
         assert "No digit found" in str(exc)
     else:
@@ -203,7 +204,7 @@ CONFIGS = {
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_damaged_config_files(tmp_path, name):
-    from core.serving.inference import model_input_for
+    from core.tasks import model_input as model_input_for
 
     store = RunStore(tmp_path)
     run = store.create("x", {})
@@ -317,13 +318,13 @@ def test_queue_caps_per_session_and_in_total(tmp_path, mnist_npz, monkeypatch):
     busy = manager.store.create("busy", {})  # a running job that holds the only slot
     busy.update_status(status="running", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()))
     cfg = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp")
-    manager.submit(cfg, actor=Actor("a", True))
-    manager.submit(cfg, actor=Actor("a", True))
+    manager.submit(Job(cfg), actor=Actor("a", True))
+    manager.submit(Job(cfg), actor=Actor("a", True))
     with pytest.raises(InputError, match="You already have 2 jobs waiting"):
-        manager.submit(cfg, actor=Actor("a", True))
-    manager.submit(cfg, actor=Actor("b", True))
+        manager.submit(Job(cfg), actor=Actor("a", True))
+    manager.submit(Job(cfg), actor=Actor("b", True))
     with pytest.raises(InputError, match="The queue is full"):
-        manager.submit(cfg, actor=Actor("c", True))
+        manager.submit(Job(cfg), actor=Actor("c", True))
     for run in manager.queued():
         manager.stop(run.id, actor=LOCAL)
 
@@ -336,9 +337,9 @@ def test_submissions_per_session_are_rate_limited(tmp_path, mnist_npz, monkeypat
     busy = manager.store.create("busy", {})
     busy.update_status(status="running", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()))
     cfg = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp")
-    run = manager.submit(cfg, actor=Actor("a", True))
+    run = manager.submit(Job(cfg), actor=Actor("a", True))
     with pytest.raises(InputError, match="Slow down: at most 1 trainings started per 10 min"):
-        manager.submit(cfg, actor=Actor("a", True))
+        manager.submit(Job(cfg), actor=Actor("a", True))
     manager.stop(run.id, actor=LOCAL)
 
 
@@ -363,7 +364,7 @@ def test_bad_settings_from_any_surface(settings, message, mnist_npz):
     from core.training import TrainConfig
 
     with pytest.raises(InputError, match=message):
-        TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings=settings).validate()
+        validate(TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings=settings))
 
 
 def test_config_json_round_trip_refuses_planted_values(tmp_path):

@@ -158,7 +158,7 @@ def test_the_command_line_stays_english(tmp_path):
 def content(tmp_path):
     """Data, runs and a room, so the pages show their full content (tables, charts, forms)."""
     from core.access.roles import LOCAL
-    from core.room.room import open_room
+    from core.room.active import open_room
 
     data = tmp_path / "data"
     data.mkdir()

@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 from core.base.errors import InputError
 from core.serving.inference import ModelInput, load_and_preprocess, prepare_digit
 
-MNIST = ModelInput("mnist", 28, "grayscale", tuple("0123456789"))
+MNIST = ModelInput(True, 28, "grayscale", tuple("0123456789"))
 
 
 def _drawn_seven(size=(300, 200), ink=(20, 20, 20), paper=(240, 235, 230)) -> bytes:
@@ -55,7 +55,7 @@ def test_image_models_get_their_size_and_channels(mode):
     buf = io.BytesIO()
     img.save(buf, "TIFF" if mode in ("CMYK", "I;16") else "PNG")
     for color, c in (("grayscale", 1), ("rgb", 3)):
-        x = load_and_preprocess(buf.getvalue(), ModelInput("images", 64, color, ("a", "b")))
+        x = load_and_preprocess(buf.getvalue(), ModelInput(False, 64, color, ("a", "b")))
         assert x.shape == (64, 64, c) and x.dtype == np.float32 and 0 <= x.min() <= x.max() <= 1
 
 

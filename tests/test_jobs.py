@@ -17,6 +17,7 @@ from core.runs import jobs
 from core.runs.jobs import JobManager, queue_position
 from core.runs.procs import start_ticks
 from core.runs.store import Run, RunStore
+from core.tasks import Job
 from core.training import TrainConfig
 
 
@@ -48,7 +49,7 @@ def manager(tmp_path):
 
 
 def test_submit_runs_a_training_process_to_completion(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, name="mlp"), actor=LOCAL)
+    run = manager.submit(Job(config(mnist_npz, name="mlp")), actor=LOCAL)
     assert run.status().get("pid")  # started at once: the slot was free
     wait_for(lambda: state(run) == "completed", manager=manager)
     assert run.history() and run.checkpoint() is not None
@@ -57,8 +58,8 @@ def test_submit_runs_a_training_process_to_completion(manager, mnist_npz):
 
 
 def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
-    first = manager.submit(config(mnist_npz, epochs=3, name="first"), actor=LOCAL)
-    second = manager.submit(config(mnist_npz, name="second"), actor=LOCAL)
+    first = manager.submit(Job(config(mnist_npz, epochs=3, name="first")), actor=LOCAL)
+    second = manager.submit(Job(config(mnist_npz, name="second")), actor=LOCAL)
     assert state(second) == "queued" and not second.status().get("pid")
     assert queue_position(manager, second.id) == 1
     # No pumping here: the first training starts the next job itself when it ends.
@@ -68,7 +69,7 @@ def test_second_job_waits_in_the_queue_then_runs(manager, mnist_npz):
 
 
 def test_stop_is_cooperative_and_safe_twice(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, epochs=500, name="long"), actor=LOCAL)
+    run = manager.submit(Job(config(mnist_npz, epochs=500, name="long")), actor=LOCAL)
     wait_for(lambda: (run.status().get("epoch") or 0) >= 1, manager=manager)
     assert "Stop requested" in manager.stop(run.id, actor=LOCAL)
     assert "already requested" in manager.stop(run.id, actor=LOCAL)
@@ -78,8 +79,8 @@ def test_stop_is_cooperative_and_safe_twice(manager, mnist_npz):
 
 
 def test_queued_job_is_cancelled_at_once(manager, mnist_npz):
-    first = manager.submit(config(mnist_npz, epochs=500, name="first"), actor=LOCAL)
-    second = manager.submit(config(mnist_npz, name="second"), actor=LOCAL)
+    first = manager.submit(Job(config(mnist_npz, epochs=500, name="first")), actor=LOCAL)
+    second = manager.submit(Job(config(mnist_npz, name="second")), actor=LOCAL)
     assert "cancelled" in manager.stop(second.id, actor=LOCAL)
     assert state(second) == "stopped"
     assert "killed" in manager.stop(first.id, force=True, actor=LOCAL)
@@ -89,7 +90,7 @@ def test_queued_job_is_cancelled_at_once(manager, mnist_npz):
 
 
 def test_bad_data_marks_the_run_failed_with_the_reason(manager, tmp_path):
-    run = manager.submit(config(tmp_path / "missing.npz", name="bad"), actor=LOCAL)
+    run = manager.submit(Job(config(tmp_path / "missing.npz", name="bad")), actor=LOCAL)
     wait_for(lambda: state(run) == "failed", manager=manager)
     assert "not found" in run.status()["error"]
 
@@ -106,7 +107,7 @@ def test_a_crashing_process_is_failed_with_its_stderr(manager):
 
 
 def test_killed_from_outside_becomes_interrupted(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, epochs=500, name="victim"), actor=LOCAL)
+    run = manager.submit(Job(config(mnist_npz, epochs=500, name="victim")), actor=LOCAL)
     wait_for(lambda: state(run) == "running", manager=manager)
     os.kill(run.status()["pid"], signal.SIGKILL)
     wait_for(lambda: state(run) == "interrupted", manager=manager)
@@ -128,17 +129,17 @@ def test_full_disk_gives_a_clear_error(manager, monkeypatch, mnist_npz):
 
     monkeypatch.setattr(RunStore, "create", no_space)
     with pytest.raises(InputError, match="No space left on device"):
-        manager.submit(config(mnist_npz, name="full"), actor=LOCAL)
+        manager.submit(Job(config(mnist_npz, name="full")), actor=LOCAL)
 
 
 def test_a_bad_setting_is_refused_before_a_folder_is_made(manager, mnist_npz):
     with pytest.raises(InputError, match="epochs in 1..1000"):
-        manager.submit(config(mnist_npz, epochs=0), actor=LOCAL)
+        manager.submit(Job(config(mnist_npz, epochs=0)), actor=LOCAL)
     assert manager.store.list() == []
 
 
 def test_a_finished_run_folder_is_never_trained_again(manager, mnist_npz):
-    run = manager.submit(config(mnist_npz, name="once"), actor=LOCAL)
+    run = manager.submit(Job(config(mnist_npz, name="once")), actor=LOCAL)
     wait_for(lambda: state(run) == "completed", manager=manager)
     history = (run.path / "history.csv").read_text()
     cmd = [sys.executable, "-m", "core.train", "--run-dir", str(run.path)]

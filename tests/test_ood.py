@@ -155,7 +155,7 @@ def tiny(tmp_path_factory):
     Not mnist-mlp: after 1 epoch on 600 images its logits are so weak (energy near -log 10 for
     everything) that bright noise scores as *more* familiar than the digits; the measured
     separation on real MNIST is in bench/ood.py."""
-    from core.training import train
+    from core.tasks import train
     from core.training.config import TrainConfig
 
     root = tmp_path_factory.mktemp("ood")
@@ -180,15 +180,15 @@ def noise_images(n: int, seed: int = 0) -> np.ndarray:
 
 
 def test_training_writes_a_calibration_at_the_validation_rate(tiny):
+    from core.tasks import prepare_data
     from core.training.config import TrainConfig
-    from core.training.data import prepare_data
 
     run = tiny["run"]
     cal, reason = ood.load(run)
     assert reason is None and cal.method == ood.METHOD and cal.familiar_rate == ood.FAMILIAR_RATE
     assert cal.n_validation == run.config()["n_val"]
     # Rescoring the validation split gives back the saved rate.
-    from core.serving.inference import serve
+    from core.tasks import serve
 
     served = serve(run)
     data = prepare_data(TrainConfig.from_dict(run.config()))
@@ -205,8 +205,8 @@ def test_training_writes_a_calibration_at_the_validation_rate(tiny):
 def test_combined_keeps_the_stranger_of_two_standardised_scores(tiny, monkeypatch):
     import keras
 
+    from core.tasks import prepare_data
     from core.training.config import TrainConfig
-    from core.training.data import prepare_data
 
     run = tiny["run"]
     model = keras.models.load_model(run.checkpoint(), compile=False)
@@ -226,7 +226,7 @@ def test_combined_keeps_the_stranger_of_two_standardised_scores(tiny, monkeypatc
 
 
 def test_noise_scores_as_less_familiar_than_digits(tiny):
-    from core.serving.inference import serve
+    from core.tasks import serve
 
     served = serve(tiny["run"])
     _p, digits = served.examine(tiny["x_test"][..., None].astype(np.float32) / 255)
@@ -236,27 +236,35 @@ def test_noise_scores_as_less_familiar_than_digits(tiny):
     assert np.mean([v.unfamiliar for v in digits]) <= 0.15
 
 
-def test_predict_files_and_cli_carry_the_verdict(tiny, tmp_path):
-    from core.serving.inference import predict_files
+def test_predict_files_and_cli_carry_the_verdict(tmp_path):
+    """The shipped MNIST model (real digits, calibrated): a printed 3 is read and familiar, noise is "I don't know".
 
-    digit = tmp_path / "digit.png"
-    Image.fromarray(255 - tiny["x_test"][3]).resize((84, 84)).save(digit)  # dark on light, as photographed
-    noisy = tmp_path / "noise.png"
-    Image.fromarray((noise_images(1)[0, :, :, 0] * 255).astype(np.uint8)).resize((84, 84)).save(noisy)
-    preds = predict_files(tiny["run"], [digit, noisy])
-    cal, _reason = ood.load(tiny["run"])
-    for p in preds:
+    Not the tiny run: an upload is centred like MNIST, and a centred block is like none of its
+    synthetic digits (whose class is the block's place), so it would call both unfamiliar."""
+    from core.serving.default_model import default_run
+    from core.serving.inference import predict_files
+    from core.tasks import serve
+
+    run = default_run()
+    three, noisy = tmp_path / "three.png", tmp_path / "noise.png"
+    font_digit("3").save(three)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 120)).astype(np.uint8)).save(noisy)
+    digit, noise = predict_files(serve(run), [three, noisy])
+    cal, _reason = ood.load(run)
+    for p in (digit, noise):
         assert set(p) >= {"image", "label", "probabilities", "unfamiliar", "ood_score", "ood_threshold", "ood_method"}
-        assert isinstance(p["unfamiliar"], bool) and p["ood_threshold"] == round(cal.threshold, 4)
-        assert p["unfamiliar"] == (p["ood_score"] > p["ood_threshold"])
-    done = run_module("predict", ["--run", str(tiny["run"].path), str(digit), str(noisy)])
+        assert p["ood_threshold"] == round(cal.threshold, 4) and p["ood_method"] == cal.method
+    assert digit["label"] == "3" and digit["unfamiliar"] is False and noise["unfamiliar"] is True, (digit, noise)
+    assert digit["ood_score"] <= digit["ood_threshold"] < noise["ood_score"], (digit, noise)
+    done = run_module("predict", ["--run", str(run.path), str(three), str(noisy)])
     assert done.code == 0, done.stderr[-2000:]
     cli = done.output["predictions"]
-    assert [(c["unfamiliar"], c["ood_score"]) for c in cli] == [(p["unfamiliar"], p["ood_score"]) for p in preds]
+    assert [(c["label"], c["unfamiliar"], c["ood_score"]) for c in cli] == [("3", False, digit["ood_score"]),
+                                                                             (noise["label"], True, noise["ood_score"])]  # fmt: skip
 
 
 def test_an_older_run_is_calibrated_lazily_and_cached(tiny, tmp_path):
-    from core.serving.inference import serve
+    from core.tasks import serve
 
     run = copy_run(tiny, tmp_path)
     saved = json.loads((run.path / ood.OOD_FILE).read_text())
@@ -270,6 +278,7 @@ def test_an_older_run_is_calibrated_lazily_and_cached(tiny, tmp_path):
 def test_without_data_or_calibration_predictions_still_work(tiny, tmp_path):
     from core.base.storage import write_json_atomic
     from core.serving.inference import predict_files
+    from core.tasks import serve
 
     run = copy_run(tiny, tmp_path)
     (run.path / ood.OOD_FILE).write_text("{damaged")
@@ -277,15 +286,14 @@ def test_without_data_or_calibration_predictions_still_work(tiny, tmp_path):
     write_json_atomic(run.config_path, {**cfg, "data": str(tmp_path / "gone.npz")})
     digit = tmp_path / "d.png"
     Image.fromarray(255 - tiny["x_test"][0]).save(digit)
-    (p,) = predict_files(run, [digit])
+    (p,) = predict_files(serve(run), [digit])
     assert p["label"] in [str(i) for i in range(10)]
     assert p["unfamiliar"] is None and p["ood_score"] is None
     assert "damaged" in p["ood_reason"] and "cannot be reloaded" in p["ood_reason"]
 
 
 def test_an_image_folder_run_is_calibrated_from_split_json(tmp_path):
-    from core.serving.inference import serve
-    from core.training import train
+    from core.tasks import serve, train
     from core.training.config import TrainConfig
 
     folder = tmp_path / "stripes"

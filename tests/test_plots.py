@@ -1,52 +1,52 @@
-"""core.plots.charts: colour maps, enlargement, boxes and number grids."""
+"""core.plots.pictures and core.plots.grids: colour maps, enlargement, boxes and number grids."""
 
 import numpy as np
 
-from core.plots import charts as plots
+from core.plots import grids, pictures
 
 
 def test_diverging_keeps_zero_white_and_signs_apart():
     x = np.array([[0.0, 2.0, -2.0, 1.0, -1.0, 5.0]])
-    rgb = plots.diverging_rgb(x, limit=2.0)
+    rgb = pictures.diverging_rgb(x, limit=2.0)
     assert rgb.dtype == np.uint8 and rgb.shape == (1, 6, 3)
-    np.testing.assert_array_equal(rgb[0, 0], plots.DIVERGING[1])  # zero is white
-    np.testing.assert_array_equal(rgb[0, 1], plots.DIVERGING[2])  # +limit is full red
-    np.testing.assert_array_equal(rgb[0, 2], plots.DIVERGING[0])  # -limit is full blue
+    np.testing.assert_array_equal(rgb[0, 0], pictures.DIVERGING[1])  # zero is white
+    np.testing.assert_array_equal(rgb[0, 1], pictures.DIVERGING[2])  # +limit is full red
+    np.testing.assert_array_equal(rgb[0, 2], pictures.DIVERGING[0])  # -limit is full blue
     np.testing.assert_array_equal(rgb[0, 5], rgb[0, 1])  # beyond the limit: clipped
     assert rgb[0, 3, 0] > rgb[0, 3, 2] and rgb[0, 4, 2] > rgb[0, 4, 0]  # half-red, half-blue
     # Without a limit the largest magnitude sets the scale; an all-zero map stays white.
-    np.testing.assert_array_equal(plots.diverging_rgb(np.array([[-3.0, 1.0]]))[0, 0], plots.DIVERGING[0])
-    assert (plots.diverging_rgb(np.zeros((2, 2))) == 247).all()
+    np.testing.assert_array_equal(pictures.diverging_rgb(np.array([[-3.0, 1.0]]))[0, 0], pictures.DIVERGING[0])
+    assert (pictures.diverging_rgb(np.zeros((2, 2))) == 247).all()
 
 
 def test_gray_rgb_range():
-    g = plots.gray_rgb(np.array([[0.0, 0.5, 1.0]]), 0, 1)
+    g = pictures.gray_rgb(np.array([[0.0, 0.5, 1.0]]), 0, 1)
     assert g[0, :, 0].tolist() == [0, 128, 255] and (g[..., 0] == g[..., 2]).all()
 
 
 def test_enlarge_and_box():
     rgb = np.zeros((28, 20, 3), np.uint8)
-    big, f = plots.enlarge(rgb, min_side=200)
+    big, f = pictures.enlarge(rgb, min_side=200)
     assert f == 10 and big.shape == (280, 200, 3)
-    assert plots.enlarge(np.zeros((512, 512, 3), np.uint8))[1] == 1
-    boxed = plots.draw_box(np.zeros((10, 10, 3), np.uint8), 2, 3, 4, 5, thickness=1)
-    edge = (boxed == plots.HIGHLIGHT).all(axis=2)
+    assert pictures.enlarge(np.zeros((512, 512, 3), np.uint8))[1] == 1
+    boxed = pictures.draw_box(np.zeros((10, 10, 3), np.uint8), 2, 3, 4, 5, thickness=1)
+    edge = (boxed == pictures.HIGHLIGHT).all(axis=2)
     assert edge[2, 3:8].all() and edge[5, 3:8].all() and edge[2:6, 3].all() and edge[2:6, 7].all()
     assert not edge[3:5, 4:7].any()  # only the outline
-    clipped = plots.draw_box(np.zeros((10, 10, 3), np.uint8), -1, -1, 3, 3, thickness=1)
-    assert (clipped == plots.HIGHLIGHT).all(axis=2).sum() > 0
+    clipped = pictures.draw_box(np.zeros((10, 10, 3), np.uint8), -1, -1, 3, 3, thickness=1)
+    assert (clipped == pictures.HIGHLIGHT).all(axis=2).sum() > 0
 
 
 def test_crop_around_clips_to_the_image():
     x = np.arange(100).reshape(10, 10)
-    crop, top, left = plots.crop_around(x, 0, 8, 3, 3, margin=2)
+    crop, top, left = pictures.crop_around(x, 0, 8, 3, 3, margin=2)
     assert crop.shape == (5, 4) and (top, left) == (0, 2)
     assert crop[top, left] == x[0, 8]
 
 
 def test_number_grid_writes_every_value_and_marks_padding():
     values = np.array([[0.5, -1.0], [0.0, 2.25]])
-    fig = plots.number_grid(values, "patch", mask=np.array([[True, False], [True, True]]), mark=(1, 1))
+    fig = grids.number_grid(values, "patch", mask=np.array([[True, False], [True, True]]), mark=(1, 1))
     text = fig.data[0].text
     assert text[0][0] == "0.5" and text[0][1] == "pad" and text[1][1] == "2.25"  # padding reads 0
     assert fig.data[0].zmin == -2.25 and fig.data[0].zmax == 2.25
@@ -55,7 +55,7 @@ def test_number_grid_writes_every_value_and_marks_padding():
 
 def test_number_grids_puts_each_grid_in_its_own_panel_of_one_figure():
     kernel = np.arange(25, dtype=float).reshape(5, 5) - 12
-    fig = plots.number_grids([{"values": np.ones((5, 5)), "title": "patch", "diverging": False},
+    fig = grids.number_grids([{"values": np.ones((5, 5)), "title": "patch", "diverging": False},
                               {"values": kernel, "title": "kernel"}])  # fmt: skip
     assert [a.text for a in fig.layout.annotations] == ["patch", "kernel"]
     assert fig.data[1].text[0][0] == "-12" and fig.data[1].xaxis == "x2"
@@ -63,8 +63,8 @@ def test_number_grids_puts_each_grid_in_its_own_panel_of_one_figure():
 
 
 def test_boxed_keeps_one_cell_visible_on_a_large_map():
-    out = plots.boxed(np.zeros((512, 512, 3), np.uint8), 200, 300, 1, 1)
-    edge = (out == plots.HIGHLIGHT).all(axis=2)
+    out = pictures.boxed(np.zeros((512, 512, 3), np.uint8), 200, 300, 1, 1)
+    edge = (out == pictures.HIGHLIGHT).all(axis=2)
     rows, cols = np.nonzero(edge)
     assert rows.max() - rows.min() + 1 >= 512 // 12 and cols.max() - cols.min() + 1 >= 512 // 12
     assert rows.min() <= 200 <= rows.max() and cols.min() <= 300 <= cols.max()  # centred on the cell

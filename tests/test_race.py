@@ -1,4 +1,4 @@
-"""core.teaching.race: results from racer folders, the gang start, fair shares, rights, and one real tiny race."""
+"""core.teaching.race and race_results: results from racer folders, the gang start, fair shares, rights, and one real tiny race."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from core.runs import jobs
 from core.runs.jobs import JobManager
 from core.runs.procs import start_ticks
 from core.runs.store import ACTIVE_STATES, RunStore
-from core.teaching import race
+from core.tasks import Job
+from core.teaching import race, race_results
 from core.training import TrainConfig
 
 AUDIENCE = Actor("someone", presenter=False)
@@ -43,7 +44,7 @@ def wait_for(predicate, timeout: float, manager: JobManager) -> None:
 
 def test_seconds_to_target_is_the_first_epoch_end_at_or_above_it(tmp_path):
     seed_race(tmp_path / "runs")
-    (found,) = race.races()
+    (found,) = race_results.races()
     fast, big, tiny = found.racers
     assert [r.label for r in found.racers] == ["fast", "big", "tiny"]
     assert fast.seconds_to_target == 20.0 and big.seconds_to_target == 45.0  # epoch ends, nothing interpolated
@@ -53,14 +54,14 @@ def test_seconds_to_target_is_the_first_epoch_end_at_or_above_it(tmp_path):
     assert big.best_accuracy == 0.992 and found.duration == 70.0  # the big one wins on accuracy, not the race
     assert fast.params == 1000 and big.macs == 100_000
     assert fast.measured_epoch_seconds == 10.0 and big.measured_epoch_seconds == 25.0  # epochs of 25, 20, 25 s
-    assert fast.threads == 1 and fast.cpus == [0, 1] and race.describe_share(fast) == "1 thread, cores 0, 1 (shared)"
+    assert fast.threads == 1 and fast.cpus == [0, 1] and race_results.describe_share(fast) == "1 thread, cores 0, 1 (shared)"
 
 
 def test_the_median_epoch_and_the_estimate_for_the_racers_share(tmp_path):
     seed_race(tmp_path / "runs", racers=[("a", [(10.0, 0.5), (30.0, 0.6), (40.0, 0.7)], "completed"),
                                          ("b", [(8.0, 0.4)], "completed")])  # fmt: skip
-    a, b = race.races()[0].racers
-    assert race.describe_share(a) == "1 thread, core 0" and race.describe_share(b) == "1 thread, core 1"
+    a, b = race_results.races()[0].racers
+    assert race_results.describe_share(a) == "1 thread, core 0" and race_results.describe_share(b) == "1 thread, core 1"
     assert a.measured_epoch_seconds == 10.0  # durations 10, 20, 10
     full = race.estimate_epoch_seconds(a.macs, 54_000, 32)  # the whole 2-core machine
     assert a.estimated_epoch_seconds > full  # one core of two: its compute takes twice as long
@@ -74,22 +75,22 @@ def test_the_median_epoch_and_the_estimate_for_the_racers_share(tmp_path):
 
 def test_ties_go_to_the_earlier_racer_and_nobody_can_win_yet(tmp_path):
     seed_race(tmp_path / "runs", racers=[("a", [(10.0, 0.99)], "completed"), ("b", [(10.0, 0.99)], "completed")])
-    assert race.races()[0].winner().label == "a"
+    assert race_results.races()[0].winner().label == "a"
 
     paths = seed_race(tmp_path / "runs", race="race-20261121-100000-abcd", target=0.995)
     st = json.loads((paths[1] / "status.json").read_text())
     write_json_atomic(paths[1] / "status.json", {**st, "status": "running", "pid": os.getpid(),
                                                  "pid_start": start_ticks(os.getpid())})  # fmt: skip
-    newest = race.races()[0]
+    newest = race_results.races()[0]
     assert newest.id == "race-20261121-100000-abcd" and newest.live
     assert newest.winner() is None and newest.verdict() == "none_yet"
     write_json_atomic(paths[1] / "status.json", {**st, "status": "stopped"})
-    assert race.races()[0].verdict() == "none_reached"
+    assert race_results.races()[0].verdict() == "none_reached"
 
 
 def test_a_replay_shows_the_race_as_it_stood(tmp_path):
     seed_race(tmp_path / "runs")
-    full = race.races()[0]
+    full = race_results.races()[0]
     at = full.at(20.0)
     fast, big, tiny = at.racers
     assert fast.points == [(10.0, 0.95), (20.0, 0.981)] and fast.seconds_to_target == 20.0
@@ -119,7 +120,7 @@ def test_an_epoch_without_its_end_time_is_timed_by_the_epochs(tmp_path):
     (paths[0] / "race.csv").write_text("epoch,time\n2,junk\n")
     (paths[0] / "history.csv").write_text("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
                                           "1,1,0.5,1,0.97,0.001,12\n2,1,0.5,1,0.99,0.001,13\n")  # fmt: skip
-    assert race.races()[0].racers[0].points == [(12.0, 0.97), (25.0, 0.99)]
+    assert race_results.races()[0].racers[0].points == [(12.0, 0.97), (25.0, 0.99)]
 
 
 def test_damaged_racer_folders_give_empty_cells(tmp_path):
@@ -141,7 +142,7 @@ def test_damaged_racer_folders_give_empty_cells(tmp_path):
     odd = root / "20261120-100010-odd"
     odd.mkdir()
     write_json_atomic(odd / "config.json", {"race": {"id": "../../etc"}})  # not a valid race id
-    (found,) = race.races()
+    (found,) = race_results.races()
     assert len(found.racers) == 3 and found.target == 0.98
     damaged = {r.run_id: r for r in found.racers}
     first, second, third = (damaged[p.name] for p in paths)
@@ -255,10 +256,10 @@ def racers_of(rid: str) -> list:
 
 def test_a_race_waits_for_an_empty_machine_then_starts_all_its_racers_at_once(fake_start, mnist_npz):
     manager = JobManager(max_running=1)
-    before = manager.submit(config(mnist_npz, name="before"), actor=LOCAL)
+    before = manager.submit(Job(config(mnist_npz, name="before")), actor=LOCAL)
     rid = race.start_race([config(mnist_npz), config(mnist_npz, preset="mnist-fast"), config(mnist_npz)], 0.9,
                           actor=LOCAL, manager=manager)  # fmt: skip
-    after = manager.submit(config(mnist_npz, name="after"), actor=LOCAL)
+    after = manager.submit(Job(config(mnist_npz, name="after")), actor=LOCAL)
     racers = racers_of(rid)
     assert [s[0] for s in fake_start] == [before.id]  # the race waits for the job ahead of it
     assert manager.pump() == [] and after.status()["status"] == "queued"  # and the job behind waits too
@@ -280,7 +281,7 @@ def test_jobs_ahead_of_a_race_still_use_the_free_slots(fake_start, mnist_npz):
     manager = JobManager(max_running=3)
     rid = race.start_race([config(mnist_npz), config(mnist_npz)], 0.9, actor=LOCAL, manager=manager)
     assert len(fake_start) == 2  # the machine was empty: the race started at once
-    waiting = [manager.submit(config(mnist_npz, name=f"w{i}"), actor=LOCAL) for i in range(2)]
+    waiting = [manager.submit(Job(config(mnist_npz, name=f"w{i}")), actor=LOCAL) for i in range(2)]
     assert all(w.status()["status"] == "queued" for w in waiting)
     finish(*racers_of(rid))
     assert sorted(manager.pump()) == sorted(w.id for w in waiting)  # ordinary jobs share max_running again
@@ -295,7 +296,7 @@ def test_a_race_counts_as_one_job_of_the_session(fake_start, mnist_npz):
 
 def test_stop_race_stops_every_racer(fake_start, mnist_npz):
     manager = JobManager(max_running=1)
-    manager.submit(config(mnist_npz, name="busy"), actor=LOCAL)
+    manager.submit(Job(config(mnist_npz, name="busy")), actor=LOCAL)
     rid = race.start_race([config(mnist_npz), config(mnist_npz)], 0.9, actor=LOCAL, manager=manager)
     messages = race.stop_race(rid, actor=LOCAL, manager=manager)
     assert len(messages) == 2 and all("cancelled" in m for m in messages)
@@ -305,16 +306,16 @@ def test_stop_race_stops_every_racer(fake_start, mnist_npz):
 # ----- a real race --------------------------------------------------------------------------------
 
 
-def run_race(configs: list[TrainConfig], target: float) -> race.Race:
+def run_race(configs: list[TrainConfig], target: float) -> race_results.Race:
     """Starts a real race through the queue, waits for its end (stopping leftovers), reads it back."""
     manager = JobManager(max_running=1)
     rid = race.start_race(configs, target, actor=LOCAL, manager=manager)
     try:
-        wait_for(lambda: not race.get_race(rid).live, timeout=240, manager=manager)
+        wait_for(lambda: not race_results.get_race(rid).live, timeout=240, manager=manager)
     finally:
         for run in manager.active():
             manager.stop(run.id, actor=LOCAL, force=True)
-    return race.get_race(rid)
+    return race_results.get_race(rid)
 
 
 def test_a_tiny_real_race_finishes_with_results(mnist_npz):

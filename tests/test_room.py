@@ -1,4 +1,4 @@
-"""The room (core.room.room) and who may do what (core.access.roles)."""
+"""The room (core.room: folder, submissions, active) and who may do what (core.access.roles)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ from core.base.errors import InputError
 from core.base.storage import read_json, write_json_atomic
 from core.data import folders as datasets
 from core.data.zip_import import import_zip
-from core.room import room as room_module
-from core.room.room import Room, active_room, open_room, sender_of
+from core.room import folder as room_module
+from core.room.active import active_room, open_room
+from core.room.folder import Room
+from core.room.submissions import sender_of
 from core.runs.jobs import JobManager
 from core.runs.store import RunStore
 from core.serving.default_model import default_run
+from core.tasks import Job
 from core.training import TrainConfig
 
 AUDIENCE = Actor("phone-1", False)
@@ -101,8 +104,8 @@ def test_submissions_per_phone_are_rate_limited(room, monkeypatch):
 
 
 def test_the_rooms_labelled_submissions_are_an_image_folder_dataset(room, tmp_path, monkeypatch):
-    """... which an MNIST model can be evaluated on (core.evaluate, as the Evaluate page does)."""
-    from core.evaluate import evaluate_run
+    """... which an MNIST model can be evaluated on (core.tasks.evaluate_run, as the Evaluate page does)."""
+    from core.tasks import evaluate_run
 
     for d in "0123456789" * 2:
         sub = room.submit(digit_image(d, 200), d, 0.9, "drawing", AUDIENCE if d < "5" else OTHER_PHONE)
@@ -419,7 +422,7 @@ def _presenter_only_actions(tmp_path, mnist_npz, room):
     sub = room.submit(digit_image("1"), "1", 0.5, "drawing", AUDIENCE)
     zip_bytes = io.BytesIO()
     return {
-        "start a training": lambda a: manager.submit(cfg, actor=a),
+        "start a training": lambda a: manager.submit(Job(cfg), actor=a),
         "stop a training": lambda a: manager.stop(run.id, actor=a),
         "delete runs": lambda a: store.delete(run.id, actor=a),
         "write notes": lambda a: run.write_note("mine now", actor=a),

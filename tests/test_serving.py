@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw
 
 from core.base.errors import InputError
 from core.serving.default_model import DEFAULT_RUN_DIR, default_run
-from core.serving.inference import Probe, serve
+from core.serving.inference import Probe
+from core.tasks import serve
 
 
 def drawing(digit: str) -> Image.Image:

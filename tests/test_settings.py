@@ -21,6 +21,7 @@ from core.base.storage import write_json_atomic
 from core.runs.jobs import JobManager
 from core.runs.procs import start_ticks
 from core.runs.store import RunStore
+from core.tasks import validate
 from core.training import SETTINGS, TrainConfig
 
 
@@ -54,7 +55,7 @@ def config_with(s: Setting, value: Any) -> TrainConfig:
 def test_every_setting_round_trips_through_config_json(s, tmp_path):
     value = changed_value(s)
     cfg = config_with(s, value)
-    cfg.validate()
+    validate(cfg)
     run = RunStore(tmp_path).create("x", cfg.to_dict())  # what JobManager.submit writes
     stored = json.loads(run.config_path.read_text())
     assert (stored["spec"] if s.owner == "spec" else stored)[s.name] == value
@@ -84,7 +85,7 @@ def test_every_setting_is_a_command_line_flag():
 )
 def test_cli_and_config_refuse_with_the_same_message(tmp_path, mnist_npz, flag, value, setting):
     with pytest.raises(InputError) as refused:
-        TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings=setting).validate()
+        validate(TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings=setting))
     done = run_module("train", ["--task", "mnist", "--data", str(mnist_npz), "--preset", "mnist-mlp", flag, value],
                       env=cli_env(tmp_path))  # fmt: skip
     assert done.code == 2 and done.output["error"] == str(refused.value)

@@ -246,7 +246,7 @@ def test_usable_rows_uses_the_readers_line_numbers():
 
     A spreadsheet shows the quoted two-line cell as one row (2) and the blank line as an empty row (3).
     """
-    from core.data.table.read import read_table
+    from core.data.table.csv_file import read_table
 
     text = 'x2,island,comment\n1.0,Dream,"two\nlines"\n\nabc,Dream,\n3.0,Mars,\n'
     table = read_table(text.encode(), "rows.csv")

@@ -1,4 +1,4 @@
-"""core.data.table.read: CSV files as spreadsheets export them, column kinds, proposals, target
+"""core.data.table: CSV files as spreadsheets export them, column kinds, proposals, target
 checks, the split, every bad input, and the two shipped tables."""
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from hostile_files import png_bytes, zip_of
 from PIL import Image
 
 from core.base.errors import InputError
-from core.data.table import read
-from core.data.table.read import check_target, propose_drop, propose_task, read_table, split_rows, target_note
+from core.data.table import csv_file, proposals
+from core.data.table.csv_file import read_table
+from core.data.table.proposals import check_target, propose_drop, propose_task, target_note
+from core.data.table.split import split_rows
 
 ASSETS = ROOT / "core" / "assets" / "tables"
 
@@ -228,7 +230,7 @@ def test_propose_task_from_the_target_column(tmp_path):
     assert propose_task(t, "stars") == "classification"
     assert propose_task(t, "label") == "classification"
     assert propose_task(t, "half") == "regression"  # few values, but not whole numbers
-    many = table_of(tmp_path, "k", [str(i % (read.CLASSIFICATION_MAX_DISTINCT + 1)) for i in range(40)])
+    many = table_of(tmp_path, "k", [str(i % (proposals.CLASSIFICATION_MAX_DISTINCT + 1)) for i in range(40)])
     assert propose_task(many, "k") == "regression"
     with pytest.raises(InputError, match="no column 'nope'.*price, flag, stars"):
         propose_task(t, "nope")
@@ -349,8 +351,8 @@ def test_empty_header_only_and_one_row_are_refused(data, message):
 
 
 def test_files_over_the_limits_are_refused_with_both_numbers(tmp_path, monkeypatch):
-    monkeypatch.setattr(read, "MAX_FILE_BYTES", 2 * read.MB)
-    path = write(tmp_path, "a,b\n" + "1,2\n" * (5 * read.MB // 8))  # 2.5 MB
+    monkeypatch.setattr(csv_file, "MAX_FILE_BYTES", 2 * csv_file.MB)
+    path = write(tmp_path, "a,b\n" + "1,2\n" * (5 * csv_file.MB // 8))  # 2.5 MB
     with pytest.raises(InputError, match="t.csv is too large: 2.5 MB. Tables are limited to 2 MB and 1,000,000 rows"):
         read_table(path)
     with pytest.raises(InputError, match="too large"):
@@ -361,8 +363,8 @@ def test_files_over_the_limits_are_refused_with_both_numbers(tmp_path, monkeypat
 
     with pytest.raises(InputError, match="big.csv is too large: 953.7 MB"):
         read_table(Upload(b""), name="big.csv")
-    monkeypatch.setattr(read, "MAX_FILE_BYTES", 3 * read.MB)
-    monkeypatch.setattr(read, "MAX_ROWS", 10)
+    monkeypatch.setattr(csv_file, "MAX_FILE_BYTES", 3 * csv_file.MB)
+    monkeypatch.setattr(csv_file, "MAX_ROWS", 10)
     with pytest.raises(InputError, match="more than 10 data rows. Tables are limited to 3 MB and 10 rows"):
         read_table(path)
 

@@ -5,23 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.access.roles import LOCAL, Actor
+from core.access.roles import LOCAL, Actor, NotAllowedError
 from core.base.cli import run_module
 from core.base.errors import InputError
 from core.data import folders as datasets
-from core.data.table import read
+from core.data.table import csv_file
 from core.data.table.store import save_table_upload
 from core.models import editable_kinds, layers_from_rows
 from core.models.specs import LayerSpec
+from core.models.table_net import TABLE_LAYER_KINDS
 from core.runs.jobs import JobManager
 from core.runs.store import RunStore
-from core.tasks.table.predict import is_table_run, predict_table, table_columns_for
+from core.tasks import Job, of_run, validate
+from core.tasks.table.predict import predict_table, table_columns_for
 from core.training import TrainConfig, presets_for
 from tests.conftest import cli_env
 
@@ -174,7 +177,7 @@ def test_cli_predict_one_row_file_and_unreadable_file(trained, tmp_path):
 
 
 def test_table_columns_for_and_is_table_run(trained):
-    assert is_table_run(trained["cls"]) and table_columns_for(trained["cls"])["island"] == "category"
+    assert of_run(trained["cls"]).inputs == "rows" and table_columns_for(trained["cls"])["island"] == "category"
     assert "year" not in table_columns_for(trained["cls"])
 
 
@@ -260,12 +263,15 @@ def test_cli_train_drops_rows_without_target_and_notes_it(tmp_path):
 def test_cli_train_refuses_a_file_over_the_limit(tmp_path, monkeypatch, capsys):
     from core import train as train_cli_module
 
-    monkeypatch.setattr(read, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(csv_file, "MAX_FILE_BYTES", 100)
     path = write_csv(tmp_path / "big.csv", small_table())
     code = train_cli_module.main(["--task", "table", "--data", path, "--target", "y", "--preset", "table-tutorial",
                                   "--runs-dir", str(tmp_path / "runs")])  # fmt: skip
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert code == 2 and "too large" in out["error"]
+    assert code == 2, out
+    refusal = r"big\.csv is too large: [\d.]+ MB\. Tables are limited to \d+ MB and [\d,]+ rows\."
+    assert re.fullmatch(refusal, out["error"]), out
+    assert not (tmp_path / "runs").exists()  # refused before any run folder
 
 
 # ----- config, presets, layers, data folder ----------------------------------------------------
@@ -274,28 +280,28 @@ def test_cli_train_refuses_a_file_over_the_limit(tmp_path, monkeypatch, capsys):
 def test_config_validate_table_choices(tmp_path):
     path = write_csv(tmp_path / "t.csv", small_table())
     cfg = TrainConfig.from_preset("table", path, "table-tutorial", settings={"target": "y"})
-    assert cfg.validate() == [] and cfg.drop is None
+    assert validate(cfg) == [] and cfg.drop is None
     assert TrainConfig.from_dict(cfg.to_dict()).target == "y"
     with pytest.raises(InputError, match="cannot also be left out"):
-        TrainConfig.from_preset("table", path, "table-fast", settings={"target": "y", "drop": ["y"]}).validate()
+        validate(TrainConfig.from_preset("table", path, "table-fast", settings={"target": "y", "drop": ["y"]}))
     with pytest.raises(InputError, match="Nothing is left"):
-        TrainConfig.from_preset("table", path, "table-fast", settings={"target": "y", "drop": "id,a,b,c"}).validate()
+        validate(TrainConfig.from_preset("table", path, "table-fast", settings={"target": "y", "drop": "id,a,b,c"}))
     with pytest.raises(InputError, match="made for --task table"):
-        TrainConfig.from_preset("images", path, "table-fast").validate()
+        validate(TrainConfig.from_preset("images", path, "table-fast"))
     bad_layers = TrainConfig.from_preset("table", path, "table-fast", settings={"target": "y"})
     bad_layers.spec.layers.append(LayerSpec("Flatten"))
     with pytest.raises(InputError, match="Flatten"):
-        bad_layers.validate()
+        validate(bad_layers)
 
 
 def test_presets_and_layer_kinds_for_tables():
     assert presets_for("table") == ["table-fast", "table-tutorial"]
     assert "table-fast" not in presets_for("mnist")
-    assert editable_kinds("table") == ["Dense", "Dropout", "BatchNormalization", "Activation"]
-    assert "Conv2D" in editable_kinds() and "Conv2D" not in editable_kinds("table")
+    assert editable_kinds(TABLE_LAYER_KINDS) == ["Dense", "Dropout", "BatchNormalization", "Activation"]
+    assert "Conv2D" in editable_kinds() and "Conv2D" not in editable_kinds(TABLE_LAYER_KINDS)
     with pytest.raises(InputError):
-        layers_from_rows([{"kind": "Conv2D", "filters": 8, "kernel_size": 3}], task="table")
-    assert layers_from_rows([], task="table") == []  # a linear model is a table model
+        layers_from_rows([{"kind": "Conv2D", "filters": 8, "kernel_size": 3}], kinds=TABLE_LAYER_KINDS, empty_ok=True)
+    assert layers_from_rows([], kinds=TABLE_LAYER_KINDS, empty_ok=True) == []  # a linear model is a table model
 
 
 def test_list_presets_counts_the_tutorial_as_the_lesson():
@@ -319,14 +325,23 @@ def test_save_table_upload(tmp_path, monkeypatch):
     first = save_table_upload(io.BytesIO(data), "My data (1).csv", actor=LOCAL, root=tmp_path)
     second = save_table_upload(data, "My data (1).csv", actor=LOCAL, root=tmp_path)
     assert first.name == "My_data_1.csv" and second.name == "My_data_1_2.csv" and first.read_bytes() == data
-    with pytest.raises(InputError, match="PNG"):
+    saved = ["My_data_1.csv", "My_data_1_2.csv"]
+
+    def written(root=tmp_path) -> list[str]:  # every file under root, the two saved tables included
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    with pytest.raises(InputError, match=r"^x\.csv is not a CSV file: it looks like a PNG image\.$"):
         save_table_upload(PNG, "x.csv", actor=LOCAL, root=tmp_path)
-    with pytest.raises(InputError):
-        save_table_upload(data, "y.csv", actor=Actor("someone", False), root=tmp_path)
-    monkeypatch.setattr(read, "MAX_FILE_BYTES", 100)
-    with pytest.raises(InputError, match="too large"):
+    assert written() == [f"tables/{name}" for name in saved]
+    audience = tmp_path / "audience"  # a data folder where the audience's refusal would be the first write
+    audience.mkdir()
+    with pytest.raises(NotAllowedError, match=r"^Only the presenter can save a table in the data folder\. "):
+        save_table_upload(data, "y.csv", actor=Actor("someone", False), root=audience)
+    assert written(audience) == [] and not (audience / "tables").exists()  # refused before the folder is made
+    monkeypatch.setattr(csv_file, "MAX_FILE_BYTES", 100)
+    with pytest.raises(InputError, match=r"^z\.csv is too large: "):
         save_table_upload(data, "z.csv", actor=LOCAL, root=tmp_path)
-    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["My_data_1.csv", "My_data_1_2.csv"]
+    assert written() == [f"tables/{name}" for name in saved]
 
 
 # ----- the job queue ---------------------------------------------------------------------------
@@ -336,7 +351,7 @@ def test_job_manager_trains_a_table_run(tmp_path):
     manager = JobManager(tmp_path / "runs", max_running=1)
     path = write_csv(tmp_path / "t.csv", small_table(60))
     cfg = TrainConfig.from_preset("table", path, "table-fast", settings={"target": "y", "epochs": 3})
-    run = manager.submit(cfg, actor=LOCAL)
+    run = manager.submit(Job(cfg), actor=LOCAL)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and run.status().get("status") not in ("completed", "failed"):

@@ -5,7 +5,8 @@ import pytest
 from core.base.errors import InputError
 from core.base.storage import read_csv
 from core.runs.store import RunStore
-from core.training import TrainConfig, train
+from core.tasks import train
+from core.training import TrainConfig
 from core.training.callbacks import make_run_callback
 
 
@@ -68,7 +69,7 @@ def test_fit_runs_with_the_garbage_collector_frozen_and_gives_it_back(mnist_npz,
         def on_epoch_end(self, epoch, logs=None):
             seen.append(gc.get_freeze_count())
 
-    import core.training.fit as fit
+    import core.tasks.images.fit as fit
 
     original = fit.run_callbacks
     monkeypatch.setattr(fit, "run_callbacks", lambda *a, **k: (lambda p, c: (p, [*c, Spy()]))(*original(*a, **k)))

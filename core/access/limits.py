@@ -5,7 +5,7 @@ address the connection came from (``None`` from the command line: no limit). A r
 session, so every allowance is charged to both: reconnecting gets a fresh session allowance
 but the same address allowance (``ADDRESS_RATES``, larger, since a classroom behind one NAT
 shares an address). The limits live in this process, shared by every session, and are checked
-where the action happens (``core.runs.jobs``, ``core.data.zip_import``, ``core.room.room``, the prediction
+where the action happens (``core.runs.jobs``, ``core.data.zip_import``, ``core.room``, the prediction
 path), so a crafted widget state cannot skip them.
 """
 

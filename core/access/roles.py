@@ -1,4 +1,4 @@
-"""Who may do what: the presenter and the audience (DESIGN.md "Who may do what").
+"""Who may do what: the presenter and the audience (docs/ARCHITECTURE.md, "Who may do what").
 
 A visitor is *audience* unless their web session proved the presenter key. Audience may
 look, predict and join; only the presenter starts, stops or deletes runs, imports data or

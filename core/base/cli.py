@@ -1,7 +1,7 @@
 """Shared plumbing for the ``python -m core.<name>`` entry points.
 
-Contract (DESIGN.md): human progress on stderr, exactly one JSON object as the last
-line of stdout; exit 0 on success, 2 on bad input (JSON has "error"), 1 on failure.
+Contract (docs/ARCHITECTURE.md, "The command line"): human progress on stderr, exactly one
+JSON object as the last line of stdout; exit 0 on success, 2 on bad input (JSON has "error"), 1 on failure.
 """
 
 from __future__ import annotations

@@ -7,13 +7,17 @@ blocks on a special file and never trusts what it reads (see ``core.runs.schema`
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import math
 import os
+import re
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from core.base.errors import InputError
@@ -21,6 +25,13 @@ from core.base.i18n import _, number
 
 MAX_JSON_BYTES = 4 * 1024**2  # config.json, metrics.json; readers refuse larger files
 MAX_CSV_BYTES = 32 * 1024**2  # a longer history or batches.csv is read from its end
+
+
+def slugify(text: str) -> str:
+    """A safe file or folder name from any text: letters, digits, '.', '_' and '-', at most 40 of them."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    slug = re.sub(r"\.{2,}", ".", slug).strip("-.")
+    return slug[:40] or "run"
 
 
 def write_json_atomic(path: str | Path, data: dict, max_bytes: int = MAX_JSON_BYTES) -> None:
@@ -46,16 +57,47 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     if anything fails (a full disk, an interrupt).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with synced_temp(path.parent, data, prefix=f".{path.name}.") as tmp:
+        os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def synced_temp(folder: str | Path, data: bytes, prefix: str = ".tmp.", suffix: str = ".tmp") -> Iterator[Path]:
+    """A new temp file in ``folder`` holding ``data``, flushed to disk, removed on leaving.
+
+    The way to write a file whole: put it under its final name inside the ``with`` (``os.replace``
+    to replace a file, ``os.link`` to never replace one). Whatever happens (a full disk, an
+    interrupt), the temp file does not outlive the block.
+
+    Yields:
+        The temp file's path (in ``folder``, so a rename or a link is atomic).
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        yield Path(tmp)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+@contextlib.contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on the file ``path`` (created, with its folder, if missing).
+
+    For read-change-write sequences shared between processes and threads: every holder of the
+    same path waits for the one before it. The lock goes with the block (or the process).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class Damaged(dict):

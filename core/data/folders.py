@@ -308,7 +308,7 @@ SHIPPED_TABLES = Path(__file__).resolve().parents[1] / "assets" / "tables"  # sm
 def list_tables(root: str | Path | None = None) -> list[str]:
     """CSV files for table runs: the data folder's (top level and ``tables/``) first, then the shipped ones.
 
-    Files are not read here (that is :func:`core.data.table.read.read_table`'s job).
+    Files are not read here (that is :func:`core.data.table.csv_file.read_table`'s job).
     """
     root = Path(root) if root is not None else data_dir()
     found: list[str] = []

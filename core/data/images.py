@@ -275,6 +275,84 @@ def to_array(img: Image.Image, color_mode: str = "grayscale") -> np.ndarray:
     return np.asarray(to_mode(img, color_mode), dtype=np.float32) / 255.0
 
 
+def conversion_notices(img: Image.Image, info: ImageInfo) -> list[str]:
+    """What to tell a user about how an image was changed on its way to a grayscale view.
+
+    Args:
+        img: the image :func:`open_image` returned (its mode made common, maybe shrunk).
+        info: what the file held (the other thing :func:`open_image` returned).
+
+    Returns:
+        One sentence per change, in the current language, in this order: an animation's first
+        frame kept; 16- or 32-bit values rescaled; transparency shown on white; colour made gray;
+        a large image downscaled. Empty for a plain 8-bit grayscale image shown whole.
+    """
+    notices = []
+    if info.frames > 1:
+        notices.append(
+            _("Animated {format} with {frames} frames: showing the first frame.").format(
+                format=info.format, frames=info.frames
+            )
+        )
+    if info.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        notices.append(
+            _("{mode} ({bits}) image: rescaled to 0..255 by its own range.").format(
+                mode=info.mode, bits=_("16-bit") if "16" in info.mode else _("32-bit")
+            )
+        )
+    if "A" in info.mode or "transparency" in img.info:
+        notices.append(_("Transparent image: transparent areas are shown on white."))
+    if info.mode not in ("L", "LA", "1", "F") and not info.mode.startswith("I"):
+        notices.append(
+            _("{mode} image converted to grayscale (one channel keeps the arithmetic readable).").format(mode=info.mode)
+        )
+    if max(img.size) < max(info.width, info.height):
+        notices.append(
+            _("Large image ({w}x{h}) downscaled to {nw}x{nh} to stay live.").format(
+                w=info.width, h=info.height, nw=img.size[0], nh=img.size[1]
+            )
+        )
+    return notices
+
+
+def open_grayscale(
+    source: ImageSource, max_side: int | None = WORKING_SIDE, budget: PixelBudget | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Opens an image for a grayscale view, and says what was changed to show it.
+
+    Args:
+        source: a path, raw bytes or a binary file object (its ``name`` is used in messages).
+        max_side: the image is shrunk to this longest side (None: keep its size).
+        budget: pixels this caller may still decode (see :class:`PixelBudget`).
+
+    Returns:
+        ``(image, notices)``: ``(H, W)`` float32 in [0, 1] (transparency on white) and
+        :func:`conversion_notices`.
+
+    Raises:
+        InputError: as :func:`open_image`.
+    """
+    img, info = open_image(source, max_side=max_side, budget=budget)
+    return to_array(img, "grayscale"), conversion_notices(img, info)
+
+
+def load_thumbnail(path: str | Path, fallback_side: int = 28, max_side: int | None = WORKING_SIDE) -> np.ndarray:
+    """A stored image (a room's submission) as grayscale float32 ``(H, W)`` in [0, 1], for a thumbnail.
+
+    Goes through :func:`open_image`, so a planted file (a FIFO, a bomb, a huge or broken file)
+    is refused like an upload; transparency is shown on white, as the model reads it.
+
+    Returns:
+        The image; a white ``fallback_side`` square when the file is missing or unreadable
+        (a wall keeps its place rather than failing).
+    """
+    try:
+        img, _info = open_image(path, max_side=max_side)
+    except (InputError, OSError):
+        return np.ones((fallback_side, fallback_side), np.float32)
+    return to_array(img, "grayscale")
+
+
 def load_array(
     source: ImageSource,
     color_mode: str = "grayscale",

@@ -182,3 +182,8 @@ def load_mnist(path: str | Path | None = None) -> MnistData:
               "{path} or pass --data PATH/mnist.npz.").format(reason=type(exc).__name__, path=data_dir().resolve() / "mnist.npz")
         ) from exc  # fmt: skip
     return MnistData(x_train, y_train, x_test, y_test, source="keras.datasets.mnist")
+
+
+def mnist_to_model_input(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]."""
+    return (x.astype(np.float32) / 255.0)[..., None]

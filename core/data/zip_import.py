@@ -33,7 +33,7 @@ from core.base.i18n import N_, _, number
 from core.data.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, PixelBudget, check_image_file
 from core.access.limits import take
 from core.access.roles import Actor, require_presenter
-from core.runs.store import slugify
+from core.base.storage import slugify
 
 MAX_FILES = 20_000
 MAX_TOTAL_BYTES = 2 * 1024**3  # 2 GB uncompressed, per import

@@ -41,7 +41,7 @@ def per_class_report(cm: np.ndarray, class_names: list[str]) -> dict[str, dict]:
 
 
 def metrics_from_probs(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], loss: str) -> dict:
-    """The metrics dict of DESIGN.md from one-hot labels and predicted probabilities."""
+    """metrics.json's dict (docs/ARCHITECTURE.md, "The run folder") from one-hot labels and probabilities."""
     true = np.argmax(y_true, axis=1)
     pred = np.argmax(probs, axis=1)
     cm = confusion_matrix(true, pred, len(class_names))
@@ -70,7 +70,13 @@ def evaluate_model(model, x: np.ndarray, y_true: np.ndarray, class_names: list[s
 
 
 def gallery_indices(
-    y_true: np.ndarray, probs: np.ndarray, mode: str = "all", cell: tuple[int, int] | None = None
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    mode: str = "all",
+    cell: tuple[int, int] | None = None,
+    *,
+    true: int | None = None,
+    predicted: int | None = None,
 ) -> np.ndarray:
     """Which test images to show, in order.
 
@@ -79,13 +85,20 @@ def gallery_indices(
         probs: ``(N, k)`` predicted probabilities.
         mode: "all" (dataset order), "errors" (mistakes only, dataset order) or
             "confident-errors" (mistakes, the most confident first).
-        cell: ``(true, predicted)``: only that confusion-matrix cell.
+        cell: ``(true, predicted)``: only that confusion-matrix cell (the same as both
+            ``true`` and ``predicted``).
+        true: only images of this class (None: any).
+        predicted: only images predicted as this class (None: any).
     """
+    if cell is not None:
+        true, predicted = cell
     y_true = np.asarray(y_true)
     pred = probs.argmax(axis=1)
     idx = np.arange(len(y_true))
-    if cell is not None:
-        idx = idx[(y_true == cell[0]) & (pred == cell[1])]
+    if true is not None:
+        idx = idx[y_true[idx] == true]
+    if predicted is not None:
+        idx = idx[pred[idx] == predicted]
     if mode in ("errors", "confident-errors"):
         idx = idx[y_true[idx] != pred[idx]]
     if mode == "confident-errors":

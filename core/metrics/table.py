@@ -124,7 +124,7 @@ def usable_rows(
             ``""`` among them means an empty cell is a known value. Number columns need none:
             the model imputes an empty number with the training mean.
         notes: optional list that receives remarks (extra columns ignored).
-        row_numbers: each frame row's line in the file (``core.data.table.read.Table.row_numbers``).
+        row_numbers: each frame row's line in the file (``core.data.table.csv_file.Table.row_numbers``).
 
     Returns:
         ``(ok_index, problems)``: the index labels of the usable rows (``frame.loc[ok_index]``)

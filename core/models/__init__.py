@@ -4,7 +4,9 @@
 - ``layers``: one registry entry per layer kind (fields, shape, counts, label, colour, build);
   ``backbones`` adds the pretrained one.
 - ``summary``: validation and the arithmetic summary (no weights allocated).
-- ``table``: the editable layer table <-> ``LayerSpec`` list.
+- ``layer_table``: the editable layer table <-> ``LayerSpec`` list.
+- ``memory``: what training needs of memory; ``windows``: the output-size arithmetic of a sliding window;
+  ``table_net``: the dense network of a table, with its preprocessing inside.
 - ``builder``: ``build_model`` (Functional API), the optimizer and the loss.
 - ``presets``: the tutorial and fast recipes.
 """

@@ -6,6 +6,7 @@ Columns come from the layer registry, so a new kind's fields appear in the table
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from core.base.errors import InputError
@@ -14,13 +15,13 @@ from core.models.layers import KINDS, editable_kinds, table_columns
 from core.models.specs import LAYER_FIELD, LayerSpec
 
 
-def layers_to_rows(layers: list[LayerSpec], task: str | None = None) -> list[dict]:
+def layers_to_rows(layers: list[LayerSpec], kinds: Sequence[str] | None = None) -> list[dict]:
     """Layers as rows of the table; a field the layer's kind does not read is left blank (None).
 
     Args:
-        task: "table" gives the narrower table of :func:`editable_kinds` ("table").
+        kinds: the kinds a task offers (a narrower table, see :func:`editable_kinds`); None: every one.
     """
-    cols = table_columns(task)
+    cols = table_columns(kinds)
     rows = []
     for layer in layers:
         used = KINDS[layer.kind].fields if layer.kind in KINDS else ()
@@ -67,21 +68,21 @@ def _cell(name: str, value: Any, index: int) -> Any:
     return str(value)
 
 
-def layers_from_rows(rows: list[dict], task: str | None = None) -> list[LayerSpec]:
+def layers_from_rows(rows: list[dict], kinds: Sequence[str] | None = None, empty_ok: bool = False) -> list[LayerSpec]:
     """Reads the edited table back; blank cells (None, NaN, "") mean "not set".
 
     Rows without a kind (a blank row added in the editor) are skipped. Cells of fields the
     row's kind does not read are ignored. Ranges are checked later by ``validate_spec``.
 
     Args:
-        task: "table" allows only the table kinds (:func:`editable_kinds`), and no layers at
-            all (the model is then linear: inputs -> the output layer).
+        kinds: the kinds a task offers (:func:`editable_kinds`); None: every editable kind.
+        empty_ok: no layers at all is a model (a table's: inputs -> the output layer, linear).
 
     Raises:
         InputError: an unknown layer kind, a non-number where one is needed, or no layers.
     """
     layers = []
-    allowed = editable_kinds(task)
+    allowed = editable_kinds(kinds)
     for i, row in enumerate(rows, start=1):
         kind = row.get("kind")
         if _blank(kind):
@@ -96,6 +97,6 @@ def layers_from_rows(rows: list[dict], task: str | None = None) -> list[LayerSpe
             name: _cell(name, row[name], i) for name in KINDS[kind].fields if name in row and not _blank(row[name])
         }
         layers.append(LayerSpec(kind=kind, **values))
-    if not layers and task != "table":
+    if not layers and not empty_ok:
         raise InputError(_("The model has no layers: add at least a Flatten and a Dense layer."))
     return layers

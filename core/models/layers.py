@@ -2,7 +2,7 @@
 the diagram and the layer table.
 
 Each kind declares the ``LayerSpec`` fields it reads, its output shape (from
-:func:`core.teaching.filters.output_size`), its parameter and multiply-add counts (arithmetic: no
+:func:`core.models.windows.output_size`), its parameter and multiply-add counts (arithmetic: no
 weights are allocated), its label, its colour and how it becomes a Keras layer. Adding a
 kind is one class here plus its test.
 
@@ -13,13 +13,14 @@ flat vector.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from core.base.errors import InputError
 from core.base.i18n import _, number
 from core.models.specs import LAYER_FIELD, LayerSpec
-from core.teaching.filters import output_size
+from core.models.windows import output_size
 
 Shape = tuple[int, ...]
 HUGE_DENSE_PARAMS = 10_000_000  # more weights than this in one Dense: warn
@@ -84,24 +85,22 @@ def kind_of(layer: LayerSpec, index: int) -> LayerKind:
     return KINDS[layer.kind]
 
 
-def editable_kinds(task: str | None = None) -> list[str]:
+def editable_kinds(only: Sequence[str] | None = None) -> list[str]:
     """Kinds offered in the layer table (the pretrained backbone comes only from its preset).
 
     Args:
-        task: "table" offers only what makes sense on a row of numbers (Dense, Dropout,
-            BatchNormalization, Activation); None, "mnist" or "images" offer every editable kind.
+        only: the kinds a task offers (:attr:`core.tasks.base.Task.layer_kinds`, e.g. a table's
+            Dense, Dropout, BatchNormalization and Activation), in that order; None: every editable kind.
     """
-    if task == "table":
-        from core.models.table_net import TABLE_LAYER_KINDS  # imported here: core.models.table_net imports this module
-
-        return [name for name in TABLE_LAYER_KINDS if name in KINDS]
+    if only is not None:
+        return [name for name in only if name in KINDS]
     return [name for name, k in KINDS.items() if k.editable]
 
 
-def table_columns(task: str | None = None) -> list[str]:
-    """Columns of the layer table: ``kind`` then every field an editable kind (of ``task``) reads."""
+def table_columns(only: Sequence[str] | None = None) -> list[str]:
+    """Columns of the layer table: ``kind`` then every field an editable kind (of ``only``) reads."""
     cols: list[str] = []
-    for name in editable_kinds(task):
+    for name in editable_kinds(only):
         cols += [f for f in KINDS[name].fields if f not in cols]
     return ["kind", *cols]
 

@@ -8,6 +8,7 @@ command-line flag and page widget come from that one declaration.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -20,7 +21,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LOSSES = ("categorical_crossentropy", "binary_crossentropy")
 SCHEDULES = ("constant", "onecycle")
 BACKBONES = ("MobileNetV2",)
-TASKS = ("mnist", "images", "table")  # "table": a CSV file and a dense network (core.tasks.table)
+TASK_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")  # a task's name (the registry, core.tasks, knows which exist)
 MAX_TEXT = 2_000  # characters of a name or description kept in a spec
 
 
@@ -176,12 +177,11 @@ class ModelSpec:
                     )
                 )
             values[key] = value
-        if values["task"] not in ("", "any", *TASKS):
+        if values["task"] and not TASK_NAME.fullmatch(values["task"]):
             raise InputError(
-                _("Expected task in {choices}. Received: task={value}").format(
-                    choices=("any", *TASKS), value=repr(values["task"])
-                )
-            )
+                _("Expected task to be a task's name, such as any, mnist, images or table. Received: task={value}").format(
+                    value=repr(values["task"]))
+            )  # fmt: skip
         values["task"] = values["task"] or "any"
         augment = data.get("augment", {})
         if not isinstance(augment, dict):

@@ -55,13 +55,15 @@ def _check_recipe(spec: ModelSpec, num_classes: int) -> list[str]:
     return []
 
 
-def summarize_spec(spec: ModelSpec, input_shape: Shape, num_classes: int) -> ModelSummary:
+def summarize_spec(spec: ModelSpec, input_shape: Shape, num_classes: int, head: str = CLASSIFIER) -> ModelSummary:
     """Checks ``spec`` against an input and counts what it costs, layer by layer.
 
     Args:
         spec: the layers (the classifier ``Dense(num_classes)`` is added here, as in building).
-        input_shape: ``(H, W, C)`` of one image.
+        input_shape: ``(H, W, C)`` of one image, or ``(D,)`` of one row.
         num_classes: classifier size.
+        head: the output layer's name. Any other than the classifier's is a table's head: it may
+            have one unit (a regression), and the model may have no layers (a linear model).
 
     Returns:
         Rows with output shape, parameters and multiply-adds per example, totals and warnings.
@@ -70,7 +72,7 @@ def summarize_spec(spec: ModelSpec, input_shape: Shape, num_classes: int) -> Mod
         InputError: a bad field, a feature map shrinking below 1x1, a spatial layer after the
             tensor was flattened, or no flattening before the classifier.
     """
-    warnings = _check_recipe(spec, num_classes)
+    warnings = _check_recipe(spec, num_classes) if head == CLASSIFIER else []
     shape: Shape = tuple(int(d) for d in input_shape)
     rows = []
     for i, layer in enumerate(spec.layers, start=1):
@@ -101,9 +103,9 @@ def summarize_spec(spec: ModelSpec, input_shape: Shape, num_classes: int) -> Mod
             _("The classifier needs a flat vector, but the last layer outputs a {shape} feature map. Add Flatten "
               "or GlobalAveragePooling2D before the output.").format(shape="x".join(map(str, shape)))
         )  # fmt: skip
-    head = KINDS["Dense"]
+    dense = KINDS["Dense"]
     n = shape[0] * num_classes + num_classes
-    rows.append(LayerSummary(len(spec.layers) + 1, CLASSIFIER, head.name, f"Dense {num_classes} {spec.output_activation}",
+    rows.append(LayerSummary(len(spec.layers) + 1, head, dense.name, f"Dense {num_classes} {spec.output_activation}",
                              (num_classes,), n, n, shape[0] * num_classes))  # fmt: skip
     return ModelSummary(
         rows,

@@ -48,7 +48,7 @@ from core.models.specs import LayerSpec, ModelSpec
 from core.models.summary import layer_name
 
 NUMBER, CATEGORY = "number", "category"
-MODEL_KINDS = (NUMBER, CATEGORY)  # text and date columns are dropped before (core.data.table.read)
+MODEL_KINDS = (NUMBER, CATEGORY)  # text and date columns are dropped before (core.data.table.columns)
 REGRESSION, CLASSIFICATION = "regression", "classification"
 TASKS = (REGRESSION, CLASSIFICATION)
 TABLE_LAYER_KINDS = ("Dense", "Dropout", "BatchNormalization", "Activation")  # what makes sense on a vector

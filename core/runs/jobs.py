@@ -12,13 +12,12 @@ until nothing runs, then start all together whatever ``max_running`` says, and n
 starts until the last of them ends; jobs queued behind a race wait for it.
 
 Why processes: a crash, an out-of-memory or a hung training never takes the web server
-down, and stop is real (see DESIGN.md).
+down, and stop is real (docs/ARCHITECTURE.md, "Decisions").
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -36,11 +35,11 @@ from core.base.i18n import N_, _
 from core.access.limits import take
 from core.access.roles import Actor, require_presenter
 from core.runs.store import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
-from core.base.storage import read_text_tail
+from core.base.storage import locked, read_text_tail
 
 
 class JobConfig(Protocol):
-    """What a job's config offers the queue (:class:`TrainConfig` is one)."""
+    """What a job's config offers the queue: :class:`core.tasks.Job` (a TrainConfig checked by its task) is one."""
 
     def validate(self) -> list[str]: ...
     def run_name(self) -> str: ...
@@ -374,15 +373,9 @@ class JobManager:
 
     # ----- plumbing ------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _lock(self):
-        self.store.root.mkdir(parents=True, exist_ok=True)
-        with (self.store.root / ".jobs.lock").open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        """The job store's lock: one pump, submit or stop at a time, across processes."""
+        return locked(self.store.root / ".jobs.lock")
 
 
 def _queue_order(run: Run) -> tuple:

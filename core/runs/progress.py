@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.base.i18n import _, number
-from core.training.callbacks import STOP_REASONS
+from core.runs.schema import STOP_REASONS
 
 MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
 

@@ -83,6 +83,43 @@ class Replay:
         return sorted(self.frames)
 
 
+# ----- what a frame says -------------------------------------------------------------------
+
+
+def shown_epoch(replay: Replay, epoch: int) -> int:
+    """The recorded epoch to show for ``epoch``: the newest one at or before it.
+
+    An epoch whose file could not be read is skipped this way; before the first recorded
+    epoch, the first one. ``replay`` must hold at least one frame.
+    """
+    epochs = replay.epochs
+    return max(e for e in epochs if e <= epoch) if epoch >= epochs[0] else epochs[0]
+
+
+def sample_accuracy(frame: Frame) -> tuple[int, int, float | None]:
+    """How the model did on the fixed validation sample at this epoch.
+
+    Returns:
+        ``(right, total, accuracy)``: the confusion matrix's diagonal, its sum, and their
+        ratio (None when the sample is empty).
+    """
+    right, total = int(np.trace(frame.confusion)), int(frame.confusion.sum())
+    return right, total, right / total if total else None
+
+
+def kernel_change(first: Frame | None, frame: Frame) -> float | None:
+    """How far the first layer's kernels moved since ``first``: ``|K - K0| / |K0|`` (Frobenius norms).
+
+    Returns:
+        The ratio (0.0 for no change; with all-zero starting kernels, ``|K - K0|`` itself), or None
+        when either frame has no kernels or their shapes differ.
+    """
+    if first is None or first.kernels is None or frame.kernels is None or first.kernels.shape != frame.kernels.shape:
+        return None
+    size = float(np.linalg.norm(first.kernels)) or 1.0
+    return float(np.linalg.norm(frame.kernels - first.kernels)) / size
+
+
 # ----- writing -------------------------------------------------------------------------
 
 

@@ -14,6 +14,11 @@ from typing import Any
 from core.base.i18n import N_
 
 STATES = (N_("queued"), N_("running"), N_("completed"), N_("stopped"), N_("failed"), N_("interrupted"))
+STOP_REASONS = {  # stop_reason in status.json -> words for people
+    "stop_file": N_("stopped on request"),
+    "max_seconds": N_("time budget reached"),
+    "nan": N_("the loss diverged"),
+}
 SHOWN_ONLY = (N_("damaged"), N_("unknown"))  # states a reader shows but no writer writes
 TEXT_LIMIT = 10_000  # characters of any one text field shown
 

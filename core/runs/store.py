@@ -1,6 +1,6 @@
 """The run store: one folder per training run, written atomically, read defensively.
 
-Layout (see DESIGN.md)::
+Layout (docs/ARCHITECTURE.md, "The run folder")::
 
     runs/<id>/config.json  status.json  history.csv  batches.csv
              best.keras  final.keras  metrics.json  split.json  log.txt  STOP
@@ -20,7 +20,7 @@ from core.base.errors import InputError
 from core.base.i18n import N_, _, number
 from core.access.roles import Actor, require_presenter
 from core.runs.schema import CONFIG, METRICS, STATES, STATUS, class_names, clean, confusion_ok
-from core.base.storage import MAX_JSON_BYTES, Damaged, read_csv, read_json, write_json_atomic
+from core.base.storage import slugify, MAX_JSON_BYTES, Damaged, read_csv, read_json, write_json_atomic
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 ACTIVE_STATES = ("queued", "running")
@@ -39,12 +39,6 @@ def runs_dir(path: str | Path | None = None) -> Path:
 
 def now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def slugify(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
-    slug = re.sub(r"\.{2,}", ".", slug).strip("-.")
-    return slug[:40] or "run"
 
 
 def validate_run_id(run_id: str) -> str:
@@ -77,6 +71,24 @@ class Run:
     @property
     def log_path(self) -> Path:
         return self.path / "log.txt"
+
+    @property
+    def history_path(self) -> Path:
+        """history.csv: one row an epoch (``HISTORY_FIELDS``)."""
+        return self.path / "history.csv"
+
+    @property
+    def best_path(self) -> Path:
+        """best.keras: the checkpoint of the best validation loss (may not exist yet)."""
+        return self.path / "best.keras"
+
+    def download_name(self, path: str | Path) -> str:
+        """The name a file of this run gets when downloaded: ``<run id>-<file name>``.
+
+        ``run.download_name(run.history_path)`` -> ``"20240101-120000-mnist-history.csv"``: several
+        runs' files can sit in one downloads folder without one replacing another.
+        """
+        return f"{self.id}-{Path(path).name}"
 
     def config(self) -> dict:
         """config.json with its known fields type-checked ({} when missing or damaged)."""
@@ -127,7 +139,7 @@ class Run:
         return procs.alive(st.get("pid"), st.get("pid_start"))
 
     def history(self) -> list[dict]:
-        return read_csv(self.path / "history.csv")
+        return read_csv(self.history_path)
 
     def batches(self) -> list[dict]:
         return read_csv(self.path / "batches.csv")

@@ -5,7 +5,7 @@ ood.json, the "I don't know" calibration, so that works without the training dat
 ``core/assets/mnist-default``, trained with the project's own ``mnist-fast`` recipe through
 ``python -m core.train``. Rebuild it with::
 
-    python -m core.serving.default_model --data ../shared/data/mnist/mnist.npz
+    python -m core.serving.default_model --data data/mnist.npz
 
 The checkpoint is saved without optimizer state (about 0.9 MB instead of 2.7 MB).
 """

@@ -17,7 +17,6 @@ from PIL import Image
 from core.base.errors import InputError
 from core.base.i18n import _
 from core.data.images import ImageSource, open_image, to_array
-from core.models.specs import TASKS
 from core.runs.schema import class_names
 from core.runs.store import Run
 from core.serving import ood
@@ -30,14 +29,17 @@ INK_THRESHOLD = 0.15  # after background removal, pixels above this count as ink
 class ModelInput:
     """How a run's model wants its images."""
 
-    task: str  # "mnist" or "images"
+    digits: bool  # prepared like MNIST digits (:func:`prepare_digit`), else resized
     image_size: int
     color_mode: str  # "grayscale" or "rgb"
     class_names: tuple[str, ...]
 
 
-def model_input_for(run: Run) -> ModelInput:
+def model_input_for(run: Run, digits: bool = False) -> ModelInput:
     """Reads a run's config.json to know how to preprocess images for it.
+
+    Args:
+        digits: the run's task prepares inputs like MNIST digits (:attr:`core.tasks.base.Task.digits`).
 
     Raises:
         InputError: the run has no class names yet, or its config does not say a usable input.
@@ -51,16 +53,12 @@ def model_input_for(run: Run) -> ModelInput:
                 run=run.id
             )
         )
-    size, mode, task = (
-        spec.get("image_size", MNIST_SIZE),
-        spec.get("color_mode", "grayscale"),
-        cfg.get("task", "images"),
-    )
-    if type(size) is not int or not 8 <= size <= 1024 or mode not in ("grayscale", "rgb") or task not in TASKS:
+    size, mode = spec.get("image_size", MNIST_SIZE), spec.get("color_mode", "grayscale")
+    if type(size) is not int or not 8 <= size <= 1024 or mode not in ("grayscale", "rgb"):
         raise InputError(
             _("Run {run}'s config.json does not describe a usable input (image size, colour, task).").format(run=run.id)
         )
-    return ModelInput(task, size, mode, tuple(names))
+    return ModelInput(digits, size, mode, tuple(names))
 
 
 def prepare_digit(gray: np.ndarray) -> np.ndarray:
@@ -105,7 +103,7 @@ def prepare_digit(gray: np.ndarray) -> np.ndarray:
 
 def preprocess(img: Image.Image, spec: ModelInput) -> np.ndarray:
     """What the model sees: float32 (S, S, C) in [0, 1]."""
-    if spec.task == "mnist":
+    if spec.digits:
         return prepare_digit(to_array(img, "grayscale"))[..., None]
     arr = to_array(
         img.resize((spec.image_size, spec.image_size), Image.BILINEAR, reducing_gap=3.0)
@@ -143,20 +141,41 @@ def load_run_model(run: Run):
         ) from exc
 
 
-def predict_files(run: Run, paths: list[str | Path]) -> list[dict]:
-    """Predicts image files with a run's model (every file is checked before predicting).
+def predict_files(served: Served, paths: list[str | Path]) -> list[dict]:
+    """Predicts image files with a served model (every file is checked before predicting).
 
     Returns:
         One dict per file: image, label, confidence, probabilities, and the out-of-distribution
         verdict (:class:`core.serving.ood.Verdict`): unfamiliar (bool, or None with ood_reason when
         the run has no calibration), ood_score, ood_threshold, ood_method.
     """
-    spec = model_input_for(run)
-    batch = np.stack([load_and_preprocess(p, spec) for p in paths])
-    served = serve(run)
+    batch = np.stack([load_and_preprocess(p, served.spec) for p in paths])
     probs, verdicts = served.examine(batch)
-    names = served.spec.class_names
-    return [{"image": str(p), **described(pr, names), **v.to_dict()} for p, pr, v in zip(paths, probs, verdicts)]
+    return [prediction_record(str(p), pr, served.spec.class_names, v) for p, pr, v in zip(paths, probs, verdicts)]
+
+
+def prediction_record(image: str, probs: np.ndarray, class_names: tuple[str, ...] | list[str], verdict) -> dict:
+    """One image's prediction, the same on the command line and on the Predict page.
+
+    Returns:
+        ``{"image", "label", "confidence", "probabilities": {class: p}, "unfamiliar", "ood_score",
+        "ood_threshold", "ood_method"[, "ood_reason"]}`` (:meth:`core.serving.ood.Verdict.to_dict`).
+    """
+    return {"image": image, **described(probs, class_names), **verdict.to_dict()}
+
+
+def probability_column(class_name: str) -> str:
+    """The CSV column of one class's probability: ``p(frontal)`` (a table run's predictions use it too)."""
+    return f"p({class_name})"
+
+
+def predictions_csv(records: list[dict]) -> bytes:
+    """:func:`prediction_record` rows as CSV: one row per image, one ``p(<class>)`` column per class."""
+    import pandas as pd
+
+    rows = [{**{k: v for k, v in r.items() if k != "probabilities"},
+             **{probability_column(c): p for c, p in r["probabilities"].items()}} for r in records]  # fmt: skip
+    return pd.DataFrame(rows).to_csv(index=False).encode()
 
 
 def described(probs: np.ndarray, class_names: tuple[str, ...] | list[str]) -> dict:
@@ -236,6 +255,7 @@ class Served:
     ood_reason: str | None = None  # why there is no calibration
     head: object = None  # x -> [penultimate features, probabilities] (core.serving.ood.head_model), or None
     forward: object = None  # the model as one graph (:func:`graph_function`); None: the model itself
+    task: str = "images"  # the run's task (core.tasks), for the pages; serving itself never reads it
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """``(N, S, S, C)`` -> ``(N, classes)`` float32."""
@@ -311,23 +331,27 @@ def graph_function(model):
     return call
 
 
-def serve(run: Run) -> Served:
+def serve(run: Run, digits: bool = False, reload: ood.Reload | None = None) -> Served:
     """Loads a run's model for serving, with its out-of-distribution calibration.
 
     The calibration is read from the run's ood.json, or computed from its reloaded
     validation data and cached there (:func:`core.serving.ood.ensure`); without one, predictions
-    still work and say why there is no verdict.
+    still work and say why there is no verdict. :func:`core.tasks.serve` passes the task's choices.
+
+    Args:
+        digits: inputs are prepared like MNIST digits.
+        reload: reloads the run's validation data (None: no calibration unless ood.json has one).
 
     Raises:
         InputError: the run's config or checkpoint cannot be used.
     """
-    model, spec = load_run_model(run), model_input_for(run)
+    model, spec = load_run_model(run), model_input_for(run, digits)
     head = ood.head_model(model)
     if head is None:
         return Served(
             run.id, model, spec, ood_reason=_("this model's last layer cannot be read for a familiarity score"),
             forward=graph_function(model),
         )  # fmt: skip
-    calibration, reason = ood.ensure(run, model)
+    calibration, reason = ood.ensure(run, model, reload)
     return Served(run.id, model, spec, calibration=calibration, ood_reason=reason, head=graph_function(head),
                   forward=graph_function(model))  # fmt: skip

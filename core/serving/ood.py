@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,8 @@ FAMILIAR_RATE = 0.95  # share of validation images that must count as familiar
 OOD_FILE = "ood.json"
 FORMAT_VERSION = 1
 MAX_VALIDATION = 5000  # validation images scored for the threshold (a random subset beyond this)
+# (run) -> (x_val, x_train or None, y_train or None): a run's data, reloaded for a calibration
+Reload = Callable[[Run], "tuple[np.ndarray, np.ndarray | None, np.ndarray | None]"]
 MAX_FIT = 10000  # training images for the Mahalanobis class means and covariance
 MIN_VALIDATION = 20  # fewer validation images cannot place a 95% threshold
 SHRINKAGE = 1e-3  # added to the covariance's diagonal (relative to its mean variance): keeps it invertible
@@ -401,45 +404,11 @@ def load(run: Run) -> tuple[Calibration | None, str | None]:
     return cal, None
 
 
-def reload_data(run: Run) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Reloads a run's validation images (and training images with labels) from its config.
+def ensure(run: Run, model, reload: Reload | None = None) -> tuple[Calibration | None, str | None]:
+    """The run's calibration: saved, else computed now from its data (``reload``) and cached.
 
-    MNIST: the config's data file (or the data folder's ``mnist.npz``) split with the run's
-    seed, as training did. Image folders: the file lists in ``split.json``.
-
-    Returns:
-        ``(x_val, x_train, y_train)`` (training arrays None for image folders beyond MAX_FIT).
-
-    Raises:
-        InputError, ValueError, OSError: the data cannot be found or read.
-    """
-    from core.data import folders as datasets
-    from core.training.config import TrainConfig
-
-    cfg = TrainConfig.from_dict(run.config())
-    if cfg.task == "mnist":
-        from core.training.data import prepare_data
-
-        data = prepare_data(cfg, lambda _msg: None)
-        return data.x_val, data.x_train, data.y_train.argmax(axis=1)
-    if cfg.task != "images":
-        raise ValueError(f"expected an image task. Received: {cfg.task!r}")
-    split = read_json(run.path / "split.json")
-    if not split or not split.get("validation"):
-        raise ValueError("split.json is missing or lists no validation images")
-    size, mode = cfg.spec.image_size, cfg.spec.color_mode
-    val = [str(f) for f, _label in split["validation"]]
-    train = split.get("train") or []
-    rng = np.random.default_rng(cfg.seed)
-    if len(train) > MAX_FIT:
-        train = [train[i] for i in np.sort(rng.choice(len(train), MAX_FIT, replace=False))]
-    x_train = datasets.load_image_arrays([str(f) for f, _label in train], size, mode) if train else None
-    y_train = np.array([int(label) for _f, label in train]) if train else None
-    return datasets.load_image_arrays(val, size, mode), x_train, y_train
-
-
-def ensure(run: Run, model) -> tuple[Calibration | None, str | None]:
-    """The run's calibration: saved, else computed now from its reloaded data and cached.
+    Args:
+        reload: the run's task's :meth:`~core.tasks.base.Task.reload_validation`; None: none.
 
     Never raises: returns ``(None, reason)`` (translated) when none can be had.
     """
@@ -447,10 +416,10 @@ def ensure(run: Run, model) -> tuple[Calibration | None, str | None]:
     if cal is not None:
         return cal, None
     ckpt = run.checkpoint()
-    if ckpt is None:
+    if ckpt is None or reload is None:
         return None, reason
     try:
-        x_val, x_fit, y_fit = reload_data(run)
+        x_val, x_fit, y_fit = reload(run)
         cal = calibrate(model, ckpt, x_val, x_fit, y_fit, seed=int(run.config().get("seed") or 0))
     except Exception as exc:  # noqa: BLE001 - missing data, a damaged file, an odd model: predictions go on
         return None, _("{reason}, and its validation data cannot be reloaded to make one ({problem})").format(

@@ -7,18 +7,17 @@ What the Learn page shows is exactly what ``keras.layers.Conv2D`` / ``MaxPooling
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from core.base.errors import InputError
 from core.base.i18n import N_, _
+from core.models.windows import PADDINGS, check_padding, output_size, same_padding  # noqa: F401 (Learn reads them here)
 
 MAX_KERNEL = 15
 MAX_STRIDE = 16
 MAX_POOL = 16
-PADDINGS = ("valid", "same")
 POOL_MODES = ("max", "avg")
 
 
@@ -111,30 +110,7 @@ def _check_int(name: str, value: int, hi: int) -> int:
     return int(value)
 
 
-def _check_padding(padding: str) -> str:
-    if padding not in PADDINGS:
-        raise InputError(_("Expected padding 'valid' or 'same'. Received: padding={value}").format(value=repr(padding)))
-    return padding
-
-
-# ----- output-size arithmetic -----------------------------------------------------------
-
-
-def output_size(n: int, k: int, stride: int, padding: str) -> int:
-    """Output length along one axis, Keras's rule: valid ``floor((n-k)/s)+1``, same ``ceil(n/s)``.
-
-    Returns 0 when a "valid" window does not fit (``k > n``).
-    """
-    _check_padding(padding)
-    if padding == "same":
-        return math.ceil(n / stride)
-    return max((n - k) // stride + 1, 0)
-
-
-def same_padding(n: int, k: int, stride: int) -> tuple[int, int]:
-    """TF's "same" padding along one axis: ``(before, after)``; the odd extra goes after."""
-    total = max((math.ceil(n / stride) - 1) * stride + k - n, 0)
-    return total // 2, total - total // 2
+# ----- output-size arithmetic: core.models.windows (the layer registry sizes layers with it) -----
 
 
 def size_formula(n: int, k: int, stride: int, padding: str) -> str:
@@ -190,7 +166,7 @@ def convolve_bank(image: np.ndarray, kernels: list[np.ndarray], stride: int = 1,
             _("Expected kernels of one size. Received: {shapes}").format(shapes=sorted({k.shape for k in ks}))
         )
     stride = _check_int("stride", stride, MAX_STRIDE)
-    padding = _check_padding(padding)
+    padding = check_padding(padding)
     kh, kw = ks[0].shape
     _check_fits(image.shape, kh, kw, stride, padding, N_("kernel"))
     x = image[None, :, :, None]  # (1, H, W, 1)
@@ -232,7 +208,7 @@ def pool(
     stride = size if stride is None else _check_int("pool stride", stride, MAX_STRIDE)
     if mode not in POOL_MODES:
         raise InputError(_("Expected pooling mode 'max' or 'avg'. Received: mode={value}").format(value=repr(mode)))
-    padding = _check_padding(padding)
+    padding = check_padding(padding)
     _check_fits(image.shape, size, size, stride, padding, N_("pooling window"))
     import tensorflow as tf
 
@@ -302,7 +278,7 @@ def conv_cell(
 ) -> ConvCell:
     """Breaks one convolution output cell into its element-wise products and their sum."""
     kernel = _check_kernel(kernel)
-    win = window_at(image, kernel.shape[0], kernel.shape[1], row, col, stride, _check_padding(padding))
+    win = window_at(image, kernel.shape[0], kernel.shape[1], row, col, stride, check_padding(padding))
     products = win.values * kernel
     return ConvCell(win, kernel, products, float(bias), float(products.sum(dtype=np.float64) + bias))
 
@@ -328,7 +304,7 @@ def pool_cell(
 ) -> PoolCell:
     """Explains one pooling output cell. Padding never wins a max and is not averaged."""
     stride = size if stride is None else stride
-    win = window_at(image, size, size, row, col, stride, _check_padding(padding))
+    win = window_at(image, size, size, row, col, stride, check_padding(padding))
     inside_values = win.values[win.inside]
     if mode == "max":
         masked = np.where(win.inside, win.values, -np.inf)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from core.base.errors import InputError
 from core.base.i18n import N_, _, percent
 from core.models.specs import LayerSpec, ModelSpec
+from core.tasks import get, validate
 from core.training.augment import AUGMENTATIONS
 from core.training.config import SETTING, TrainConfig
 
@@ -65,9 +66,9 @@ def _more_epochs(cfg: TrainConfig) -> tuple[ModelSpec, str] | None:
 
 
 def _regularise(cfg: TrainConfig) -> tuple[ModelSpec, str] | None:
-    """Images without augmentation get some; otherwise a Dropout before the classifier (added or raised)."""
+    """Images without augmentation (where their task offers it) get some; otherwise a Dropout before the classifier (added or raised)."""
     spec = cfg.spec
-    if cfg.task == "images" and not spec.augment:
+    if get(cfg.task).augmentation and not spec.augment:
         augment = {name: AUGMENTATIONS[name].value.default for name in AUGMENT_ON}
         labels = ", ".join(_(AUGMENTATIONS[name].value.label).lower() for name in AUGMENT_ON)
         return dataclasses.replace(spec, augment=augment), _("Augmentation: {names}").format(names=labels)
@@ -122,7 +123,7 @@ def remedy_for(kind: str, config: dict, early_stopped: bool = False) -> Remedy |
             return None
         spec, text = changed
         new = dataclasses.replace(cfg, spec=spec, name="")
-        new.validate()
+        validate(new)
     except (InputError, TypeError, ValueError, KeyError, AttributeError):
         return None
     return Remedy(kind, _(label), (text,), new)

@@ -1,26 +1,19 @@
-"""Training: the run config, data preparation, augmentation, the progress callback and the fit.
+"""Training machinery every task shares: the run config, the run's life, callbacks, placement.
 
 - ``config``: ``TrainConfig`` and ``SETTINGS``, the one contract from the form to config.json.
-- ``data``: load and split a dataset into arrays.
+- ``fit``: a run folder's life from start to end (``train_run``, ``finish``, ``failed``).
+- ``data``: ``PreparedData``, the arrays an image task hands ``fit``.
 - ``augment``: the augmentation registry.
 - ``callbacks``: the callback that writes the run store while training.
-- ``fit``: ``train(config)``, used by the CLI and (through ``core.runs.jobs``) by the app.
+- ``replay_recorder``: the callback that records the replay (first-layer kernels, confusion matrix).
+- ``distribute`` (+ ``multiworker_fix``): where training runs (``--devices``).
 - ``estimate``: a seconds-per-epoch estimate from multiply-adds.
+
+What differs between tasks (their data, fit and test) lives in :mod:`core.tasks`;
+``core.tasks.train(config)`` is the entry point.
 """
 
 from core.training.config import SETTING, SETTINGS, TrainConfig, presets_for
-from core.training.data import mnist_to_model_input, one_hot, planned_train_size
 from core.training.estimate import estimate_epoch_seconds
-from core.training.fit import train
 
-__all__ = [
-    "SETTING",
-    "SETTINGS",
-    "TrainConfig",
-    "estimate_epoch_seconds",
-    "mnist_to_model_input",
-    "one_hot",
-    "planned_train_size",
-    "presets_for",
-    "train",
-]
+__all__ = ["SETTING", "SETTINGS", "TrainConfig", "estimate_epoch_seconds", "presets_for"]

@@ -12,17 +12,11 @@ import time
 
 import numpy as np
 
-from core.base.i18n import N_
 from core.base.storage import append_csv
 from core.runs.store import BATCH_FIELDS, HISTORY_FIELDS, Run
 
 STATUS_EVERY_SECONDS = 1.0
 BATCH_LOG_EVERY = 10  # batches between rows of batches.csv
-STOP_REASONS = {  # stop_reason in status.json -> words for people
-    "stop_file": N_("stopped on request"),
-    "max_seconds": N_("time budget reached"),
-    "nan": N_("the loss diverged"),
-}
 
 
 def _r(value, digits: int = 6):

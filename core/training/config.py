@@ -1,7 +1,7 @@
 """TrainConfig: the one description of a training run, from the form to the run folder.
 
 A config is built once (by the command line from its flags, or by the Train page from its
-widgets), checked once by :meth:`TrainConfig.validate` (the same messages everywhere), written
+widgets), checked once by :func:`core.tasks.validate` (the same messages everywhere), written
 once to the run's ``config.json`` when the run is created, and read back by the training
 process (``python -m core.train --run-dir``).
 
@@ -17,12 +17,10 @@ from typing import Any
 from core.base.errors import InputError
 from core.base.i18n import N_, _, percent
 from core.base.settings import Setting, check_all, setting, settings_of
-from core.models import PRESETS, SPEC_SETTINGS, ModelSpec, get_preset, summarize_spec
+from core.models import PRESETS, SPEC_SETTINGS, ModelSpec, ModelSummary, get_preset
 from core.models.memory import check_fits, training_memory
-from core.models.specs import MAX_TEXT, TASKS
-from core.training.augment import check_augment
+from core.models.specs import MAX_TEXT
 
-MNIST_CLASSES = 10
 TABLE_TASKS = ("auto", "regression", "classification")
 MIN_TRAIN_SHARE = 0.1  # validation + test must leave this much of the data for training
 
@@ -48,7 +46,7 @@ class TrainConfig:
     table_task: str = setting(str, "auto", N_("Prediction"), N_("'auto': a number column with many values is a regression, anything else classes"),
         choices=TABLE_TASKS, tasks=("table",),
     )  # fmt: skip
-    # Columns left out of a table run. None: the proposal (ids, empty columns; core.data.table.read.propose_drop).
+    # Columns left out of a table run. None: the proposal (ids, empty columns; core.data.table.proposals.propose_drop).
     # A list, not a setting: the command line gives it as --drop a,b and the page as a multiselect.
     drop: list[str] | None = None
 
@@ -79,7 +77,7 @@ class TrainConfig:
             name: a name for the run id.
 
         Raises:
-            InputError: unknown preset or setting name. Values are checked by :meth:`validate`.
+            InputError: unknown preset or setting name. Values are checked by :func:`core.tasks.validate`.
         """
         if spec is None:
             base = get_preset(preset or "")
@@ -105,18 +103,15 @@ class TrainConfig:
 
     # ----- checking -------------------------------------------------------------------------
 
-    def validate(self, num_classes: int | None = None) -> list[str]:
-        """Checks every setting, the task, the model against its input and its memory; returns warnings.
+    def check(self) -> None:
+        """Checks what every task shares: the texts, the data path and every setting's value.
 
-        MNIST runs have their input set to 28x28 grayscale here (a different size is refused).
+        What differs between tasks (the data, the input, the model against it) is checked by the
+        task: :func:`core.tasks.validate` runs this, then the task's own checks.
 
         Raises:
             InputError: the first problem, in words a person can act on.
         """
-        if self.task not in TASKS:
-            raise InputError(
-                _("Expected task in {choices}. Received: task={value}").format(choices=TASKS, value=repr(self.task))
-            )
         if self.spec.task not in ("any", self.task):
             raise InputError(
                 _("Preset {name} is made for --task {made_for}, not {task}.").format(
@@ -132,27 +127,17 @@ class TrainConfig:
             raise InputError(_("Expected data to be a path. Received: {value}").format(value=repr(self.data)))
         check_all(self.spec, SPEC_SETTINGS)
         check_all(self, RUN_SETTINGS)
-        if self.task == "table":
-            from core.tasks.table.data import validate_table  # reads the CSV: only for table runs
 
-            return validate_table(self, MIN_TRAIN_SHARE)
-        self.spec.augment = check_augment(self.spec.augment)
-        if self.task == "mnist":
-            if self.spec.image_size not in (28, SETTING["image_size"].default) or self.spec.color_mode != "grayscale":
-                raise InputError(
-                    _("MNIST images are 28x28 grayscale. Received: --image-size {size}").format(
-                        size=self.spec.image_size
-                    )
-                )
-            self.spec.image_size = 28
-        held_out = self.spec.validation_fraction + (self.test_fraction if self.task == "images" else 0.0)
+    def check_held_out(self, held_out: float) -> None:
+        """Refuses validation and test shares that leave less than MIN_TRAIN_SHARE of the data for training."""
         if held_out > 1 - MIN_TRAIN_SHARE:
             raise InputError(
                 _("validation_fraction + test_fraction must leave at least {share} for training. Received: {held_out}").format(
                     share=percent(MIN_TRAIN_SHARE, 0), held_out=f"{held_out:g}")
             )  # fmt: skip
-        classes = num_classes or (MNIST_CLASSES if self.task == "mnist" else 2)
-        summary = summarize_spec(self.spec, self.input_shape(), classes)
+
+    def check_model(self, summary: ModelSummary) -> list[str]:
+        """Refuses a model whose training does not fit this machine's memory; returns the summary's warnings."""
         check_fits(training_memory(summary, self.spec.batch_size, self.spec.optimizer))
         return summary.warnings
 
@@ -166,7 +151,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         out = {s.name: getattr(self, s.name) for s in RUN_SETTINGS}
-        drop = {"drop": None if self.drop is None else list(self.drop)} if self.task == "table" else {}
+        drop = {} if self.drop is None else {"drop": list(self.drop)}  # a table's left-out columns
         return {"task": self.task, "data": self.data, "preset": self.preset, "name": self.name,
                 **out, **drop, "spec": self.spec.to_dict()}  # fmt: skip
 

@@ -1,7 +1,7 @@
 """Saving an uploaded CSV into the data folder, where training (and the next visit) find it.
 
 Only the presenter may (``core.access.roles.require_presenter``). The file is read with
-:func:`core.data.table.read.read_table` BEFORE anything is written, so a PNG renamed ``.csv`` or an
+:func:`core.data.table.csv_file.read_table` BEFORE anything is written, so a PNG renamed ``.csv`` or an
 empty file never lands in the data folder; it is written atomically under ``tables/`` and never
 over another file (``penguins.csv`` taken: ``penguins_2.csv``).
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from core.access.roles import Actor, require_presenter
 from core.base.errors import InputError
 from core.base.i18n import N_, _
-from core.access.roles import Actor, require_presenter
-from core.data.table import read
+from core.base.storage import synced_temp
+from core.data.table import csv_file
 
 TABLES_FOLDER = "tables"  # under the data folder
 MAX_NAME_CHARS = 80
@@ -55,16 +55,16 @@ def save_table_upload(upload, name: str | None = None, *, actor: Actor, root: st
     require_presenter(actor, N_("save a table in the data folder"))
     label = name or Path(str(getattr(upload, "name", "") or "")).name or _("the table")
     size = getattr(upload, "size", None)
-    if isinstance(size, int) and size > read.MAX_FILE_BYTES:
-        raise read._too_large(label, size)
+    if isinstance(size, int) and size > csv_file.MAX_FILE_BYTES:
+        raise csv_file._too_large(label, size)
     if hasattr(upload, "seek"):
         upload.seek(0)
-    data = bytes(upload) if isinstance(upload, bytes | bytearray | memoryview) else upload.read(read.MAX_FILE_BYTES + 1)
+    data = bytes(upload) if isinstance(upload, bytes | bytearray | memoryview) else upload.read(csv_file.MAX_FILE_BYTES + 1)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if len(data) > read.MAX_FILE_BYTES:
-        raise read._too_large(label, len(data))
-    read.read_table(data, label)  # refuses what training would refuse, before anything is written
+    if len(data) > csv_file.MAX_FILE_BYTES:
+        raise csv_file._too_large(label, len(data))
+    csv_file.read_table(data, label)  # refuses what training would refuse, before anything is written
     folder = Path(root if root is not None else data_dir()) / TABLES_FOLDER
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -78,12 +78,7 @@ def save_table_upload(upload, name: str | None = None, *, actor: Actor, root: st
 def _write_new(folder: Path, filename: str, data: bytes) -> Path:
     """Writes ``data`` to a temp file, then links it under the first free name (atomic, no overwrite)."""
     stem = filename[: -len(".csv")]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with synced_temp(folder, data, prefix=".upload.") as tmp:
         for n in range(1, MAX_COPIES + 1):
             target = folder / (filename if n == 1 else f"{stem}_{n}.csv")
             try:
@@ -95,5 +90,3 @@ def _write_new(folder: Path, filename: str, data: bytes) -> Path:
             _("Could not find a free name for {name} in {folder}: {n} copies exist.").format(
                 name=filename, folder=folder, n=MAX_COPIES)
         )  # fmt: skip
-    finally:
-        Path(tmp).unlink(missing_ok=True)

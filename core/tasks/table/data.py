@@ -1,6 +1,6 @@
 """The data of a table run: check the choices against the CSV, then split and learn the preprocessing.
 
-:func:`validate_table` is what :meth:`TrainConfig.validate` does for ``task == "table"`` (the
+:func:`validate_table` is what :func:`core.tasks.validate` checks of a table run (the
 same messages on the command line and on the page); :func:`prepare_table` is what training
 does with the file: rows without a target value left out (counted in the run log), columns
 left out, a split by seed (validation, test), and the preprocessing learnt from the training
@@ -19,12 +19,15 @@ import numpy as np
 import pandas as pd
 
 from core.base.errors import InputError
-from core.base.i18n import _, ngettext, number, percent
-from core.data.table import read
+from core.base.i18n import _, ngettext, number
+from core.data.table.columns import KIND_LABELS
+from core.data.table.csv_file import Table, read_table
+from core.data.table.listing import listing
+from core.data.table.proposals import check_target, propose_drop, propose_task, target_note
+from core.data.table.split import split_rows
 from core.metrics.table import FIRST_DATA_ROW
-from core.models.memory import check_fits, training_memory
 from core.models.specs import ModelSpec
-from core.models.summary import LayerSummary, ModelSummary, summarize_spec
+from core.models.summary import ModelSummary, summarize_spec
 from core.models.table_net import (
     CATEGORY,
     CLASSIFICATION,
@@ -46,7 +49,7 @@ MODEL_KINDS = {"number": NUMBER, "category": CATEGORY}  # read's column kinds th
 class TablePlan:
     """What a table run will learn from: the task, the target and the feature columns."""
 
-    table: read.Table
+    table: Table
     task: str  # "regression" | "classification"
     target: str
     columns: dict[str, str]  # feature column -> "number" | "category", in file order
@@ -87,7 +90,7 @@ def drop_list(value) -> list[str] | None:
     )  # fmt: skip
 
 
-def plan_table(cfg, table: read.Table | None = None) -> TablePlan:
+def plan_table(cfg, table: Table | None = None) -> TablePlan:
     """Checks the target, the task and the columns left out against the CSV file.
 
     Args:
@@ -96,33 +99,33 @@ def plan_table(cfg, table: read.Table | None = None) -> TablePlan:
 
     Raises:
         InputError: no file, not a readable CSV, no target or one not in the file, a target
-            that cannot be predicted as the task (``read.check_target``), numbers mixed with
+            that cannot be predicted as the task (``check_target``), numbers mixed with
             text in the target, unknown columns to leave out, or nothing left to learn from.
     """
     if not cfg.data:
         raise InputError(_("Expected --data FILE.csv for --task table. Received: no file."))
-    table = table if table is not None else read.read_table(cfg.data)
+    table = table if table is not None else read_table(cfg.data)
     names = [c.name for c in table.columns]
     target = (cfg.target or "").strip()
     if not target:
         raise InputError(
             _("Expected the column to predict (--target COLUMN) for --task table. Received: none. "
-              "Columns of {file}: {columns}").format(file=table.source, columns=read._listing(names, 30))
+              "Columns of {file}: {columns}").format(file=table.source, columns=listing(names, 30))
         )  # fmt: skip
     table.column(target)  # raises with the columns there are
     _refuse_mixed_target(table, target, cfg.table_task)
-    task = read.propose_task(table, target) if cfg.table_task == "auto" else cfg.table_task
-    read.check_target(table, target, task)
+    task = propose_task(table, target) if cfg.table_task == "auto" else cfg.table_task
+    check_target(table, target, task)
     asked = drop_list(cfg.drop)
     if asked is None:
-        dropped = [c for c in read.propose_drop(table) if c != target]
+        dropped = [c for c in propose_drop(table) if c != target]
     else:
         unknown = [c for c in asked if c not in names]
         if unknown:
             raise InputError(
                 _("Expected columns of {file} to leave out. Received: {unknown}, not in the file. Its columns: "
                   "{columns}").format(file=table.source, unknown=", ".join(map(repr, unknown)),
-                                      columns=read._listing(names, 30))
+                                      columns=listing(names, 30))
             )  # fmt: skip
         if target in asked:
             raise InputError(
@@ -149,12 +152,12 @@ def plan_table(cfg, table: read.Table | None = None) -> TablePlan:
     if ignored:
         notes.append(
             _("Columns left out because a dense network cannot use free text or dates as they are: {columns}.").format(
-                columns=", ".join(f"{c} ({_(read.KIND_LABELS[k])})" for c, k in ignored.items()))
+                columns=", ".join(f"{c} ({_(KIND_LABELS[k])})" for c, k in ignored.items()))
         )  # fmt: skip
     return TablePlan(table, task, target, columns, dropped, ignored, notes)
 
 
-def _refuse_mixed_target(table: read.Table, target: str, table_task: str) -> None:
+def _refuse_mixed_target(table: Table, target: str, table_task: str) -> None:
     """A target read as text although most of its cells are numbers: one cell is a typo, say which."""
     col = table.column(target)
     if col.kind == "number" or table_task == CLASSIFICATION:
@@ -191,24 +194,12 @@ def table_summary(spec: ModelSpec, width: int, outputs: int) -> ModelSummary:
         InputError: a layer a table model does not take (see ``check_table_layers``).
     """
     check_table_layers(spec.layers)
-    rows: list[LayerSummary] = []
-    last = width
-    if spec.layers:
-        body = summarize_spec(replace(spec, output_activation="softmax", loss="categorical_crossentropy"), (width,), 2)
-        rows = body.layers[:-1]  # its own 2-class head is replaced by the real one below
-        last = int(rows[-1].output_shape[-1])
-        warnings = body.warnings
-    else:
-        warnings = []
-    n = last * outputs + outputs
-    label = "Dense 1 linear" if outputs == 1 else f"Dense {outputs} softmax"
-    rows.append(LayerSummary(len(spec.layers) + 1, OUTPUT, "Dense", label, (outputs,), n, n, last * outputs))
-    return ModelSummary(rows, sum(r.params for r in rows), sum(r.trainable_params for r in rows),
-                        sum(r.macs for r in rows), list(warnings), (width,))  # fmt: skip
+    activation = "linear" if outputs == 1 else "softmax"
+    return summarize_spec(replace(spec, output_activation=activation), (width,), outputs, head=OUTPUT)
 
 
-def validate_table(cfg, min_train_share: float) -> list[str]:
-    """:meth:`TrainConfig.validate` for a table run: the file, the choices and the model; returns warnings.
+def validate_table(cfg) -> list[str]:
+    """What :func:`core.tasks.validate` checks of a table run: the file, the choices and the model; returns warnings.
 
     Raises:
         InputError: see :func:`plan_table`; held-out fractions that leave too few training
@@ -225,17 +216,10 @@ def validate_table(cfg, min_train_share: float) -> list[str]:
             _("Expected test_fraction above 0 for a table: the held-out test rows are what the model and its "
               "baseline are scored on. Received: test_fraction={value}").format(value=cfg.test_fraction)
         )  # fmt: skip
-    held_out = cfg.spec.validation_fraction + cfg.test_fraction
-    if held_out > 1 - min_train_share:
-        raise InputError(
-            _("validation_fraction + test_fraction must leave at least {share} for training. Received: {held_out}").format(
-                share=percent(min_train_share, 0), held_out=f"{held_out:g}")
-        )  # fmt: skip
+    cfg.check_held_out(cfg.spec.validation_fraction + cfg.test_fraction)
     rows = int(plan.table.frame[plan.target].notna().sum())
-    read.split_rows(rows, cfg.seed, cfg.spec.validation_fraction, cfg.test_fraction)  # too few rows: the message
-    summary = table_summary(cfg.spec, plan.input_width(), plan.outputs())
-    check_fits(training_memory(summary, cfg.spec.batch_size, cfg.spec.optimizer))
-    return warnings + summary.warnings
+    split_rows(rows, cfg.seed, cfg.spec.validation_fraction, cfg.test_fraction)  # too few rows: the message
+    return warnings + cfg.check_model(table_summary(cfg.spec, plan.input_width(), plan.outputs()))
 
 
 @dataclass
@@ -260,7 +244,7 @@ class TablePrepared:
         return encode_target(self.frame.iloc[getattr(self, part)][self.plan.target], self.features)
 
     def facts(self) -> dict:
-        """What training learnt of the data, for config.json (the interface of DESIGN.md's run store)."""
+        """What training learnt of the data, for config.json (docs/ARCHITECTURE.md, "config.json")."""
         plan = self.plan
         table = {"task": plan.task, "target": plan.target, "columns": dict(self.features.columns),
                  "dropped": list(plan.dropped), "ignored": dict(plan.ignored), "rows": int(len(plan.table.frame)),
@@ -281,20 +265,20 @@ def prepare_table(cfg, log: Callable[[str], None] = print) -> TablePrepared:
     """Reads, checks and splits a table run's CSV and learns its preprocessing (training rows only).
 
     Raises:
-        InputError: see :func:`plan_table`, ``read.split_rows`` and ``fit_features``.
+        InputError: see :func:`plan_table`, ``split_rows`` and ``fit_features``.
     """
     log(_("Reading {file} ...").format(file=cfg.data))
     plan = plan_table(cfg)
     table = plan.table
     notes = list(plan.notes)
     missing_target = table.frame[plan.target].isna().to_numpy()
-    note = read.target_note(table, plan.target)
+    note = target_note(table, plan.target)
     if note:
         notes.append(note)
     keep = ~missing_target
     frame = table.frame.loc[keep].reset_index(drop=True)
     row_numbers = table.row_numbers[keep] if len(table.row_numbers) else np.arange(len(frame)) + FIRST_DATA_ROW
-    parts = read.split_rows(len(frame), cfg.seed, cfg.spec.validation_fraction, cfg.test_fraction)
+    parts = split_rows(len(frame), cfg.seed, cfg.spec.validation_fraction, cfg.test_fraction)
     train_rows = frame.iloc[parts["train"]]
     features = fit_features(train_rows[list(plan.columns)], plan.columns, train_rows[plan.target], plan.task)
     notes += missing_value_notes(features)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from core.base.errors import InputError
 from core.base.i18n import _, ngettext, number
-from core.data.table import read
+from core.data.table.listing import listing
 from core.metrics.table import classification_metrics, regression_metrics, usable_rows
 from core.models.table_net import CLASSIFICATION, TableFeatures, category_text, parse_number
 
@@ -132,7 +132,7 @@ def evaluate_table(run, source=None, name: str | None = None) -> dict:
     if features.target not in frame.columns:
         raise InputError(
             _("Expected the column {target} (the true values) in {file} to score the model. Its columns: {columns}").format(
-                target=repr(features.target), file=label, columns=read._listing(list(frame.columns), 30))
+                target=repr(features.target), file=label, columns=listing(list(frame.columns), 30))
         )  # fmt: skip
     ok, problems = usable_rows(frame.drop(columns=[features.target]), features.columns, features.vocabularies, notes,
                                rows)  # fmt: skip

@@ -1,4 +1,4 @@
-"""The table branch of :func:`core.training.train`: a dense network on a CSV, into the same run store.
+"""Fit and test a table run: a dense network on a CSV, into the same run store as images.
 
 Same run callbacks as images (progress and Stop, best checkpoint, early stopping), so the
 jobs, the curves and the Stop button work unchanged. Not used for tables: the replay of
@@ -14,11 +14,12 @@ import time
 from core.base.storage import write_json_atomic
 from core.metrics.table import majority_baseline, mean_baseline
 from core.models.table_net import CLASSIFICATION, build_table_model, compile_table_model, make_dataset, to_inputs
-from core.runs.store import Run, now_iso
+from core.runs.store import Run
 from core.tasks.table.data import TablePrepared, prepare_table
 from core.tasks.table.evaluate import score
-from core.training.callbacks import STOP_REASONS, run_callbacks
+from core.training.callbacks import run_callbacks
 from core.training.config import TrainConfig
+from core.training.fit import best_model, finish, fitted, seed_everything, versions
 
 VALIDATION_BATCH = 1024  # validation has no gradients: larger batches are simply faster
 
@@ -29,25 +30,20 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
     Raises:
         InputError: the file or the choices cannot be used (the caller marks the run failed).
     """
-    import keras
-    import tensorflow as tf
-
     from core.training.distribute import default_record  # tables train on the default strategy
-    from core.training.fit import _versions, failed
 
     data = prepare_table(cfg, run.log)
     for note in data.notes:
         run.log(f"note: {note}")
     write_json_atomic(run.path / "split.json", data.split())
     spec, features = cfg.spec, data.features
-    keras.utils.set_random_seed(cfg.seed)
-    tf.config.experimental.enable_op_determinism()
+    seed_everything(cfg.seed)
     steps = math.ceil(len(data.train) / spec.batch_size)
     model = build_table_model(spec.layers, features, name=spec.name)
     compile_table_model(model, spec, features.task, steps)
     baseline = _baseline(data)
     run.update_config(**{**data.facts(), "table": {**data.facts()["table"], "baseline": baseline}},
-                      n_params=int(model.count_params()), steps_per_epoch=steps, versions=_versions(),
+                      n_params=int(model.count_params()), steps_per_epoch=steps, versions=versions(),
                       distribute=default_record(spec.batch_size))  # fmt: skip
     run.log(f"Model {spec.name}: {model.count_params():,} parameters, {len(features.columns)} input column(s), "
             f"{features.task}.")  # fmt: skip
@@ -60,14 +56,8 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
     progress, callbacks = run_callbacks(run, steps, spec, cfg.max_seconds)
     t0 = time.perf_counter()
     model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0, shuffle=False)
-    seconds = round(time.perf_counter() - t0, 2)
-    result.update(train_seconds=seconds, epochs=progress.epochs_done, best_val_accuracy=progress.best_val_accuracy)
-    if progress.stop_reason == "nan":
-        run.update_status(train_seconds=seconds)
-        return failed(run, result, f"The loss became NaN/infinite at epoch {progress.epoch}; training diverged. "
-                                   "Try a lower learning rate or add BatchNormalization.", 1)  # fmt: skip
-    model.save(run.path / "final.keras")
-    return _test(run, model, data, baseline, progress, result)
+    failure = fitted(run, model, progress, result, round(time.perf_counter() - t0, 2))
+    return failure or _test(run, model, data, baseline, progress, result)
 
 
 def _baseline(data: TablePrepared):
@@ -82,25 +72,17 @@ def _baseline(data: TablePrepared):
 
 def _test(run: Run, model, data: TablePrepared, baseline, progress, result: dict) -> dict:
     """Scores the best checkpoint (else ``model``) on the test rows and writes metrics.json and the status."""
-    import keras
-
-    best_path = run.path / "best.keras"
-    checkpoint = best_path if best_path.exists() else run.path / "final.keras"
-    best_model = keras.models.load_model(checkpoint) if best_path.exists() else model
+    tested, checkpoint = best_model(run, model)
     features = data.features
-    outputs = best_model.predict(make_dataset(to_inputs(data.x("test"), features), batch_size=VALIDATION_BATCH),
+    outputs = tested.predict(make_dataset(to_inputs(data.x("test"), features), batch_size=VALIDATION_BATCH),
                                  verbose=0)  # fmt: skip
     y = data.y("test")
     y_true = [features.classes[i] for i in y] if features.task == CLASSIFICATION else y.astype("float64").tolist()
     metrics = {**score(features, y_true, outputs, baseline), "checkpoint": checkpoint.name}
     write_json_atomic(run.path / "metrics.json", metrics)
-    status = "stopped" if progress.stop_reason in ("stop_file", "max_seconds") else "completed"
     accuracy = metrics.get("accuracy")
-    run.update_status(status=status, stop_reason=progress.stop_reason,
-                      stop_message=STOP_REASONS.get(progress.stop_reason), ended=now_iso(),
-                      train_seconds=result["train_seconds"], epochs_done=progress.epochs_done,
-                      best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,
-                      test_accuracy=accuracy, test_mae=metrics.get("mae"), test_r2=metrics.get("r2"))  # fmt: skip
+    out = finish(run, progress, result, accuracy, test_mae=metrics.get("mae"), test_r2=metrics.get("r2"))
+    status = out["status"]
     if features.task == CLASSIFICATION:
         run.log(f"{status}: test accuracy {accuracy:.4f} on {metrics['n']} rows (baseline, always "
                 f"{baseline!r}: {metrics['baseline']['accuracy']:.4f}) ({checkpoint.name}), "
@@ -110,5 +92,5 @@ def _test(run: Run, model, data: TablePrepared, baseline, progress, result: dict
         run.log(f"{status}: test MAE {metrics['mae']:.4g}, RMSE {metrics['rmse']:.4g}, R² {r2} on {metrics['n']} "
                 f"rows (baseline, always {baseline:.4g}: MAE {metrics['baseline']['mae']:.4g}) ({checkpoint.name}), "
                 f"fit took {result['train_seconds']:.1f} s.")  # fmt: skip
-    return {**result, "status": status, "test_accuracy": accuracy, "test_mae": metrics.get("mae"),
+    return {**out, "test_mae": metrics.get("mae"),
             "test_rmse": metrics.get("rmse"), "test_r2": metrics.get("r2"), "baseline": metrics["baseline"]}  # fmt: skip

@@ -1,6 +1,6 @@
 """Predict new rows of a table with a trained table run.
 
-The rows come as a CSV (a path, bytes, an upload), a :class:`core.data.table.read.Table`, or a
+The rows come as a CSV (a path, bytes, an upload), a :class:`core.data.table.csv_file.Table`, or a
 pandas DataFrame of raw rows (a one-row form). Rows that cannot be used (a needed column
 missing, a category never seen in training, text where a number is expected) are kept in
 the output with an empty prediction and a ``problem``; every other row is predicted.
@@ -19,9 +19,10 @@ import pandas as pd
 
 from core.base.errors import InputError
 from core.base.i18n import _
-from core.data.table import read
+from core.data.table.csv_file import Table, read_table
 from core.metrics.table import FIRST_DATA_ROW, HEADER_ROW, usable_rows
 from core.models.table_net import CLASSIFICATION, TableFeatures, make_dataset, to_inputs
+from core.serving.inference import probability_column
 
 PREDICTION = "prediction"
 PROBLEM = "problem"
@@ -30,12 +31,6 @@ MODEL_CACHE_SIZE = 4  # loaded models kept (a page predicting one row at a time 
 
 _cache: dict[tuple[str, float], object] = {}
 _cache_lock = threading.Lock()
-
-
-def is_table_run(run) -> bool:
-    """True for a run trained on a table (its config.json says ``"task": "table"``)."""
-    config = run.config()
-    return isinstance(config, dict) and config.get("task") == "table"
 
 
 def run_features(run) -> TableFeatures:
@@ -94,7 +89,7 @@ def load_table_model(run):
 def load_rows(source, name: str | None = None) -> tuple[pd.DataFrame, np.ndarray, str, list[str]]:
     """Raw rows to predict or evaluate, with their row numbers in the file.
 
-    Unlike :func:`core.data.table.read.read_table`, ONE data row is fine here (predicting one row is
+    Unlike :func:`core.data.table.csv_file.read_table`, ONE data row is fine here (predicting one row is
     a use, training on one is not).
 
     Returns:
@@ -103,13 +98,13 @@ def load_rows(source, name: str | None = None) -> tuple[pd.DataFrame, np.ndarray
     Raises:
         InputError: what ``read_table`` refuses (not a CSV, empty, header only, too large...).
     """
-    if isinstance(source, read.Table):
+    if isinstance(source, Table):
         return source.frame, source.row_numbers, source.source, list(source.notes)
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
         return frame, np.arange(len(frame)) + FIRST_DATA_ROW, name or _("the rows"), []
-    table = read.read_table(source, name, min_rows=1)  # one new row is enough to predict
+    table = read_table(source, name, min_rows=1)  # one new row is enough to predict
     return table.frame, table.row_numbers, table.source, list(table.notes)
 
 
@@ -160,17 +155,12 @@ def _plain(value):
     return value
 
 
-def probability_column(class_name: str) -> str:
-    """The output column of one class's probability: ``p(Adelie)``."""
-    return f"p({class_name})"
-
-
 def predict_table(run, source, name: str | None = None) -> TablePredictions:
     """Predicts every usable row of ``source`` with a table run's model.
 
     Args:
         run: a table run (``core.runs.store.Run``) with a model file.
-        source: a CSV path / bytes / upload, a ``core.data.table.read.Table``, or a DataFrame of raw rows.
+        source: a CSV path / bytes / upload, a ``core.data.table.csv_file.Table``, or a DataFrame of raw rows.
         name: the file name for messages (an upload's or path's by default).
 
     Returns:
@@ -207,3 +197,31 @@ def predict_table(run, source, name: str | None = None) -> TablePredictions:
     return TablePredictions(out, problems, features.task, features.target,
                             list(features.classes) if features.task == CLASSIFICATION else None,
                             np.asarray(row_numbers), notes)  # fmt: skip
+
+
+def predict_to_file(run, files: list[str], out: str | None) -> dict:
+    """The CLI's prediction of ONE CSV of rows: the JSON of :meth:`TablePredictions.to_json`, and the rows
+    with their predictions written to ``out`` when given.
+
+    Raises:
+        InputError: not exactly one file, a file that cannot be read, or ``out`` cannot be written.
+    """
+    import sys
+    from pathlib import Path
+
+    from core.base.storage import write_bytes_atomic
+
+    if len(files) != 1:
+        raise InputError(_("Expected ONE CSV file of rows for a table run. Received: {n} files.").format(n=len(files)))
+    result = predict_table(run, files[0])
+    print(f"{len(result.frame) - len(result.problems)} row(s) predicted, {len(result.problems)} unusable",
+          file=sys.stderr)  # fmt: skip
+    if not out:  # the JSON holds every prediction; a file is written only when asked for
+        return result.to_json()
+    path = Path(out)
+    try:
+        write_bytes_atomic(path, result.to_csv_bytes())
+    except OSError as exc:
+        raise InputError(_("Could not write {path}: {problem}.").format(path=path, problem=exc.strerror or exc)) from None
+    print(f"written to {path}", file=sys.stderr)
+    return {**result.to_json(), "out": str(path)}

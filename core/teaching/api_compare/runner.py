@@ -60,7 +60,9 @@ class ApiRunConfig:
                 _("The budget is whole epochs or, for a quick demo, some batches of one epoch. Received: epochs={epochs}, "
                   "max_batches={batches}").format(epochs=self.epochs, batches=self.max_batches)
             )  # fmt: skip
-        return self.train_config().validate()
+        from core.tasks import validate
+
+        return validate(self.train_config())
 
     def train_config(self) -> TrainConfig:
         """The ``mnist-tutorial`` config every way shares: the same data split and seed, no augmentation."""
@@ -126,16 +128,16 @@ def fit_way(way: str, x_train, y_train, x_val, y_val, *, callbacks=None, **optio
 
 def train_queued(run: Run) -> dict:
     """Trains a queued comparison run (``python -m core.train --run-dir`` sends these here)."""
-    from core.training.fit import train
+    from core.tasks import train
 
     cfg = ApiRunConfig.from_dict(run.config())
     cfg.validate()
-    return train(cfg.train_config(), run=run, fit_and_test=partial(_fit_and_test, cfg))
+    return train(cfg.train_config(), run=run, fit=partial(_fit_and_test, cfg))
 
 
 def _fit_and_test(cfg: ApiRunConfig, tcfg: TrainConfig, run: Run, data, result: dict) -> dict:
+    from core.tasks.images.fit import finish_fit, record_model
     from core.training.callbacks import make_run_callback
-    from core.training.fit import finish_fit, record_model
 
     full = math.ceil(len(data.y_train) / BATCH_SIZE)
     steps = min(full, cfg.max_batches or full)

@@ -1,4 +1,4 @@
-"""The room: what the audience sends from their phones during a talk, kept as a dataset.
+"""A room folder: what the audience sends from their phones during a talk, kept as a dataset.
 
 A room is a folder in the data folder (``room-<date>-<name>/``), so everything people
 labelled is an image-folder dataset that Evaluate and Train can use::
@@ -11,8 +11,8 @@ labelled is an image-folder dataset that Evaluate and Train can use::
         <label>/<id>.png  labelled by the person who sent it ("it was a 4") and approved
 
 Anyone may submit and label their own submission (rate-limited per session and per network
-address); only the presenter opens a room, chooses its model, hides, bans, approves, clears
-the wall or switches approval on. A room has a quota (``MAX_ROOM_BYTES``,
+address); only the presenter opens a room (:mod:`core.room.active`), chooses its model, hides,
+bans, approves, clears the wall or switches approval on. A room has a quota (``MAX_ROOM_BYTES``,
 ``MAX_ROOM_SUBMISSIONS``): past it a submission is refused with a message, never dropped.
 
 Every phone reads the room on each rerun and the wall every 1.5 s, so the events file is
@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import hashlib
 import io
 import json
 import os
@@ -40,11 +38,10 @@ from core.access.limits import env_int, take
 from core.access.roles import Actor, require_presenter
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number
-from core.base.storage import read_json, write_json_atomic
-from core.data.folders import data_dir
+from core.base.storage import locked, read_json, write_json_atomic
 from core.data.images import downscale
+from core.room.submissions import STORED, ParsedEvents, Submission, origin_of, sender_of
 
-ACTIVE = ".active-room.json"  # in the data folder: which room the Join page sends to
 SETTINGS, EVENTS = ".room.json", ".events.jsonl"
 PENDING, HIDDEN = ".pending", ".hidden"
 KEEP_SIDE = 280  # submissions are kept at most this large (a drawing pad's size)
@@ -57,39 +54,6 @@ MAX_ROOM_SUBMISSIONS = env_int("CNNLAB_ROOM_MAX_SUBMISSIONS", 20_000)
 MAX_CACHED_ROOMS = 8  # parsed rooms kept in memory (the open one, and a few the presenter looked at)
 
 
-@dataclass(frozen=True)
-class Submission:
-    """One thing sent from a phone, and what became of it.
-
-    Frozen: the parsed events are shared by every session (``_CACHE``); nobody can change them.
-    """
-
-    id: str
-    time: float
-    sender: str  # a hash of the web session: the same phone, without keeping its id
-    source: str  # "drawing" or "photo"
-    predicted: str
-    confidence: float
-    label: str | None = None  # what the sender said it really was
-    hidden: bool = False
-    approved: bool = True  # False while waiting for the presenter (approval mode)
-    origin: str = ""  # a hash of the network address it came from (of the session without one)
-    unfamiliar: bool = False  # the model said "I don't know" (``predicted`` is only its best guess)
-    cleared: bool = False  # sent before the presenter last cleared the wall (computed, not stored)
-
-    @property
-    def right(self) -> bool | None:
-        return None if self.label is None else self.label == self.predicted
-
-    @property
-    def visible(self) -> bool:
-        """On the wall and in its score: approved, not hidden, not cleared."""
-        return self.approved and not self.hidden and not self.cleared
-
-
-STORED = tuple(f for f in Submission.__dataclass_fields__ if f != "cleared")  # what a submit event keeps
-
-
 @dataclass
 class RoomSettings:
     title: str
@@ -100,84 +64,7 @@ class RoomSettings:
     created: str = field(default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds"))
 
 
-def sender_of(session: str | None) -> str:
-    return hashlib.sha256((session or "local").encode()).hexdigest()[:12]
-
-
-def origin_of(actor: Actor) -> str:
-    """A hash of where ``actor`` connects from: its address, or its session when it has none."""
-    address = actor.address if isinstance(actor.address, str) else None  # never trust what a page passes in
-    return sender_of(address or actor.session)
-
-
-# ----- the parsed events, shared by every session of this process ------------------------------
-
-
-@dataclass
-class _State:
-    """A room's events file as parsed so far."""
-
-    key: tuple[int, int, int] | None = None  # (st_ino, st_size, st_mtime_ns) when last read
-    offset: int = 0  # bytes parsed: the end of the last complete line
-    subs: dict[str, Submission] = field(default_factory=dict)
-    banned: set[str] = field(default_factory=set)
-    image_bytes: int = 0  # the submissions' images, as their submit events say
-    newest_first: list[Submission] | None = None  # sorted on demand, dropped at each change
-
-    def apply(self, event: dict) -> None:
-        kind, sid = event.get("type"), event.get("id")
-        subs = self.subs
-        if kind == "submit" and isinstance(sid, str) and isinstance(event.get("time"), int | float):
-            with contextlib.suppress(TypeError, ValueError):
-                sub = Submission(**{k: event[k] for k in STORED if k in event})
-                if {sub.sender, sub.origin} & self.banned:
-                    sub = replace(sub, hidden=True)
-                subs[sid] = sub
-                size = event.get("bytes")
-                self.image_bytes += size if isinstance(size, int) and size > 0 else 0
-        elif kind == "clear":
-            for k, sub in subs.items():
-                if not sub.cleared:
-                    subs[k] = replace(sub, cleared=True)
-        elif kind == "ban":
-            who = {w for w in (event.get("sender"), event.get("origin")) if isinstance(w, str) and w}
-            self.banned |= who
-            for k, sub in subs.items():
-                if not sub.hidden and {sub.sender, sub.origin} & who:
-                    subs[k] = replace(sub, hidden=True)
-        elif isinstance(sid, str) and sid in subs:
-            sub = subs[sid]
-            if kind == "label" and (event.get("label") is None or isinstance(event.get("label"), str)):
-                subs[sid] = replace(sub, label=event.get("label"))
-            elif kind == "hide":
-                subs[sid] = replace(sub, hidden=True)
-            elif kind == "approve":
-                subs[sid] = replace(sub, approved=True)
-            else:
-                return
-        else:
-            return
-        self.newest_first = None
-
-    def parse(self, raw: bytes) -> None:
-        """Applies the complete lines of ``raw`` (the bytes after ``offset``); a torn last line waits."""
-        end = raw.rfind(b"\n") + 1
-        for line in raw[:end].splitlines():
-            try:
-                event = json.loads(line)
-            except (ValueError, RecursionError):
-                continue  # damage: skip it
-            if isinstance(event, dict):
-                self.apply(event)
-        self.offset += end
-
-    def ordered(self) -> list[Submission]:
-        if self.newest_first is None:
-            self.newest_first = sorted(self.subs.values(), key=lambda s: s.time, reverse=True)
-        return self.newest_first
-
-
-_CACHE: dict[str, _State] = {}  # room folder -> its parsed events
+_CACHE: dict[str, ParsedEvents] = {}  # room folder -> its parsed events
 _SETTINGS_CACHE: dict[str, tuple[tuple[int, int, int], RoomSettings]] = {}
 _CACHE_LOCK = threading.Lock()  # the wall's fragment and every phone's session are threads
 
@@ -254,7 +141,7 @@ class Room:
             state = self._state()
             return len(state.subs), state.image_bytes + (state.key[1] if state.key else 0)
 
-    def _state(self) -> _State:
+    def _state(self) -> ParsedEvents:
         """The parsed events, brought up to date with the file (call with ``_CACHE_LOCK`` held).
 
         Unchanged file: the cached state. A file that grew: only the bytes after the last complete
@@ -266,13 +153,13 @@ class Room:
             fh = (self.path / EVENTS).open("rb")
         except OSError:
             _CACHE.pop(key, None)
-            return _State()
+            return ParsedEvents()
         with fh:
             stamp = _stamp(os.fstat(fh.fileno()))
             if state is not None and state.key == stamp:
                 return state
             if state is None or state.key is None or state.key[0] != stamp[0] or stamp[1] < state.key[1]:
-                state = _State()
+                state = ParsedEvents()
             fh.seek(state.offset)
             state.parse(fh.read(max(0, stamp[1] - state.offset)))  # what the stamp saw: the next read goes on
             state.key = stamp
@@ -447,7 +334,7 @@ class Room:
 
     def set_model(self, model: str, class_names: list[str], actor: Actor) -> None:
         require_presenter(actor, N_("choose the room's model"))
-        class_names = _check_classes(class_names)
+        class_names = check_classes(class_names)
         self._write_settings(model=model, class_names=list(class_names))
 
     # ----- plumbing ----------------------------------------------------------------------------
@@ -482,18 +369,12 @@ class Room:
                 torn = fh.read(1) != b"\n"  # a writer died mid-line: start a new one so this event survives
             fh.write((b"\n" if torn else b"") + json.dumps(event).encode() + b"\n")
 
-    @contextlib.contextmanager
-    def _lock(self):
-        self.path.mkdir(parents=True, exist_ok=True)
-        with (self.path / ".lock").open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        """The room's lock: one read-change-write at a time, across processes."""
+        return locked(self.path / ".lock")
 
 
-def _check_classes(class_names: list[str]) -> list[str]:
+def check_classes(class_names: list[str]) -> list[str]:
     """Class names become folder names: refuse any that could leave the room's folder."""
     names = list(class_names)
     bad = [n for n in names if not isinstance(n, str) or not n or "/" in n or "\\" in n or n.startswith(".")]
@@ -504,33 +385,3 @@ def _check_classes(class_names: list[str]) -> list[str]:
             )
         )
     return names
-
-
-def open_room(title: str, model: str, class_names: list[str], actor: Actor, root: str | Path | None = None) -> Room:
-    """Starts a new room (a new dataset folder) and makes it the one the Join page sends to."""
-    require_presenter(actor, N_("open a room"))
-    class_names = _check_classes(class_names)
-    from core.runs.store import slugify
-
-    root = Path(root) if root is not None else data_dir()
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
-    path = root / f"room-{stamp}-{slugify(title or 'talk')}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = root / f"room-{stamp}-{slugify(title or 'talk')}-{n}"
-    path.mkdir(parents=True)
-    room = Room(path)
-    write_json_atomic(path / SETTINGS, asdict(RoomSettings(title or path.name, model, list(class_names))))
-    write_json_atomic(root / ACTIVE, {"room": path.name})
-    return room
-
-
-def active_room(root: str | Path | None = None) -> Room | None:
-    """The room the Join page sends to, or None before the presenter opened one."""
-    root = Path(root) if root is not None else data_dir()
-    name = (read_json(root / ACTIVE) or {}).get("room")
-    if not isinstance(name, str) or "/" in name or not name.startswith("room-"):
-        return None
-    path = root / name
-    return Room(path) if (path / SETTINGS).is_file() else None
