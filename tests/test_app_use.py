@@ -160,7 +160,7 @@ def test_probes_change_the_probabilities(app_dirs, trained):
     sample = Image.fromarray(np.load(trained["data"] / "mnist.npz")["x_test"][0])  # the page's first test digit
     occluded = Probe(occlude=(0.5, 0.5, 0.8))  # the page's patch at its default row and column, size 0.8
     _x, plain, _v = served.examine_images([sample])
-    _x, probed, _v = served.examine_images([sample], occluded)
+    _x, probed, (verdict,) = served.examine_images([sample], occluded)
     assert np.abs(probed[0] - plain[0]).max() > 1e-3  # the patch changes what the model says
 
     at = page("predict")
@@ -171,7 +171,9 @@ def test_probes_change_the_probabilities(app_dirs, trained):
     at.slider(key="p_occ_size").set_value(0.8).run()
     assert not at.exception
     np.testing.assert_allclose(bars(at), probed[0], atol=1e-5)  # the bars are the occluded image's
-    assert headings(at)[0].startswith(f"### {served.spec.class_names[int(probed[0].argmax())]}")
+    label = served.spec.class_names[int(probed[0].argmax())]
+    answer = "### I don't know" if verdict.unfamiliar else f"### {label}  \nconfidence"
+    assert headings(at)[0].startswith(answer)  # the occluded image's answer (or its "I don't know")
 
 
 def test_missing_or_broken_checkpoint_is_a_clear_message(app_dirs, trained):

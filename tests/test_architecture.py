@@ -53,7 +53,7 @@ def test_import_contract_is_kept(contract):
 
 def test_a_broken_contract_fails_with_the_import_that_breaks_it(tmp_path):
     """The check is not vacuous: a copy of the project with an upward import and a streamlit
-    import in core.base fails both contracts, and the report names each import."""
+    import in core.base fails all three contracts, and the reports name the imports."""
     ignore = shutil.ignore_patterns("__pycache__", "assets", "locales", "*.keras", "*.npz")
     shutil.copytree(ROOT / "core", tmp_path / "core", ignore=ignore)
     shutil.copytree(ROOT / "pages", tmp_path / "pages", ignore=ignore)
@@ -68,6 +68,9 @@ def test_a_broken_contract_fails_with_the_import_that_breaks_it(tmp_path):
     assert layers.returncode != 0, report(layers)
     assert "core.base is not allowed to import core.teaching" in layers.stdout, report(layers)
     assert "core.base.upward -> core.teaching (l.3)" in layers.stdout, report(layers)
+
+    cycle = lint_imports(tmp_path, "core-acyclic")  # core.teaching imports core.base: now a cycle
+    assert cycle.returncode != 0 and "No cycles are allowed in core." in cycle.stdout, report(cycle)
 
 
 def test_every_core_module_is_at_most_450_lines():

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.folders import data_dir
 from core.base.errors import InputError
 from core.base.i18n import _, number
+from core.data.folders import data_dir
 from core.data.images import check_regular_file
 
 MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")

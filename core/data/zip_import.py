@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from core.data.folders import data_dir
-from core.base.errors import InputError
-from core.base.i18n import N_, _, number
-from core.data.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, PixelBudget, check_image_file
 from core.access.limits import take
 from core.access.roles import Actor, require_presenter
+from core.base.errors import InputError
+from core.base.i18n import N_, _, number
 from core.base.storage import slugify
+from core.data.folders import data_dir
+from core.data.images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, PixelBudget, check_image_file
 
 MAX_FILES = 20_000
 MAX_TOTAL_BYTES = 2 * 1024**3  # 2 GB uncompressed, per import

@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from core.runs import procs
-from core.base.errors import InputError
-from core.base.i18n import N_, _
 from core.access.limits import take
 from core.access.roles import Actor, require_presenter
-from core.runs.store import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
+from core.base.errors import InputError
+from core.base.i18n import N_, _
 from core.base.storage import locked, read_text_tail
+from core.runs import procs
+from core.runs.store import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
 
 
 class JobConfig(Protocol):

@@ -15,12 +15,12 @@ import stat
 import sys
 from pathlib import Path
 
-from core.runs import procs
+from core.access.roles import Actor, require_presenter
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number
-from core.access.roles import Actor, require_presenter
+from core.base.storage import MAX_JSON_BYTES, Damaged, read_csv, read_json, slugify, write_json_atomic
+from core.runs import procs
 from core.runs.schema import CONFIG, METRICS, STATES, STATUS, class_names, clean, confusion_ok
-from core.base.storage import slugify, MAX_JSON_BYTES, Damaged, read_csv, read_json, write_json_atomic
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 ACTIVE_STATES = ("queued", "running")
