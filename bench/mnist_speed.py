@@ -56,8 +56,8 @@ def tutorial_time_to_target(data: Path, epochs: int, seed: int) -> dict:
     """Trains ``mnist-tutorial`` with bare ``model.fit`` one epoch at a time; evaluates between epochs, untimed."""
     from bench.overhead import bare_model
     from core.models import get_preset, summarize_spec
+    from core.tasks import prepare_data
     from core.training.config import TrainConfig
-    from core.training.data import prepare_data
 
     spec = get_preset("mnist-tutorial")  # its own recipe: a constant learning rate, so epoch-by-epoch fits add up
     cfg = TrainConfig(task="mnist", data=str(data), spec=replace(spec, epochs=epochs), seed=seed)

@@ -50,8 +50,8 @@ def timed_fit(cfg, data, autotune: bool) -> dict:
 def measure(data: Path = MNIST, preset: str = "mnist-fast", repeats: int = 6) -> dict:
     """Alternating fits with autotuning off and on; see the module docstring."""
     from core.models import get_preset
+    from core.tasks import prepare_data
     from core.training import TrainConfig
-    from core.training.data import prepare_data
 
     cfg = TrainConfig(task="mnist", data=str(data), spec=get_preset(preset), preset=preset, seed=0)
     prepared = prepare_data(cfg)

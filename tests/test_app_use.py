@@ -140,7 +140,7 @@ def test_predict_many_images_table_and_bad_files(app_dirs, trained):
     ]:
         assert bad in errors and why in errors
     table = at.dataframe[0].value
-    assert table["file"].tolist() == ["a.png", "b.jpg", "anim.gif", "alpha.png", "sixteen.png"]
+    assert table["image"].tolist() == ["a.png", "b.jpg", "anim.gif", "alpha.png", "sixteen.png"]
     assert table["confidence"].between(0, 1).all()
     assert at.get("download_button")
 

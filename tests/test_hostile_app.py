@@ -78,7 +78,7 @@ def test_predict_page_survives_every_hostile_upload(shipped_only):
     for name, _, words in UPLOADS:
         if words is not None:
             assert name in shown and words in shown, (name, words)
-    predicted = set(at.dataframe[0].value["file"])
+    predicted = set(at.dataframe[0].value["image"])
     for name, _, words in UPLOADS:
         if words is None:  # decoded: predicted, or (a flat picture) "no digit" for an MNIST model
             assert name in predicted or f"{name}: No digit found" in shown, name

@@ -46,11 +46,11 @@ def test_warm_up_returns_at_once_and_loads_tensorflow_and_the_model_in_the_backg
     out = run_python(
         """
         import gc, sys, threading
-        import core.serving.inference
+        import core.tasks
         import pages._router as router
 
-        loads, serve = [], core.serving.inference.serve
-        core.serving.inference.serve = lambda run: loads.append(run.id) or serve(run)
+        loads, serve = [], core.tasks.serve
+        core.tasks.serve = lambda run: loads.append(run.id) or serve(run)
         router.warm_up()
         warm = [t for t in threading.enumerate() if t.name == "cnnlab-warm-up"]
         warm[0].join(240)

@@ -25,6 +25,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".
 MAX_FILE_BYTES = 50 * 1024 * 1024  # 50 MB: larger uploads are refused before decoding.
 MAX_PIXELS = 40_000_000  # decompression-bomb guard (a 40-megapixel photo still passes).
 MIN_SIDE = 1
+ALPHA_MODES = ("RGBA", "LA", "PA", "La", "RGBa")  # modes with an alpha channel (not "LAB": its A is a colour)
 WORKING_SIDE = 1024  # decoded images are shrunk to this longest side at once: nothing needs more
 REQUEST_PIXELS = 400_000_000  # source pixels one page run may decode (10 images at the 40 MP limit)
 
@@ -300,7 +301,7 @@ def conversion_notices(img: Image.Image, info: ImageInfo) -> list[str]:
                 mode=info.mode, bits=_("16-bit") if "16" in info.mode else _("32-bit")
             )
         )
-    if "A" in info.mode or "transparency" in img.info:
+    if info.mode in ALPHA_MODES or "transparency" in img.info:
         notices.append(_("Transparent image: transparent areas are shown on white."))
     if info.mode not in ("L", "LA", "1", "F") and not info.mode.startswith("I"):
         notices.append(
