@@ -22,7 +22,7 @@ from core.training import SETTING, TrainConfig
 
 
 def test_every_task_is_registered_once_under_its_name():
-    assert list(tasks.TASKS) == ["mnist", "images", "table"]
+    assert list(tasks.TASKS)[:3] == ["mnist", "images", "table"]  # the CLI's order; a new task comes after
     for name, task in tasks.TASKS.items():
         assert isinstance(task, Task) and task.name == name and tasks.get(name) is task
     with pytest.raises(InputError, match="Expected task in .*'audio'"):
