@@ -25,8 +25,8 @@ def test_every_task_is_registered_once_under_its_name():
     assert list(tasks.TASKS)[:3] == ["mnist", "images", "table"]  # the CLI's order; a new task comes after
     for name, task in tasks.TASKS.items():
         assert isinstance(task, Task) and task.name == name and tasks.get(name) is task
-    with pytest.raises(InputError, match="Expected task in .*'audio'"):
-        tasks.get("audio")
+    with pytest.raises(InputError, match="Expected task in .*'sonar'"):
+        tasks.get("sonar")
 
 
 def test_what_a_task_declares_exists_in_the_registries_it_names():
@@ -88,7 +88,7 @@ def test_planned_train_size_follows_the_task(mnist_npz):
 
 def test_of_run_reads_the_run_folder(tmp_path):
     root = tmp_path / "runs"
-    for run_id, task in (("a", "table"), ("b", "mnist"), ("c", None), ("d", "audio")):
+    for run_id, task in (("a", "table"), ("b", "mnist"), ("c", None), ("d", "sonar")):
         seed_run(root, run_id, "completed")
         config = json.loads((root / run_id / "config.json").read_text())
         if task is None:
@@ -99,7 +99,7 @@ def test_of_run_reads_the_run_folder(tmp_path):
     assert tasks.of_run(Run(root / "a")).name == "table"
     assert tasks.of_run(Run(root / "b")).name == "mnist"
     assert tasks.of_run(Run(root / "c")).name == "images"  # written before the task was recorded
-    with pytest.raises(InputError, match="'audio'"):
+    with pytest.raises(InputError, match="'sonar'"):
         tasks.of_run(Run(root / "d"))
     with pytest.raises(InputError, match="predicts table rows, not images"):
         tasks.serve(Run(root / "a"))
