@@ -90,7 +90,7 @@ def task_of(run: Run) -> Task | None:
         return None
 
 
-def is_table(run: object) -> bool:
+def predicts_rows(run: object) -> bool:
     """True for a run whose task predicts table rows (:attr:`core.tasks.base.Task.inputs`); False for anything else."""
     task = task_of(run) if isinstance(run, Run) else None
     return task is not None and task.inputs == "rows"
@@ -101,7 +101,7 @@ def usable_runs() -> list:
     out = []
     for run in RunStore().list():
         if run.status().get("status") in ("completed", "stopped", "interrupted") and run.checkpoint() is not None:
-            table = is_table(run)  # a regression has no class names
+            table = predicts_rows(run)  # a regression has no class names
             if (table or class_names(run.config().get("class_names"))) and not run.damage():
                 out.append(run)
     return out

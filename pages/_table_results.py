@@ -16,7 +16,6 @@ from core.plots.results import confusion_figure, predicted_actual_figure, probab
 from core.plots.style import CHART_CONFIG
 from core.runs.store import Run
 from pages._i18n import localized_numbers
-from pages._runs import is_table  # noqa: F401 (the pages ask here: a run of rows or of images)
 from pages._session import is_presenter
 from pages._tables import table_files
 

@@ -22,9 +22,9 @@ from core.tasks import Evaluation, evaluate_run
 from pages._data import data_status, refresh_data_status
 from pages._i18n import localized_numbers
 from pages._router import ensure_router
-from pages._runs import served_model, usable_runs
+from pages._runs import predicts_rows, served_model, usable_runs
 from pages._session import actor, is_presenter
-from pages._table_results import is_table, table_evaluation
+from pages._table_results import table_evaluation
 
 ensure_router()
 
@@ -64,7 +64,7 @@ ckpt = run.checkpoint()
 if ckpt is None:
     st.error(_("This run's checkpoint is gone (best.keras was deleted); nothing to evaluate."))
     st.stop()
-if is_table(run):  # metrics beside the baseline, charts of the rows; no image gallery, no TFLite
+if predicts_rows(run):  # metrics beside the baseline, charts of the rows; no image gallery, no TFLite
     table_evaluation(run)
     st.stop()
 

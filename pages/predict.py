@@ -26,9 +26,9 @@ from core.tasks.base import Task
 from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
 from pages._router import ensure_router
-from pages._runs import served_model, usable_runs
+from pages._runs import predicts_rows, served_model, usable_runs
 from pages._session import actor, init_state
-from pages._table_results import is_table, table_prediction
+from pages._table_results import table_prediction
 
 ensure_router()
 
@@ -62,7 +62,7 @@ def pick_model():
             acc=percent(shipped.metrics()["accuracy"]))  # fmt: skip
     choice = st.selectbox(_("Model"), options, format_func=labels.get, key="predict_model")
     run = shipped if choice == "__default__" else next(r for r in runs if r.id == choice)
-    if is_table(run):  # predicted by core.tasks.table.predict from rows, not served as an image model
+    if predicts_rows(run):  # predicted by core.tasks.table.predict from rows, not served as an image model
         return run
     try:
         return served_model(str(run.path))
@@ -281,7 +281,7 @@ st.title(_("Predict"))
 served = pick_model()
 if served is None:
     st.stop()
-if is_table(served):  # rows in, predictions out: no drawing, camera, Grad-CAM or "I don't know"
+if predicts_rows(served):  # rows in, predictions out: no drawing, camera, Grad-CAM or "I don't know"
     table_prediction(served)
     st.stop()
 task = tasks.get(served.task)

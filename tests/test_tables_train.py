@@ -176,7 +176,7 @@ def test_cli_predict_one_row_file_and_unreadable_file(trained, tmp_path):
     assert bad.code == 2 and "PNG" in bad.output["error"]
 
 
-def test_table_columns_for_and_is_table_run(trained):
+def test_table_columns_for_and_the_runs_task(trained):
     assert of_run(trained["cls"]).inputs == "rows" and table_columns_for(trained["cls"])["island"] == "category"
     assert "year" not in table_columns_for(trained["cls"])
 
