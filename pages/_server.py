@@ -64,7 +64,7 @@ def _clean_matplotlib_only() -> None:
 def _keep_keras_state() -> None:
     from streamlit.runtime.scriptrunner import script_runner
 
-    # A renamed hook in a later Streamlit would silently bring the cost back: tests/test_server.py checks it exists.
+    # A renamed hook in a later Streamlit would silently bring the cost back: tests/test_app_server.py checks it exists.
     script_runner._clean_problem_modules = _clean_matplotlib_only
 
 

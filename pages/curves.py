@@ -41,11 +41,11 @@ DIFF_ROWS = {"dataset": N_("dataset"), "preset": N_("preset"), "input": N_("inpu
 VIEWS = [N_("epochs"), N_("batches")]
 
 
-
 def _prefills(run: Run) -> bool:
     """The run's task can pre-fill the Train form with a remedy (images: yes; a table: not yet)."""
     task = task_of(run)
     return task is not None and task.prefills_train
+
 
 def runs_table(runs: list[Run]) -> pd.DataFrame:
     rows = []

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import tasks
 from core.access.roles import Actor
 from core.base.errors import InputError
 from core.base.i18n import N_, _, ngettext, number, percent
@@ -22,7 +21,7 @@ from core.tasks import Evaluation, evaluate_run
 from pages._data import data_status, refresh_data_status
 from pages._i18n import localized_numbers
 from pages._router import ensure_router
-from pages._runs import predicts_rows, served_model, usable_runs
+from pages._runs import predicts_rows, served_model, task_of, usable_runs
 from pages._session import actor, is_presenter
 from pages._table_results import table_evaluation
 
@@ -68,11 +67,15 @@ if predicts_rows(run):  # metrics beside the baseline, charts of the rows; no im
     table_evaluation(run)
     st.stop()
 
+task = task_of(run)
+if task is None:
+    st.error(_("Run {run} was trained for a task this version does not know.").format(run=run.id),
+             icon=":material/error:")  # fmt: skip
+    st.stop()
 status = data_status()
-task = tasks.of_run(run)
 targets = (  # a digits model can also read a folder of digit images (a room's drawings)
     [TEST_SPLIT]
-    + (status[task.sample_data] if task.sample_data != "folders" else [])
+    + (status.get(task.sample_data, []) if task.sample_data != "folders" else [])
     + status["folders"]
     + ([UPLOAD] if not task.digits and is_presenter() else [])
 )

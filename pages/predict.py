@@ -92,7 +92,7 @@ def pick_images(task: Task, budget: PixelBudget) -> list[tuple[str, Loader]]:
     """
     status = data_status()
     sources = ([N_("Draw")] if task.digits else []) + [N_("Upload"), N_("Camera")]
-    if status[task.sample_data]:
+    if status.get(task.sample_data):
         sources.append(N_("Sample"))
     first = "Sample" if not task.digits and "Sample" in sources else sources[0]
     source = st.pills(_("Input"), sources, default=first, key=f"predict_source_{task.name}", required=True,

@@ -19,8 +19,8 @@ from core.data import folders as datasets
 from core.data.table import csv_file
 from core.data.table.store import save_table_upload
 from core.models import editable_kinds, layers_from_rows
+from core.models.layers import TABLE_LAYER_KINDS
 from core.models.specs import LayerSpec
-from core.models.table_net import TABLE_LAYER_KINDS
 from core.runs.jobs import JobManager
 from core.runs.store import RunStore
 from core.tasks import Job, of_run, validate

@@ -85,6 +85,10 @@ def kind_of(layer: LayerSpec, index: int) -> LayerKind:
     return KINDS[layer.kind]
 
 
+# What makes sense on a vector of numbers (a table row): the table task offers these (core.tasks.table).
+TABLE_LAYER_KINDS = ("Dense", "Dropout", "BatchNormalization", "Activation")
+
+
 def editable_kinds(only: Sequence[str] | None = None) -> list[str]:
     """Kinds offered in the layer table (the pretrained backbone comes only from its preset).
 

@@ -43,7 +43,7 @@ import pandas as pd
 from core.base.errors import InputError
 from core.base.i18n import _, number
 from core.data.folders import PREFETCH_BATCHES, without_autotune
-from core.models.layers import BuildContext, check_fields, kind_of
+from core.models.layers import TABLE_LAYER_KINDS, BuildContext, check_fields, kind_of
 from core.models.specs import LayerSpec, ModelSpec
 from core.models.summary import layer_name
 
@@ -51,7 +51,6 @@ NUMBER, CATEGORY = "number", "category"
 MODEL_KINDS = (NUMBER, CATEGORY)  # text and date columns are dropped before (core.data.table.columns)
 REGRESSION, CLASSIFICATION = "regression", "classification"
 TASKS = (REGRESSION, CLASSIFICATION)
-TABLE_LAYER_KINDS = ("Dense", "Dropout", "BatchNormalization", "Activation")  # what makes sense on a vector
 MISSING_CATEGORY = ""  # the token an empty category cell becomes (known only if training had empty cells)
 FEATURES = "features"  # the concatenated, preprocessed row
 HEAD = "head"  # the last Dense layer

@@ -130,8 +130,8 @@ class JobManager:
         (``python -m core.train --run-dir``).
 
         Args:
-            config: the run (a :class:`TrainConfig`, or any config with the same three
-                methods, such as an API comparison's).
+            config: the run: a :class:`core.tasks.Job` (a TrainConfig, checked by its task), a
+                racer's or an API comparison's config (:class:`JobConfig`).
             actor: who asks (``core.access.roles.LOCAL`` from Python): only the presenter may; a web
                 session's jobs in the queue and its rate of submissions are limited.
 

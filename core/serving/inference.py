@@ -35,7 +35,7 @@ class ModelInput:
     class_names: tuple[str, ...]
 
 
-def model_input_for(run: Run, digits: bool = False) -> ModelInput:
+def model_input_for(run: Run, *, digits: bool) -> ModelInput:
     """Reads a run's config.json to know how to preprocess images for it.
 
     Args:
@@ -149,9 +149,13 @@ def predict_files(served: Served, paths: list[str | Path]) -> list[dict]:
         verdict (:class:`core.serving.ood.Verdict`): unfamiliar (bool, or None with ood_reason when
         the run has no calibration), ood_score, ood_threshold, ood_method.
     """
-    batch = np.stack([load_and_preprocess(p, served.spec) for p in paths])
+    return predict_batch(served, [str(p) for p in paths], np.stack([load_and_preprocess(p, served.spec) for p in paths]))
+
+
+def predict_batch(served: Served, names: list[str], batch: np.ndarray) -> list[dict]:
+    """:func:`prediction_record` for each input of ``batch`` (N, S, S, C), named by ``names``."""
     probs, verdicts = served.examine(batch)
-    return [prediction_record(str(p), pr, served.spec.class_names, v) for p, pr, v in zip(paths, probs, verdicts)]
+    return [prediction_record(n, pr, served.spec.class_names, v) for n, pr, v in zip(names, probs, verdicts)]
 
 
 def prediction_record(image: str, probs: np.ndarray, class_names: tuple[str, ...] | list[str], verdict) -> dict:
@@ -331,7 +335,7 @@ def graph_function(model):
     return call
 
 
-def serve(run: Run, digits: bool = False, reload: ood.Reload | None = None) -> Served:
+def serve(run: Run, *, digits: bool, reload: ood.Reload | None) -> Served:
     """Loads a run's model for serving, with its out-of-distribution calibration.
 
     The calibration is read from the run's ood.json, or computed from its reloaded
@@ -345,7 +349,7 @@ def serve(run: Run, digits: bool = False, reload: ood.Reload | None = None) -> S
     Raises:
         InputError: the run's config or checkpoint cannot be used.
     """
-    model, spec = load_run_model(run), model_input_for(run, digits)
+    model, spec = load_run_model(run), model_input_for(run, digits=digits)
     head = ood.head_model(model)
     if head is None:
         return Served(

@@ -149,7 +149,7 @@ def model_input(run: Run):
     """How ``run``'s model wants its images (:class:`core.serving.inference.ModelInput`)."""
     from core.serving.inference import model_input_for
 
-    return model_input_for(run, of_run(run).digits)
+    return model_input_for(run, digits=of_run(run).digits)
 
 
 def serve(run: Run):
@@ -163,7 +163,7 @@ def serve(run: Run):
     task = of_run(run)
     if task.inputs != "images":
         raise InputError(_("Run {run} predicts table rows, not images.").format(run=run.id))
-    served = inference.serve(run, task.digits, task.reload_validation)
+    served = inference.serve(run, digits=task.digits, reload=task.reload_validation)
     served.task = task.name
     return served
 

@@ -152,10 +152,12 @@ def _size(out: Racer, cfg: dict, spec: dict, info: dict) -> None:
     if not isinstance(macs, int):
         try:
             from core.models import ModelSpec, summarize_spec
+            from core.tasks import TASKS
 
             model = ModelSpec.from_dict(spec)
             classes = len(cfg["class_names"]) if isinstance(cfg.get("class_names"), list) else None
-            summary = summarize_spec(model, model.input_shape(), classes or (10 if cfg.get("task") == "mnist" else 2))
+            task = TASKS.get(cfg.get("task"), TASKS["images"])  # a task this version does not know: counted as images
+            summary = summarize_spec(model, model.input_shape(), classes or task.preview_classes)
             params, macs = summary.total_params, summary.total_macs
         except Exception:  # a junk spec: empty cells, never an exception
             params, macs = None, None

@@ -165,7 +165,7 @@ class TrainConfig:
         if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
             raise InputError(_("This run folder's config.json holds no training config (no 'spec')."))
         run_values = {s.name: data[s.name] for s in RUN_SETTINGS if s.name in data}
-        return cls(task=data.get("task"), data=data.get("data"), spec=ModelSpec.from_dict(data["spec"]),
+        return cls(task=data.get("task") or "images", data=data.get("data"), spec=ModelSpec.from_dict(data["spec"]),
                    preset=data.get("preset") or "custom", name=data.get("name") or "", drop=data.get("drop"),
                    **run_values)  # fmt: skip
 

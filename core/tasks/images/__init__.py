@@ -13,7 +13,7 @@ from core.base.i18n import N_
 from core.base.storage import read_json
 from core.data import folders
 from core.runs.store import Run
-from core.serving.inference import ModelInput, predict_files
+from core.serving.inference import ModelInput, load_and_preprocess, predict_batch
 from core.tasks.base import Task
 from core.tasks.images import evaluate as evaluation
 from core.tasks.images.fit import FitAndTest, fit_and_test
@@ -67,11 +67,13 @@ class ImageTask(Task):
     def predict(self, run: Run, files: list[str], out: str | None) -> dict:
         from core.base.errors import InputError
         from core.base.i18n import _
-        from core.tasks import serve
+        from core.tasks import model_input, serve
 
         if out:
             raise InputError(_("--out applies to a table run only. Received: run {run} of images.").format(run=run.id))
-        return {"predictions": predict_files(serve(run), files)}
+        spec = model_input(run)
+        batch = np.stack([load_and_preprocess(f, spec) for f in files])  # every file checked before the model loads
+        return {"predictions": predict_batch(serve(run), [str(f) for f in files], batch)}
 
     def reload_validation(self, run: Run):
         """The validation images listed in split.json (and up to ``ood.MAX_FIT`` training images)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from core.base.errors import InputError
 from core.base.i18n import N_, _
 from core.models import ModelSpec, ModelSummary
-from core.models.table_net import TABLE_LAYER_KINDS
+from core.models.layers import TABLE_LAYER_KINDS
 from core.runs.store import Run
 from core.tasks.base import Task
 from core.training.config import TrainConfig
