@@ -1,6 +1,9 @@
-"""CNN Lab core: datasets, architectures, training, evaluation and inference.
+"""CNN Lab core: plain Python over Keras 3 (TensorFlow). Never imports streamlit.
 
-Plain Python over Keras 3 (TensorFlow). Never imports streamlit.
+Laid out by concept, each subpackage importing only those below it (docs/ARCHITECTURE.md,
+"The layers"): the entry points ``train``, ``evaluate`` and ``predict`` (``python -m core.<name>``);
+``teaching``; ``tasks``; ``serving`` and ``training``; ``room`` and ``runs``; ``plots`` and ``metrics``;
+``models``; ``data``; ``access``; ``base``.
 """
 
 import os

@@ -1,1 +1,6 @@
-"""Scores: accuracy, confusion matrices, per-class results, and a table model's scores beside its baseline."""
+"""Scores.
+
+- ``classes``: accuracy, loss, the confusion matrix, per-class precision/recall/F1, the gallery filter,
+  and the TensorFlow Lite export.
+- ``table``: a table model's MAE, RMSE, R² (or accuracy) beside its baseline; rows that can be scored.
+"""
