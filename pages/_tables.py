@@ -16,7 +16,15 @@ from core.base.errors import InputError
 from core.base.i18n import N_, _, language, ngettext, number
 from core.data.table.columns import KIND_LABELS
 from core.data.table.csv_file import Table, read_table
-from core.data.table.proposals import TASKS, check_target, propose_drop, propose_task, target_note
+from core.data.table.proposals import (
+    TASKS,
+    check_target,
+    declared_target,
+    propose_drop,
+    propose_target,
+    propose_task,
+    target_note,
+)
 from pages._data import data_status, refresh_data_status
 from pages._session import actor, is_presenter
 
@@ -165,7 +173,9 @@ def choose_target(table: Table, path: str) -> dict | None:
     names = [c.name for c in table.columns]
     key = f"{Path(path).name}_{len(names)}"  # each file keeps its own choices
     c1, c2 = st.columns([1, 1])
-    target = c1.selectbox(_("Column to predict"), names, index=len(names) - 1, key=f"train_table_target_{key}")
+    guess, why = propose_target(table, declared_target(path))
+    target = c1.selectbox(_("Column to predict"), names, index=names.index(guess), key=f"train_table_target_{key}")
+    c1.caption(_("Proposed: {column}, {why}.").format(column=guess, why=why))
     proposed = propose_task(table, target)
     task = c2.segmented_control(_("Task"), list(TASKS), default=proposed, required=True,
                                 key=f"train_table_task_{key}_{target}", format_func=lambda t: _(TASK_LABELS[t]))  # fmt: skip

@@ -226,3 +226,13 @@ def test_curves_show_mae_for_a_regression_and_compare_two_table_runs(app_runs, t
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("MAE (mean absolute error)" in s for s in specs) and any("Accuracy" in s for s in specs)
     assert any(s.value == "What differs" for s in at.subheader)
+
+
+def test_penguins_proposes_species_not_its_last_column():
+    """Touching nothing but the file: the shipped penguins table trains on species (its last column is year)."""
+    at = table_kind(page("train"))
+    at.selectbox(key="train_table_file").select(str(PENGUINS)).run()
+    target = at.selectbox(key="train_table_target_penguins.csv_8")
+    assert target.value == "species"
+    assert "Proposed: species, the column this table was published to predict." in [c.value for c in at.caption]
+    assert at.session_state["train_table_task_penguins.csv_8_species"] == "classification"

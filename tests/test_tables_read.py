@@ -440,3 +440,28 @@ def test_one_data_row_is_enough_to_predict_but_not_to_train():
         read_table(data, "one.csv")
     table = read_table(data, "one.csv", min_rows=1)
     assert table.frame["note"].tolist() == ["two\nlines"] and table.row_numbers.tolist() == [2]
+
+
+# ----- the column to predict, proposed with a reason -----------------------------------------
+
+
+def test_a_shipped_table_proposes_the_column_it_was_published_to_predict():
+    shipped = ROOT / "core" / "assets" / "tables"
+    for name, target in (("penguins.csv", "species"), ("diabetes.csv", "progression")):
+        table = read_table(shipped / name)
+        assert proposals.declared_target(shipped / name) == target
+        assert proposals.propose_target(table, target) == (target, "the column this table was published to predict")
+    penguins = read_table(shipped / "penguins.csv")  # its last column is `year`: never the guess
+    assert proposals.propose_target(penguins)[0] == "species"  # a copy elsewhere: named like a target
+
+
+def test_a_guess_for_any_other_table_says_why(tmp_path):
+    assert proposals.declared_target(write(tmp_path, "a,b\n1,2\n")) is None  # only the shipped folder declares
+    named = read_table(write(tmp_path, "label,x,year\n" + "".join(f"{'ab'[i % 2]},{i * 3 % 7},{2000 + i}\n"
+                                                                   for i in range(20))))  # fmt: skip
+    assert proposals.propose_target(named) == ("label", "its name says it is what the table predicts")
+    cats = read_table(write(tmp_path, "id,colour,size,weight\n" + "".join(
+        f"{i},{['red', 'blue', 'green'][i % 3]},{['S', 'L'][i % 2]},{i * 1.5}\n" for i in range(20))))  # fmt: skip
+    assert proposals.propose_target(cats) == ("size", "the last column of categories: each row's class")
+    numbers = read_table(write(tmp_path, "a,b,row\n" + "".join(f"{i * 0.5},{i % 4},{i}\n" for i in range(20))))
+    assert proposals.propose_target(numbers) == ("b", "the last column of numbers that is not an id")  # not the id

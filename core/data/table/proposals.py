@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from core.base.errors import InputError
@@ -17,6 +20,45 @@ MIN_ROWS_PER_CLASS = 2  # a class needs a row to learn from and one to check on
 MAX_CLASSES = 100
 MAX_CLASSES_LISTED = 10  # small classes named in the message
 ID_NAMES = frozenset({"id", "index", "unnamed: 0", "row", "rowid", "row_id", "#"})  # compared lower-case
+TARGET_NAMES = frozenset({"target", "label", "labels", "class", "y", "outcome", "species", "diagnosis", "result"})
+DECLARED_TARGETS = Path(__file__).resolve().parents[2] / "assets" / "tables" / "targets.json"  # the shipped tables'
+
+
+def declared_target(path: str | Path) -> str | None:
+    """The column a shipped table was published to predict (``core/assets/tables/targets.json``), else None."""
+    path = Path(path)
+    if path.resolve().parent != DECLARED_TARGETS.parent:
+        return None
+    try:
+        declared = json.loads(DECLARED_TARGETS.read_text())
+    except (OSError, ValueError):
+        return None
+    value = declared.get(path.name) if isinstance(declared, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def propose_target(table: Table, declared: str | None = None) -> tuple[str, str]:
+    """The column a person would most likely predict, and why (shown beside the choice).
+
+    In order: the table's declared target (a shipped table's); a column named like a target
+    (``TARGET_NAMES``: target, label, class, species...); the last column of categories with 2 to
+    ``MAX_CLASSES`` classes; the last number column that is not an id; the last column.
+    """
+    names = [c.name for c in table.columns]
+    if declared in names:
+        return declared, _("the column this table was published to predict")
+    ids = set(propose_drop(table))
+    usable = [c for c in table.columns if c.name not in ids and c.missing < len(table.frame)]
+    for col in usable:
+        if col.name.strip().lower() in TARGET_NAMES:
+            return col.name, _("its name says it is what the table predicts")
+    for col in reversed(usable):
+        if col.kind == "category" and 2 <= col.distinct <= MAX_CLASSES:
+            return col.name, _("the last column of categories: each row's class")
+    for col in reversed(usable):
+        if col.kind == "number":
+            return col.name, _("the last column of numbers that is not an id")
+    return names[-1], _("the last column")
 
 
 def propose_task(table: Table, target: str) -> str:
