@@ -21,10 +21,12 @@ from core.teaching.race import (
     DEFAULT_TARGET,
     MAX_RACERS,
     MIN_RACERS,
+    START_SECONDS,
     cores_each,
     estimate_for_share,
     machine_cpus,
     plan_threads,
+    race_seconds,
     start_race,
     stop_race,
 )
@@ -40,14 +42,15 @@ ensure_router()
 
 DATA_KINDS = [N_("MNIST digits"), N_("Image folder")]
 SPEC = "spec"  # the racer choice "a layer table saved as JSON" (beside the preset names)
-DEFAULT_RACERS = {"mnist": ["mnist-fast", "mnist-tutorial", "mnist-mlp", "keras-convnet"],
+# The default race ends while the speaker talks (under a minute on 2 cores): the CNN against the MLP, 1 epoch.
+DEFAULT_RACERS = {"mnist": ["mnist-fast", "mnist-mlp", "mnist-tutorial", "keras-convnet"],
                   "images": ["orientation-fast", "orientation-tutorial", "orientation-fast", "orientation-tutorial"]}  # fmt: skip
-DEFAULT_EPOCHS, MAX_EPOCHS = 3, 50
+DEFAULT_EPOCHS, MAX_EPOCHS = 1, 50
 DEFAULT_IMAGE_SIZE = 64  # one input size for every racer of an image-folder race (the same data)
 SPEEDS = ["1×", "2×", "5×", "10×"]
 LIVE_EVERY, REPLAY_EVERY = 1.0, 0.5  # seconds between redraws (a chart redrawn faster flickers)
 
-init_state({"race_data_kind": "MNIST digits", "race_n": 3, "race_id": None, "race_replay": None, "race_speed": "10×"})
+init_state({"race_data_kind": "MNIST digits", "race_n": 2, "race_id": None, "race_replay": None, "race_speed": "10×"})
 S = st.session_state
 
 st.title(_("Architecture race"))
@@ -144,7 +147,7 @@ def choose_racers(data: dict) -> tuple[list[TrainConfig] | None, float]:
 def preview(configs: list[TrainConfig], data: dict) -> None:
     """Size, cost and share of the machine of each racer, before the start (arithmetic only)."""
     plans = plan_threads(len(configs), machine_cpus())
-    rows = []
+    rows, seconds = [], []
     for cfg, plan in zip(configs, plans):
         task = tasks.get(cfg.task)
         summary = task.preview_summary(cfg.spec)
@@ -153,10 +156,16 @@ def preview(configs: list[TrainConfig], data: dict) -> None:
         n = task.planned_train_size(cfg, data["n"], True)  # MNIST's is known before loading; a folder's is not
         if n is not None:
             each = cores_each(plan, len(machine_cpus()), len(configs))
-            row[_("estimated s per epoch")] = number(estimate_for_share(summary.total_macs, n, cfg.spec.batch_size,
-                                                                        each), 1)  # fmt: skip
+            per_epoch = estimate_for_share(summary.total_macs, n, cfg.spec.batch_size, each)
+            row[_("estimated s per epoch")] = number(per_epoch, 1)
+            seconds.append(per_epoch * cfg.spec.epochs)
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if len(seconds) == len(configs):  # every racer's data size is known before it loads (MNIST)
+        st.caption(_("About {seconds} s from Start to the last finish: {start} s to start the racers and load the "
+                     "data, then the slowest racer's epochs. An estimate from multiply-adds; early stopping and the "
+                     "finish line can end it sooner.").format(seconds=number(race_seconds(seconds), 0),
+                                                              start=START_SECONDS))  # fmt: skip
     plan = plans[0]
     fair = ngettext("Fair start: each racer gets {threads} TensorFlow thread", "Fair start: each racer gets {threads} "
                     "TensorFlow threads", plan["intra"]).format(threads=plan["intra"])  # fmt: skip

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.runs import jobs
 from core.runs.procs import start_ticks
 from core.runs.store import RunStore
+from core.teaching.race import START_SECONDS
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -61,15 +62,18 @@ def fake_start(monkeypatch):
     monkeypatch.setattr(jobs.JobManager, "_start", start)
 
 
-def test_the_page_renders_with_no_runs_and_proposes_three_mnist_racers(data):
+def test_the_page_renders_with_no_runs_and_proposes_a_race_that_ends_while_the_speaker_talks(data):
     at = race_page()
     assert at.title[0].value == "Architecture race"
-    assert [at.selectbox(key=f"race_pick_mnist_{i}").value for i in range(3)] == ["mnist-fast", "mnist-tutorial",
-                                                                                   "mnist-mlp"]  # fmt: skip
-    assert at.number_input(key="race_target_mnist").value == 98.0
+    assert [at.selectbox(key=f"race_pick_mnist_{i}").value for i in range(2)] == ["mnist-fast", "mnist-mlp"]
+    assert at.number_input(key="race_epochs").value == 1 and at.number_input(key="race_target_mnist").value == 98.0
     preview = at.dataframe[0].value
-    assert list(preview["racer"]) == ["mnist-fast", "mnist-tutorial", "mnist-mlp"]
+    assert list(preview["racer"]) == ["mnist-fast", "mnist-mlp"]
     assert "estimated s per epoch" in preview.columns
+    slowest = max(float(s.replace(",", "")) for s in preview["estimated s per epoch"])
+    said = next(c for c in texts(at, "caption").split("\n") if c.startswith("About "))
+    assert said.startswith(f"About {round(START_SECONDS + slowest)} s from Start to the last finish"), said
+    assert START_SECONDS + slowest < 60  # the default race, pressed without a change, is over in under a minute
     assert "Fair start: each racer gets 1 TensorFlow thread" in texts(at, "caption") or os.cpu_count() > 2
     assert "No race yet" in texts(at, "caption")
     assert not button(at, "Start the race").disabled  # alone on localhost: the presenter
@@ -142,8 +146,7 @@ def test_an_image_folder_race_uses_one_image_size_for_all(data, fake_start):
     at = race_page()
     at.segmented_control(key="race_data_kind").set_value("Image folder").run()
     assert at.number_input(key="race_target_images").value == 95.0
-    assert at.number_input(key="race_n").value == 3
-    at.number_input(key="race_n").set_value(2).run()
+    assert at.number_input(key="race_n").value == 2
     at.number_input(key="race_size").set_value(32).run()
     button(at, "Start the race").click().run()
     assert not at.exception, at.exception
@@ -159,13 +162,14 @@ def test_a_layer_table_saved_as_json_can_race(data):
     from core.models import get_preset
 
     at = race_page()
+    at.number_input(key="race_n").set_value(3).run()
     at.selectbox(key="race_pick_mnist_2").set_value("spec").run()
     assert "Fix the racers above first." in (button(at, "Start the race").help or "")
     spec = get_preset("mnist-mlp").to_dict() | {"name": "my-mlp"}
     at.file_uploader(key="race_spec_mnist_2").set_value([("spec.json", json.dumps(spec).encode(), "application/json")])
     at.run()
     assert not at.exception, at.exception
-    assert list(at.dataframe[0].value["racer"]) == ["mnist-fast", "mnist-tutorial", "my-mlp"]
+    assert list(at.dataframe[0].value["racer"]) == ["mnist-fast", "mnist-mlp", "my-mlp"]
 
 
 def test_the_audience_sees_the_race_but_cannot_start_it(monkeypatch, tmp_path, data):

@@ -59,7 +59,7 @@ def test_a_recorded_race_replays_at_ten_times_its_pace(tmp_path):
 @requires_shared
 @very_slow
 def test_a_real_mnist_race_through_the_page(tmp_path):
-    """mnist-fast vs mnist-tutorial vs mnist-mlp, 2 epochs each, on the real MNIST (a few minutes)."""
+    """The page's default racers (mnist-fast vs mnist-mlp), 2 epochs each, on the real MNIST (a few minutes)."""
     from playwright.sync_api import expect
 
     from core.teaching.race_results import races

@@ -40,6 +40,7 @@ from core.training.estimate import estimate_epoch_seconds
 
 MIN_RACERS, MAX_RACERS = 2, 4
 DEFAULT_TARGET = {"mnist": 0.98, "images": 0.95}  # the finish line the page proposes per task
+START_SECONDS = 15  # starting the racers' processes and loading the data, before their first batch
 REFERENCE_CORES = 2  # estimate_epoch_seconds is calibrated on a 2-core CPU
 MAX_LABEL = 60
 TIMES_FILE, TIMES_FIELDS = "race.csv", ["epoch", "time"]  # when each epoch ended, seconds since 1970
@@ -103,6 +104,11 @@ def estimate_for_share(macs: int, n_train: int, batch_size: int, cores_each: flo
     """
     share = min(1.0, max(cores_each, 0.01) / REFERENCE_CORES)
     return estimate_epoch_seconds(round(macs / share), n_train, batch_size)
+
+
+def race_seconds(racer_seconds: list[float]) -> float:
+    """How long a race takes from Start: the racers start together, so the slowest one's training, plus the start."""
+    return START_SECONDS + max(racer_seconds, default=0.0)
 
 
 def cores_each(plan: dict, cores: int, racers: int) -> float:
