@@ -238,6 +238,7 @@ async def phone(client: StreamlitClient, pad, n: int, every: float, start: float
                 break
             next_at += every
             digit = random.randrange(10)
+            pad = client.find_on_page("bidi_component") or pad  # each Send leaves a new, blank pad
             for png in strokes[digit]:  # the pen lifts twice: a partial drawing, then the whole digit
                 client.set_json(pad.id, {"png": png})
                 drawn = await timed(room, "stroke", client, fragment_id=client.fragment_of(pad.id))

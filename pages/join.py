@@ -3,6 +3,8 @@ model reads, and say whether it was right: the room's wall shows everyone's subm
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -25,10 +27,20 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]  # iPhones convert HE
 PHOTO_PIXELS = 50_000_000  # one phone photo (a 48 MP camera); decoded at once to 1024 px
 S = st.session_state
 S.setdefault("join_last", None)  # the id of this phone's last submission
+S.setdefault("join_pad_version", 0)  # a new pad (a blank canvas) after each sent drawing
+S.setdefault("join_sent", None)  # what was sent last (a digest): the same image is never sent twice
 
 
-def send(room: Room, served, img, source: str, me: Actor) -> None:
-    """Predicts one image and puts it in the room (the core checks rate, size and bans)."""
+def digest(data: bytes) -> str:
+    """What identifies an image this phone sent (its bytes' hash)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def send(room: Room, served, img, source: str, me: Actor) -> bool:
+    """Predicts one image and puts it in the room (the core checks rate, size and bans).
+
+    Returns whether it was sent; a refusal is kept in ``join_error`` for the page to show.
+    """
     try:
         take("predict", me.session, address=me.address)
         x, probs, verdicts = served.examine_images([img])
@@ -36,9 +48,28 @@ def send(room: Room, served, img, source: str, me: Actor) -> None:
         sub = room.submit(img, served.spec.class_names[top], float(probs[0][top]), source, me,
                           unfamiliar=bool(verdicts[0].unfamiliar))  # fmt: skip
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
-        return
+        S.join_error = str(exc)
+        return False
     S.join_last = sub.id
+    return True
+
+
+def send_drawing(room: Room, served, me: Actor) -> None:
+    """Send's callback: runs before the page, so the answer shows in the same run, above a blank pad."""
+    drawing = S.pop("join_drawing", None)
+    if drawing is not None and send(room, served, drawing, "drawing", me):
+        S.join_pad_version += 1  # a new, blank pad: this drawing cannot be sent a second time
+
+
+def send_photo(room: Room, served, data: bytes, name: str, budget: PixelBudget, me: Actor) -> None:
+    """Send's callback for a photo: decoded (checked) here, then sent once."""
+    try:
+        img, _info = open_image(data, budget=budget)
+    except InputError as exc:
+        S.join_error = f"{name}: {exc}"
+        return
+    if send(room, served, img, "photo", me):
+        S.join_sent = digest(data)
 
 
 def answer(room: Room, sub_id: str, label: str | None, me: Actor) -> None:
@@ -110,29 +141,29 @@ def phone(opened: str) -> None:
                                default="Draw" if digits else "Photo", format_func=_, key="join_how", required=True,
                                label_visibility="collapsed", width="stretch")  # fmt: skip
     budget = PixelBudget(PHOTO_PIXELS, N_("a submission"), me.session, me.address)
+    if S.get("join_error"):
+        st.error(S.pop("join_error"), icon=":material/error:")
+    feedback(room, me)  # first: the answer to what was just sent is in view, above the next drawing
     if how == "Draw":
         try:
-            drawing = draw_pad("join_pad", budget)
+            S.join_drawing = draw_pad(f"join_pad_{S.join_pad_version}", budget)
         except InputError as exc:
             st.error(str(exc))
-            drawing = None
-        if st.button(_("Send my digit"), icon=":material/send:", type="primary", width="stretch",
-                     disabled=drawing is None):  # fmt: skip
-            send(room, served, drawing, "drawing", me)
+            S.join_drawing = None
+        st.button(_("Send my digit"), icon=":material/send:", type="primary", width="stretch",
+                  disabled=S.join_drawing is None, on_click=send_drawing, args=(room, served, me))  # fmt: skip
     else:
         photo = st.file_uploader(_("Take or choose a photo"), type=PHOTO_TYPES, key="join_photo")
-        if photo is not None and st.button(_("Send this photo"), icon=":material/send:", type="primary",
-                                           width="stretch"):  # fmt: skip
-            try:
-                img, _info = open_image(photo.getvalue(), budget=budget)
-            except InputError as exc:
-                st.error(f"{photo.name}: {exc}")
-            else:
-                send(room, served, img, "photo", me)
-                if room.settings().approve_photos:
-                    st.info(_("Photos wait for the speaker's approval before the wall shows them."),
-                            icon=":material/hourglass_top:")  # fmt: skip
-    feedback(room, me)
+        if photo is None:
+            return
+        sent = S.join_sent == digest(photo.getvalue())
+        if sent:
+            st.caption(_("Sent. Take or choose another photo to send one more."))
+            if room.settings().approve_photos:
+                st.info(_("Photos wait for the speaker's approval before the wall shows them."),
+                        icon=":material/hourglass_top:")  # fmt: skip
+        st.button(_("Send this photo"), icon=":material/send:", type="primary", width="stretch", disabled=sent,
+                  on_click=send_photo, args=(room, served, photo.getvalue(), photo.name, budget, me))  # fmt: skip
 
 
 st.title(_("Join the talk"))

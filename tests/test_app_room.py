@@ -113,6 +113,12 @@ def test_join_sends_a_photo_says_wrong_and_the_wall_shows_it(audience, tmp_path)
     assert not phone.exception
     assert any("The model read **7**" in m.value for m in phone.markdown)
     sub = active_room().submissions()[0]
+    send = next(b for b in phone.button if b.label == "Send this photo")
+    assert send.disabled and "Sent. Take or choose another photo to send one more." in [c.value for c in phone.caption]
+    phone.run()  # the page again, with the same photo still chosen: nothing is sent again
+    assert len(active_room().submissions()) == 1
+    labels = [b.label for b in phone.button]  # the answer's buttons come before Send: in view just after sending
+    assert labels.index("Yes, that's right") < labels.index("Send this photo")
     phone.pills(key=f"join_wrong_{sub.id}").set_value("1").run()  # "no, it was a 1"
     assert any("It was a 1: noted." in s.value for s in phone.success)
 

@@ -57,6 +57,10 @@ def test_a_phone_draws_on_join_and_the_wall_shows_it(server):
             expect(phone.get_by_text("The model read")).to_be_visible(timeout=30_000)
             wait_idle(phone)
             no_exception(phone)
+            # Issue 27: the answer is in view on a phone without scrolling, and the sent digit cannot be sent twice
+            # (a blank pad, Send disabled until the next stroke).
+            expect(phone.get_by_role("button", name="Yes, that's right")).to_be_in_viewport()
+            expect(phone.get_by_role("button", name="Send my digit")).to_be_disabled()
             phone.screenshot(path=str(shots / "1-phone-join.png"), full_page=True)
             phone.get_by_role("button", name="Yes, that's right").click()
             expect(phone.get_by_text("Thanks!")).to_be_visible(timeout=30_000)
