@@ -26,6 +26,12 @@ def _active_runs(root: str) -> list[dict]:
         return []
 
 
+def refresh_active_runs() -> None:
+    """Forgets the listing cached for a second: the page that just started a job reruns and shows it
+    under "Training now" (else the rerun, within that second, read the listing from before the start)."""
+    _active_runs.clear()
+
+
 def render_sidebar_status() -> None:
     """The sidebar block every page shows: datasets found and what is training now."""
     status = data_status()

@@ -19,6 +19,7 @@ from pages._i18n import localized
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
 from pages._session import actor, init_state, is_presenter
+from pages._sidebar import refresh_active_runs
 
 ensure_router()
 
@@ -100,6 +101,8 @@ elif st.button(_("Train the three"), type="primary", icon=":material/play_arrow:
         st.error(str(exc), icon=":material/error:")
     else:
         S.hood_group = runs[0].config()["api_compare"]["group"]
+        refresh_active_runs()
+        st.rerun()  # the sidebar's "Training now" lists the three at once
 
 
 # ----- 3. results --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from pages._i18n import localized
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS
 from pages._session import actor, init_state, is_presenter
+from pages._sidebar import refresh_active_runs
 
 ensure_router()
 
@@ -297,6 +298,7 @@ def start_section(configs: list[TrainConfig] | None, target: float, kept: list[R
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
         else:
+            refresh_active_runs()
             st.rerun()
     if why and not presenter:
         st.caption(why)

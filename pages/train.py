@@ -44,6 +44,7 @@ from pages._router import ensure_router
 from pages._runs import render_run_progress
 from pages._session import actor, init_state
 from pages._settings_form import NOT_USED, layer_table_config, settings_form
+from pages._sidebar import refresh_active_runs
 from pages._tables import choose_table
 
 ensure_router()
@@ -414,7 +415,8 @@ if data is not None:
             st.error(str(exc), icon=":material/error:")
         else:
             clear_prefill()
-            st.rerun()  # show the new job (and the queue button) at once
+            refresh_active_runs()
+            st.rerun()  # show the new job (and the queue button, and the sidebar's "Training now") at once
 
 st.subheader(_("4. Progress"))
 runs = RunStore().list()

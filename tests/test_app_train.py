@@ -160,12 +160,15 @@ def test_train_button_starts_a_background_job_and_a_second_one_queues(tmp_path, 
     at = page("train")
     at.selectbox(key="train_preset_mnist").set_value("mnist-mlp").run()
     at.number_input(key="t_epochs_mnist-mlp").set_value(30).run()
+    assert "Nothing is training." in [c.value for c in at.sidebar.caption]
     train = next(b for b in at.button if b.label == "Train")
     train.click().run()
     assert not at.exception
     manager = JobManager()
     first = RunStore().list()[0]
     assert first.status().get("pid")  # started in its own process
+    said = [c.value for c in at.sidebar.caption]  # "Training now" lists it on the page that started it (issue 27)
+    assert "Nothing is training." not in said and any(c.startswith(f"`{first.id}`") for c in said), said
     queue = next(b for b in at.button if b.label.startswith("Add to the queue"))
     queue.click().run()
     runs = RunStore().list()
