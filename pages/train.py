@@ -13,7 +13,7 @@ import streamlit as st
 from core import tasks
 from core.base.cli import parse_json_object
 from core.base.errors import InputError
-from core.base.i18n import N_, _, language, ngettext, number
+from core.base.i18n import N_, _, duration, language, ngettext, number
 from core.data import folders as datasets
 from core.data import mnist as mnist_files
 from core.data.zip_import import import_zip
@@ -364,9 +364,13 @@ def time_estimate(cfg: TrainConfig, summary: ModelSummary, data: dict) -> None:
         return
     est = estimate_epoch_seconds(summary.total_macs, n, cfg.spec.batch_size)
     st.caption(
-        _("Estimated **{seconds} s per epoch** on {n} training images (~{minutes} min for {epochs} epochs, less if "
-          "early stopping fires). An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing.").format(
-            seconds=number(est, 0 if est >= 10 else 1), n=number(n), minutes=number(est * cfg.spec.epochs / 60, 1), epochs=cfg.spec.epochs)
+        ngettext("Estimated **{seconds} s per epoch** on {n} training images (about {total} for {epochs} epoch, less "
+                 "if early stopping fires). An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing.",
+                 "Estimated **{seconds} s per epoch** on {n} training images (about {total} for {epochs} epochs, less "
+                 "if early stopping fires). An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing.",
+                 cfg.spec.epochs).format(
+            seconds=number(est, 0 if est >= 10 else 1), n=number(n), total=duration(est * cfg.spec.epochs),
+            epochs=cfg.spec.epochs)
     )  # fmt: skip
 
 

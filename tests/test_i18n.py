@@ -348,3 +348,17 @@ def test_no_message_hides_inside_an_f_string():
                             and call.args and isinstance(call.args[0], ast.Constant)):  # fmt: skip
                         hidden.append(f"{path.relative_to(ROOT)}:{call.lineno} {call.args[0].value!r}")
     assert hidden == []
+
+
+def test_durations_read_at_a_glance():
+    """Issue 27: "~0.1 min for 1 epochs" became "about 6 s for 1 epoch"."""
+    from core.base.i18n import duration, set_language
+
+    set_language("en")
+    assert [duration(s) for s in (0.3, 6.2, 89, 300, 5399, 5400)] == ["1 s", "6 s", "89 s", "5 min", "90 min",
+                                                                      "1.5 h"]  # fmt: skip
+    set_language("pt_BR")
+    try:
+        assert duration(5400) == "1,5 h"
+    finally:
+        set_language("en")

@@ -90,6 +90,15 @@ def number(value: float, digits: int | None = None) -> str:
     return format_decimal(value, format=fmt, locale=language())
 
 
+def duration(seconds: float) -> str:
+    """A time a person reads at a glance: "40 s", "3 min", "1.5 h" (never "0.1 min")."""
+    if seconds < 90:
+        return _("{n} s").format(n=number(max(seconds, 1), 0))
+    if seconds < 90 * 60:
+        return _("{n} min").format(n=number(seconds / 60, 0))
+    return _("{n} h").format(n=number(seconds / 3600, 1))
+
+
 def percent(value: float, digits: int = 1) -> str:
     """``0.9914`` as ``99.1%`` or ``99,1%`` (``digits`` decimals)."""
     from babel.numbers import format_percent
