@@ -362,3 +362,19 @@ def test_durations_read_at_a_glance():
         assert duration(5400) == "1,5 h"
     finally:
         set_language("en")
+
+
+def test_no_english_leftovers_in_the_runs_table_and_the_predict_sources():
+    """Issue 27: the runs table's headers read "status / dataset / preset" in Portuguese, and Upload and Send were
+    both "Enviar"."""
+    from core.base.i18n import _, set_language
+
+    set_language("pt_BR")
+    try:
+        for word in ("status", "dataset", "preset", "Preset", "Upload"):
+            assert _(word) != word, word
+        assert _("Upload") not in _("Send my digit") and _("Upload") not in _("Send this photo")
+        said = _("Read as {encoding}, fields separated by a {delimiter}, decimal {decimal}.")
+        assert "decimal {decimal}" not in said  # "decimal ponto" read as nonsense
+    finally:
+        set_language("en")
