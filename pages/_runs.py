@@ -96,6 +96,24 @@ def predicts_rows(run: object) -> bool:
     return task is not None and task.inputs == "rows"
 
 
+def model_labels(runs: list[Run], shipped: Run | None) -> dict[str, str]:
+    """How a model list names each run: its id, data, preset and test score (``"__default__"``: the shipped one)."""
+    labels = {}
+    for r in runs:
+        s = r.summary()
+        data = (s["dataset"] or "MNIST").rstrip("/").rsplit("/", 1)[-1]
+        acc = (_("test acc {acc}").format(acc=percent(s["test_accuracy"])) if s["test_accuracy"] is not None
+               else _("not tested"))  # fmt: skip
+        mae = (r.metrics() or {}).get("mae")
+        if mae is not None:  # a regression on a table
+            acc = _("test MAE {mae}").format(mae=number(mae, 3))
+        labels[r.id] = f"{r.id}: {data}, {s['preset']}, {acc}"
+    if shipped:
+        labels["__default__"] = _("Shipped MNIST model (mnist-fast, test acc {acc})").format(
+            acc=percent((shipped.metrics() or {}).get("accuracy") or 0))  # fmt: skip
+    return labels
+
+
 def usable_runs() -> list:
     """Runs with a checkpoint that finished, stopped or were interrupted, newest first."""
     out = []

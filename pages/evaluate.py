@@ -17,11 +17,11 @@ from core.plots.results import confusion_figure
 from core.plots.style import CHART_CONFIG
 from core.runs.store import Run
 from core.serving.default_model import default_run
-from core.tasks import Evaluation, evaluate_run
+from core.tasks import Evaluation, evaluate_run, proposed_run
 from pages._data import data_status, refresh_data_status
 from pages._i18n import localized_numbers
 from pages._router import ensure_router
-from pages._runs import predicts_rows, served_model, task_of, usable_runs
+from pages._runs import model_labels, predicts_rows, served_model, task_of, usable_runs
 from pages._session import actor, is_presenter
 from pages._table_results import table_evaluation
 
@@ -56,8 +56,11 @@ if shipped:
 if not options:
     st.info(_("No trained model yet: train one on the Train page."))
     st.stop()
-choice = st.selectbox(_("Model"), list(options), key="eval_model",
-                      format_func=lambda k: _("Shipped MNIST model") if k == "__default__" else k)  # fmt: skip
+labels = model_labels(runs, shipped)  # with its data and test accuracy, as on Predict
+proposed = proposed_run(runs, shipped)
+first = "__default__" if proposed is shipped else proposed.id
+choice = st.selectbox(_("Model"), list(options), index=list(options).index(first), key="eval_model",
+                      format_func=labels.get)  # fmt: skip
 run = options[choice]
 ckpt = run.checkpoint()
 if ckpt is None:

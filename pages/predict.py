@@ -22,11 +22,12 @@ from core.plots.style import CHART_CONFIG
 from core.serving import explain, ood
 from core.serving.default_model import default_run
 from core.serving.inference import Probe, apply_probe, prediction_record, predictions_csv
+from core.tasks import proposed_run
 from core.tasks.base import Task
 from pages._data import data_status, folder_samples, mnist_test_digits
 from pages._drawpad import draw_pad
 from pages._router import ensure_router
-from pages._runs import predicts_rows, served_model, usable_runs
+from pages._runs import model_labels, predicts_rows, served_model, usable_runs
 from pages._session import actor, init_state
 from pages._table_results import table_prediction
 
@@ -47,20 +48,11 @@ def pick_model():
     if not options:
         st.error(_("No trained model yet, and the shipped MNIST model is missing. Train one on the Train page."))
         return None
-    labels = {}
-    for r in runs:
-        s = r.summary()
-        data = (s["dataset"] or "MNIST").rstrip("/").rsplit("/", 1)[-1]
-        acc = (_("test acc {acc}").format(acc=percent(s["test_accuracy"])) if s["test_accuracy"] is not None
-               else _("not tested"))  # fmt: skip
-        mae = (r.metrics() or {}).get("mae")
-        if mae is not None:  # a regression on a table
-            acc = _("test MAE {mae}").format(mae=number(mae, 3))
-        labels[r.id] = f"{r.id}: {data}, {s['preset']}, {acc}"
-    if shipped:
-        labels["__default__"] = _("Shipped MNIST model (mnist-fast, test acc {acc})").format(
-            acc=percent(shipped.metrics()["accuracy"]))  # fmt: skip
-    choice = st.selectbox(_("Model"), options, format_func=labels.get, key="predict_model")
+    labels = model_labels(runs, shipped)
+    proposed = proposed_run(runs, shipped)
+    first = "__default__" if proposed is shipped else proposed.id
+    choice = st.selectbox(_("Model"), options, index=options.index(first), format_func=labels.get, key="predict_model",
+                          help=_("Proposed first: the best tested model on the data of the newest run."))  # fmt: skip
     run = shipped if choice == "__default__" else next(r for r in runs if r.id == choice)
     if predicts_rows(run):  # predicted by core.tasks.table.predict from rows, not served as an image model
         return run

@@ -265,3 +265,21 @@ def test_gradcam_follows_the_prediction_unless_the_person_chose(app_dirs, traine
     convs = [name for name in at.selectbox(key="cam_layer").options if name.startswith("conv2d")]
     assert at.selectbox(key="cam_layer").value == convs[-1]  # the last conv layer, not the old choice
     assert not at.exception
+
+
+@pytest.mark.parametrize("name,key", [("predict", "predict_model"), ("evaluate", "eval_model")])
+def test_the_best_model_on_the_newest_runs_data_is_proposed_first(tmp_path, monkeypatch, name, key):
+    """After a race the newest run is its weakest racer: Predict and Evaluate propose the best one, named with its
+    data and test accuracy (issue 27)."""
+    from core.serving.default_model import DEFAULT_RUN_DIR
+
+    monkeypatch.setenv("CNNLAB_RUNS_DIR", str(tmp_path / "runs"))
+    for run_id, accuracy in (("20260101-000001-fast", 0.9955), ("20260101-000002-mlp", 0.92)):  # the mlp is newest
+        shutil.copytree(DEFAULT_RUN_DIR, tmp_path / "runs" / run_id)
+        metrics = json.loads((tmp_path / "runs" / run_id / "metrics.json").read_text())
+        (tmp_path / "runs" / run_id / "metrics.json").write_text(json.dumps({**metrics, "accuracy": accuracy}))
+    at = page(name)
+    model = at.selectbox(key=key)
+    assert model.value == "20260101-000001-fast"  # 99.55%, above the shipped model's 99.14% and the newest 92%
+    assert model.options[0].startswith("20260101-000002-mlp: MNIST, mnist-fast, test acc 92")
+    assert any(o.startswith("20260101-000001-fast: MNIST, mnist-fast, test acc 99.") for o in model.options)

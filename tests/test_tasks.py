@@ -134,3 +134,27 @@ def test_settings_declare_the_tasks_they_apply_to():
         assert isinstance(setting, Setting)
         for name in setting.tasks or ():
             assert name in tasks.TASKS, (setting.name, name)
+
+
+def test_the_model_proposed_first_is_the_best_on_the_data_being_worked_on(tmp_path):
+    """Issue 27: after a race, Predict proposed its weakest racer (trained last); now the best on that data."""
+    from core.serving.default_model import default_run
+
+    root = tmp_path / "runs"
+
+    def run(run_id, accuracy, task="mnist", data="/d/mnist.npz"):
+        path = seed_run(root, run_id, "completed", metrics=None if accuracy is None else {"accuracy": accuracy})
+        config = json.loads((path / "config.json").read_text())
+        (path / "config.json").write_text(json.dumps({**config, "task": task, "data": data}))
+        return Run(path)
+
+    shipped = default_run()  # 99.14% on MNIST
+    mlp, fast = run("3-mlp", 0.92), run("2-fast", 0.989)
+    xray = run("1-xray", 1.0, task="images", data="/d/chest")
+    assert tasks.proposed_run([mlp, fast, xray], shipped) is shipped  # the same data: MNIST, wherever its file is
+    assert tasks.proposed_run([mlp, fast, xray]) is fast  # X-rays score higher, but on other data
+    assert tasks.proposed_run([xray, mlp, fast], shipped) is xray  # working on X-rays now
+    other = run("0-other", 1.0, task="images", data="/d/other")
+    assert tasks.proposed_run([other, xray], shipped) is other  # another folder is other data
+    untested = run("4-new", None)
+    assert tasks.proposed_run([untested], None) is untested and tasks.proposed_run([], shipped) is shipped

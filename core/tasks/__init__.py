@@ -145,6 +145,28 @@ class Job:
         return self.config.run_name()
 
 
+def proposed_run(runs: list[Run], shipped: Run | None = None) -> Run | None:
+    """The model a page proposes first: the best tested run on the data being worked on.
+
+    The data being worked on is the newest run's (its task and dataset; ``runs`` newest first);
+    among the runs on that data, and the shipped model when it learnt the same, the highest test
+    accuracy wins (the newest on a tie). A race's weakest racer, trained last, is not proposed
+    over its winner. No tested run on that data: the newest run; no run: ``shipped``.
+    """
+    if not runs:
+        return shipped
+    newest = runs[0].summary()
+    task = TASKS.get(newest.get("task") or "images")
+    if task is None:
+        return runs[0]
+    candidates = [*runs, *([shipped] if shipped is not None else [])]
+    same = [(r, s) for r in candidates if (s := r.summary()).get("task") == newest.get("task")
+            and task.same_data(s, newest) and isinstance(s.get("test_accuracy"), int | float)]  # fmt: skip
+    if not same:
+        return runs[0]
+    return max(same, key=lambda pair: pair[1]["test_accuracy"])[0]  # max keeps the first (newest) of equals
+
+
 def model_input(run: Run):
     """How ``run``'s model wants its images (:class:`core.serving.inference.ModelInput`)."""
     from core.serving.inference import model_input_for
@@ -168,5 +190,5 @@ def serve(run: Run):
     return served
 
 
-__all__ = ["TASKS", "Evaluation", "Job", "Task", "evaluate", "evaluate_run", "get", "model_input", "of_run", "predict", "prepare_data",
+__all__ = ["TASKS", "Evaluation", "Job", "Task", "evaluate", "evaluate_run", "get", "model_input", "of_run", "predict", "prepare_data", "proposed_run",
            "serve", "train", "validate"]  # fmt: skip

@@ -84,6 +84,10 @@ class Task:
         held_out = cfg.spec.validation_fraction + (0.0 if separate_test or self.separate_test else cfg.test_fraction)
         return max(1, round(n * (1 - held_out)))
 
+    def same_data(self, a: dict, b: dict) -> bool:
+        """Whether two runs of this task (their :meth:`~core.runs.store.Run.summary`) learnt from the same data."""
+        return a.get("dataset") == b.get("dataset")
+
     # ----- training, evaluation, prediction -----------------------------------------------------
 
     def body(self, cfg: TrainConfig, fit=None) -> Body:

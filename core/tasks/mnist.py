@@ -44,6 +44,9 @@ class MnistTask(ImageTask):
             )
         cfg.spec.image_size = SIZE
 
+    def same_data(self, a: dict, b: dict) -> bool:
+        return True  # MNIST is MNIST, wherever its file lives (or Keras's download)
+
     def planned_train_size(self, cfg: TrainConfig, available: int | None, separate_test: bool) -> int | None:
         return super().planned_train_size(cfg, available or TRAIN_SIZE, True)
 
