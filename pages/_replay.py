@@ -18,9 +18,12 @@ from core.plots.style import CHART_CONFIG
 from core.runs.replay_record import Frame, Replay, kernel_change, read_replay, replay_dir, sample_accuracy, shown_epoch
 from core.runs.store import ACTIVE_STATES, Run
 from pages._i18n import localized
+from pages._runs import task_of
 from pages._session import init_state
 
 NO_RECORD = N_("This run has no replay record (it was trained before replays were recorded, or by the API comparison).")
+NO_REPLAY = N_("Replay shows what an image network learns epoch by epoch (its first-layer kernels, sample images and "
+               "confusion matrix); a table's network has none of these: its curves above tell its story.")
 PLAY_SECONDS = 1.0  # one epoch per second while playing
 LIVE_SECONDS = 2.0  # while the run trains, new epochs appear this often (as the curves do)
 GALLERY_COLUMNS = 4  # sample images per row, under the kernels (beside the taller confusion matrix)
@@ -52,6 +55,10 @@ def _section(runs: list[Run]) -> None:
     if state.replay_for != run.id:  # another run: start at its newest epoch, paused
         state.replay_for, state.replay_epoch, state.replay_last, state.replay_play = run.id, None, None, False
     live = run.status().get("status") in ACTIVE_STATES
+    task = task_of(run)
+    if task is not None and not task.replays:
+        st.caption(_(NO_REPLAY))
+        return
     if not live and not replay_dir(run.path).is_dir():  # nothing to play: no button, one line
         st.caption(_(NO_RECORD))
         return

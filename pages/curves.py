@@ -156,7 +156,7 @@ def in_plain_words(runs: list[Run]) -> None:
         with st.container(border=True):
             if len(runs) > 1:
                 st.markdown(f"`{r.id}`")
-            findings = diagnose(r.history(), r.status())
+            findings = diagnose(r.history(), r.status(), r.metrics())
             stopped_early = any(f.kind == "early_stop" for f in findings)
             for f in findings:
                 st.markdown(f"{FINDING_ICONS.get(f.kind, '')} **{f.title}**: {f.evidence}")

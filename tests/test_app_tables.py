@@ -221,6 +221,9 @@ def test_curves_show_mae_for_a_regression_and_compare_two_table_runs(app_runs, t
     assert not at.exception, at.exception
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("MAE (mean absolute error)" in s for s in specs) and not any('"Accuracy"' in s for s in specs)
+    said = [c.value for c in at.caption]  # not "trained before replays were recorded", which was false (issue 27)
+    assert any(c.startswith("Replay shows what an image network learns") for c in said), said
+    assert not any("trained before replays were recorded" in c for c in said)
     at.multiselect(key="curves_selected").set_value([trained["regression"], trained["classification"]]).run()
     assert not at.exception, at.exception
     specs = [c.proto.spec for c in at.get("plotly_chart")]

@@ -460,8 +460,9 @@ def test_a_guess_for_any_other_table_says_why(tmp_path):
     named = read_table(write(tmp_path, "label,x,year\n" + "".join(f"{'ab'[i % 2]},{i * 3 % 7},{2000 + i}\n"
                                                                    for i in range(20))))  # fmt: skip
     assert proposals.propose_target(named) == ("label", "its name says it is what the table predicts")
-    cats = read_table(write(tmp_path, "id,colour,size,weight\n" + "".join(
-        f"{i},{['red', 'blue', 'green'][i % 3]},{['S', 'L'][i % 2]},{i * 1.5}\n" for i in range(20))))  # fmt: skip
-    assert proposals.propose_target(cats) == ("size", "the last column of categories: each row's class")
+    why = "the last column of numbers or categories that is not an id nor a time"
+    dated = read_table(write(tmp_path, "colour,size,year\n" + "".join(
+        f"{['red', 'blue', 'green'][i % 3]},{['S', 'L'][i % 2]},{2007 + i % 3}\n" for i in range(20))))  # fmt: skip
+    assert proposals.propose_target(dated) == ("size", why)  # not the year
     numbers = read_table(write(tmp_path, "a,b,row\n" + "".join(f"{i * 0.5},{i % 4},{i}\n" for i in range(20))))
-    assert proposals.propose_target(numbers) == ("b", "the last column of numbers that is not an id")  # not the id
+    assert proposals.propose_target(numbers) == ("b", why)  # not the id

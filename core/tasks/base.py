@@ -39,6 +39,7 @@ class Task:
     takes_drop: ClassVar[bool] = False  # --drop (columns left out) applies
     fixed_input: ClassVar[tuple[int, int, int] | None] = None  # an input every model of the task has (MNIST's)
     prefills_train: ClassVar[bool] = True  # a curves finding can pre-fill the Train form with its remedy
+    replays: ClassVar[bool] = True  # training records the replay (first-layer kernels, samples, confusion)
 
     # ----- settings and the model ---------------------------------------------------------------
 

@@ -17,14 +17,16 @@ JUMP = 1.5  # training loss growing by this factor from one epoch to the next: l
 FLAT = 0.01  # a relative change below this per epoch is flat
 STILL_HIGH = 0.5  # a final training loss above this share of the first epoch's has barely been learnt
 SLOW_STEP = 0.15  # every epoch's loss fell, none by more than this share: slow and steady
+NOISE = 0.01  # a loss moving by less than this (0.0024 -> 0.0054) is noise, whatever the ratio
+NEAR_BASELINE = 0.5  # a test score that closes less than half the gap from its baseline to perfect
 
 
 @dataclass(frozen=True)
 class Finding:
     """One thing the curves say: ``kind`` for code, ``title``, ``evidence`` and ``advice`` for people."""
 
-    kind: str  # "too_early" | "unreadable" | "diverged" | "lr_too_high" | "overfitting" | "underfitting"
-    #            | "lr_too_low" | "early_stop" | "healthy"
+    kind: str  # "too_early" | "one_pass" | "unreadable" | "diverged" | "near_baseline" | "lr_too_high"
+    #            | "overfitting" | "underfitting" | "lr_too_low" | "early_stop" | "healthy"
     title: str
     evidence: str
     advice: str
@@ -45,14 +47,20 @@ def _n(value: float) -> str:
     return number(value, 4 if abs(value) < 10 else 2)
 
 
-def diagnose(history: list[dict], status: dict | None = None) -> list[Finding]:
+def diagnose(history: list[dict], status: dict | None = None, metrics: dict | None = None) -> list[Finding]:
     """What the history of one run says, most important first (never empty).
 
     Args:
         history: rows of ``history.csv`` (epoch, loss, val_loss, ...), oldest first.
         status: the run's ``status.json`` (for early stopping and divergence), if any.
+        metrics: the run's ``metrics.json``: a table run's test score beside its baseline.
     """
-    status = status or {}
+    status, near = status or {}, _near_baseline(metrics or {})
+    findings = _curves(history, status)
+    return [near, *findings] if near else findings
+
+
+def _curves(history: list[dict], status: dict) -> list[Finding]:
     epochs = [int(e) if e is not None and math.isfinite(e) else i + 1 for i, e in enumerate(_series(history, "epoch"))]
     loss, val = _series(history, "loss"), _series(history, "val_loss")
     bad = next((i for i, v in enumerate(loss) if v is not None and not math.isfinite(v)), None)
@@ -61,6 +69,15 @@ def diagnose(history: list[dict], status: dict | None = None) -> list[Finding]:
         return [Finding("diverged", _("The loss diverged"),
                         _("The training loss stopped being a number at epoch {epoch}.").format(epoch=at),
                         _("Lower the learning rate (try a tenth of it), or add BatchNormalization."))]  # fmt: skip
+    if len(loss) < MIN_EPOCHS and _finished_as_planned(status, len(loss)):
+        acc = _series(history, "val_accuracy")[-1] if history else None
+        score = percent(acc) if acc is not None and math.isfinite(acc) else "-"
+        return [Finding("one_pass", ngettext("Trained in {n} epoch", "Trained in {n} epochs", len(loss)).format(n=len(loss)),
+                        _("Its recipe is {n} epoch(s): validation accuracy {acc}, validation loss {val}. A curve needs "
+                          "{min} epochs to show a trend.").format(n=len(loss), acc=score, min=MIN_EPOCHS,
+                                                                   val=_n(val[-1]) if val and val[-1] is not None else "-"),
+                        _("The Batches view shows how the loss fell inside the epoch; train {min} epochs to read the "
+                          "curves.").format(min=MIN_EPOCHS))]  # fmt: skip
     if len(loss) < MIN_EPOCHS:
         return [Finding("too_early", _("Too early to say"),
                         ngettext("Only {n} epoch so far.", "Only {n} epochs so far.", len(loss)).format(n=len(loss)),
@@ -86,9 +103,37 @@ def diagnose(history: list[dict], status: dict | None = None) -> list[Finding]:
     return findings
 
 
+def _finished_as_planned(status: dict, epochs: int) -> bool:
+    """The run completed every epoch its recipe asked for (a short recipe, not a run still going)."""
+    return status.get("status") == "completed" and status.get("epochs_done") == status.get("epochs") == epochs > 0
+
+
+def _near_baseline(metrics: dict) -> Finding | None:
+    """A table model that barely beats always answering the same (the majority class, or the mean)."""
+    base = metrics.get("baseline")
+    if not isinstance(base, dict):
+        return None
+    acc, base_acc = metrics.get("accuracy"), base.get("accuracy")
+    if isinstance(acc, int | float) and isinstance(base_acc, int | float) and base_acc < 1:
+        if (acc - base_acc) / (1 - base_acc) >= NEAR_BASELINE:
+            return None
+        evidence = _("Test accuracy {acc}, against {base} by always answering {guess}.").format(
+            acc=percent(acc), base=percent(base_acc), guess=base.get("prediction"))
+    elif isinstance(metrics.get("r2"), int | float):
+        if metrics["r2"] >= NEAR_BASELINE:
+            return None
+        evidence = _("Test R² {r2}: always answering the mean scores 0, a perfect model 1.").format(
+            r2=number(metrics["r2"], 2))
+    else:
+        return None
+    return Finding("near_baseline", _("Barely better than guessing"), evidence,
+                   _("Check the column to predict (is it what you meant?), and whether the other columns can say "
+                     "anything about it."))  # fmt: skip
+
+
 def _jumps(epochs: list[int], loss: list[float]) -> Finding | None:
     for i in range(1, len(loss)):
-        if loss[i] > JUMP * loss[i - 1]:
+        if loss[i] > JUMP * loss[i - 1] and loss[i] - loss[i - 1] > NOISE:
             return Finding("lr_too_high", _("Learning rate too high"),
                            _("The training loss jumped from {before} to {after} at epoch {epoch}.").format(
                                before=_n(loss[i - 1]), after=_n(loss[i]), epoch=epochs[i]),
@@ -101,7 +146,7 @@ def _overfitting(epochs: list[int], loss: list[float], val: list[float]) -> Find
     rises = 0
     while best + rises + 1 < len(val) and val[best + rises + 1] > val[best + rises]:
         rises += 1
-    if rises < RISE_EPOCHS or loss[-1] >= loss[best]:
+    if rises < RISE_EPOCHS or loss[-1] >= loss[best] or val[best + rises] - val[best] <= NOISE:
         return None
     evidence = ngettext(
         "val_loss rose {n} epoch in a row after epoch {epoch} ({best} to {last}) while loss kept falling ({l0} to {l1}).",

@@ -16,6 +16,7 @@ from core.base.errors import InputError
 from core.base.i18n import N_, _, percent
 from core.models.specs import LayerSpec, ModelSpec
 from core.tasks import get, validate
+from core.teaching.diagnosis import MIN_EPOCHS
 from core.training.augment import AUGMENTATIONS
 from core.training.config import SETTING, TrainConfig
 
@@ -86,8 +87,17 @@ def _regularise(cfg: TrainConfig) -> tuple[ModelSpec, str] | None:
     return dataclasses.replace(spec, layers=layers), change
 
 
+def _enough_epochs_for_curves(cfg: TrainConfig) -> tuple[ModelSpec, str] | None:
+    """A one-pass recipe trained for the epochs a curve needs (:data:`core.teaching.diagnosis.MIN_EPOCHS`)."""
+    spec = cfg.spec
+    if spec.epochs >= MIN_EPOCHS:
+        return None
+    return dataclasses.replace(spec, epochs=MIN_EPOCHS), _("Epochs: {old} -> {new}").format(old=spec.epochs,
+                                                                                             new=MIN_EPOCHS)
+
+
 # finding kind -> (button label, the change); kinds absent here ("healthy" with early stopping,
-# "early_stop", "too_early", "unreadable") have nothing to change.
+# "early_stop", "too_early", "unreadable", "near_baseline") have nothing to change.
 RULES: dict[str, tuple[str, Callable[[TrainConfig], tuple[ModelSpec, str] | None]]] = {
     "diverged": (N_("Train again with a much lower learning rate"), _lower_rate(LR_DOWN_DIVERGED)),
     "lr_too_high": (N_("Train again with a lower learning rate"), _lower_rate(LR_DOWN)),
@@ -95,6 +105,7 @@ RULES: dict[str, tuple[str, Callable[[TrainConfig], tuple[ModelSpec, str] | None
     "underfitting": (N_("Train again with a higher learning rate"), _higher_rate),
     "overfitting": (N_("Train again with more regularisation"), _regularise),
     "healthy": (N_("Train again for longer"), _more_epochs),
+    "one_pass": (N_("Train again for 3 epochs, to see the curves"), _enough_epochs_for_curves),
 }
 
 

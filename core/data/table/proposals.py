@@ -21,6 +21,7 @@ MAX_CLASSES = 100
 MAX_CLASSES_LISTED = 10  # small classes named in the message
 ID_NAMES = frozenset({"id", "index", "unnamed: 0", "row", "rowid", "row_id", "#"})  # compared lower-case
 TARGET_NAMES = frozenset({"target", "label", "labels", "class", "y", "outcome", "species", "diagnosis", "result"})
+TIME_NAMES = frozenset({"year", "month", "day", "date", "time", "timestamp", "week"})  # when, not what: rarely a target
 DECLARED_TARGETS = Path(__file__).resolve().parents[2] / "assets" / "tables" / "targets.json"  # the shipped tables'
 
 
@@ -41,8 +42,8 @@ def propose_target(table: Table, declared: str | None = None) -> tuple[str, str]
     """The column a person would most likely predict, and why (shown beside the choice).
 
     In order: the table's declared target (a shipped table's); a column named like a target
-    (``TARGET_NAMES``: target, label, class, species...); the last column of categories with 2 to
-    ``MAX_CLASSES`` classes; the last number column that is not an id; the last column.
+    (``TARGET_NAMES``: target, label, class, species...); the last number or category column that
+    is not an id nor named like a time (``TIME_NAMES``: penguins.csv ends with ``year``); the last column.
     """
     names = [c.name for c in table.columns]
     if declared in names:
@@ -53,11 +54,8 @@ def propose_target(table: Table, declared: str | None = None) -> tuple[str, str]
         if col.name.strip().lower() in TARGET_NAMES:
             return col.name, _("its name says it is what the table predicts")
     for col in reversed(usable):
-        if col.kind == "category" and 2 <= col.distinct <= MAX_CLASSES:
-            return col.name, _("the last column of categories: each row's class")
-    for col in reversed(usable):
-        if col.kind == "number":
-            return col.name, _("the last column of numbers that is not an id")
+        if col.kind in ("number", "category") and col.name.strip().lower() not in TIME_NAMES:
+            return col.name, _("the last column of numbers or categories that is not an id nor a time")
     return names[-1], _("the last column")
 
 

@@ -34,6 +34,7 @@ class TableTask(Task):
     form_skips = frozenset({"target", "table_task", "drop", "output_activation", "loss"})
     takes_drop = True
     prefills_train = False  # the pre-filled Train form knows image data only
+    replays = False  # no kernels nor sample images to replay: the curves tell a table run's story
 
     def validate(self, cfg: TrainConfig) -> list[str]:
         from core.tasks.table.data import validate_table  # reads the CSV
