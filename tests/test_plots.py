@@ -68,3 +68,11 @@ def test_boxed_keeps_one_cell_visible_on_a_large_map():
     rows, cols = np.nonzero(edge)
     assert rows.max() - rows.min() + 1 >= 512 // 12 and cols.max() - cols.min() + 1 >= 512 // 12
     assert rows.min() <= 200 <= rows.max() and cols.min() <= 300 <= cols.max()  # centred on the cell
+
+
+def test_a_negative_zero_product_reads_0_not_minus_0():
+    """A negative kernel weight times a black pixel is -0.0: the Learn grid wrote "-0" (issue 27)."""
+    products = np.array([[-1.0, 0.5], [2.0, 1.0]]) * np.array([[0.0, 1.0], [0.5, 0.0]])
+    assert np.signbit(products[0, 0])  # -0.0 indeed
+    text = grids.number_grid(products, "patch x kernel").data[0].text
+    assert text[0][0] == "0" and text[1][1] == "0" and text[1][0] == "1"

@@ -17,7 +17,8 @@ def _grid_trace(values: np.ndarray, diverging: bool, mask, value_range, digits: 
     kh, kw = values.shape
     # Three significant digits ("-1", "0.15", "0.306"): short enough for narrow cells on a projector.
     point = separators()[0]  # "0.15" or "0,15"
-    text = [[f"{v:.{digits + 1}g}".replace(".", point) for v in row] for row in values]
+    # + 0.0 turns -0.0 (a negative kernel weight times a black pixel) into 0: "-0" reads as an error
+    text = [[f"{v + 0.0:.{digits + 1}g}".replace(".", point) for v in row] for row in values]
     if mask is not None:
         text = [[t if mask[i, j] else "pad" for j, t in enumerate(row)] for i, row in enumerate(text)]
     if value_range is not None:
