@@ -153,7 +153,12 @@ def _show_predictions(result, key: str) -> None:
         + (", " + ngettext("{m} row could not be used", "{m} rows could not be used", len(result.problems)).format(
             m=number(len(result.problems))) if result.problems else "")
     )  # fmt: skip
-    st.dataframe(result.frame, hide_index=True, width="stretch", key=f"{key}_frame")
+    frame = result.frame
+    probabilities = [c for c in frame.columns if c.startswith("p(") and c.endswith(")")]
+    first = ["prediction", *probabilities, "problem"]  # what was asked first: a wide table cuts its right side
+    frame = frame[[c for c in first if c in frame.columns] + [c for c in frame.columns if c not in first]]
+    st.dataframe(localized_numbers(frame, percents=probabilities), hide_index=True, width="stretch",
+                 key=f"{key}_frame")  # 0.0000006 reads as 0.0% (the CSV keeps every digit)
     if result.problems:
         st.warning(_("Rows the model could not use (row numbers as in the file, the header is row 1):"),
                    icon=":material/warning:")  # fmt: skip
