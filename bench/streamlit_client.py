@@ -175,6 +175,8 @@ class StreamlitClient:
             elif kind == "delta":
                 path = tuple(msg.metadata.delta_path)
                 touched.add(path)
+                if msg.delta.WhichOneof("type") == "add_block":  # a block where an element was: that one is gone
+                    self.page_elements.pop(path, None)
                 if msg.delta.WhichOneof("type") == "new_element":
                     element = msg.delta.new_element
                     etype = element.WhichOneof("type")
