@@ -10,7 +10,7 @@ from core.base.i18n import _, number, percent
 from core.base.storage import read_text_tail
 from core.plots.curves import Curve, curves_figure
 from core.plots.style import CHART_CONFIG
-from core.runs.progress import early_stop_epoch, progress, stop_words
+from core.runs.progress import early_stop_epoch, phase_text, progress, stop_words
 from core.runs.schema import class_names
 from core.runs.store import Run, RunStore
 from core.tasks.base import Task
@@ -34,8 +34,9 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     if state == "queued":
         where = _("number {n} in the queue").format(n=queue_pos) if queue_pos else _("starting")
         st.info(_("**{run}** is waiting: {where}.").format(run=run.id, where=where), icon=icon)
-    elif state == "running" and progress(st_) is None:
-        st.info(_("**{run}** is loading its data and building the model...").format(run=run.id), icon=icon)
+    elif state == "running" and progress(st_) is None:  # before the first batch: what it is doing, in words
+        doing = phase_text(st_) or _("loading its data and building the model...")
+        st.info(f"**{run.id}**: {doing}", icon=icon)
     elif state == "running":
         p = progress(st_)
         st.progress(p.fraction, p.text())

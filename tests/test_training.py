@@ -180,3 +180,29 @@ def test_bad_data_fails_the_run_with_its_reason(tmp_path):
     run = RunStore(tmp_path / "runs").get(result["run_id"])
     assert run.status()["status"] == "failed"
     assert read_csv(run.path / "history.csv") == []
+
+
+def test_every_phase_of_a_run_is_written_in_order_and_said_in_words(mnist_npz, tmp_path, monkeypatch):
+    """Issue 27: 26 s at "batch 430/430, about 0 s left" while "I don't know" was calibrated, with nothing saying so."""
+    from core.runs import store
+    from core.runs.progress import phase_text, progress
+    from core.runs.schema import PHASES
+
+    phases = []
+    original = store.Run.update_status
+
+    def spy(self, **fields):
+        if "phase" in fields and (not phases or phases[-1] != fields["phase"]):
+            phases.append(fields["phase"])
+        return original(self, **fields)
+
+    monkeypatch.setattr(store.Run, "update_status", spy)
+    assert _mlp(mnist_npz, tmp_path, epochs=2)["status"] == "completed"
+    assert phases == ["starting", "loading", "building", "tracing", "training", "validating", "training", "validating",
+                      "testing", "calibrating"]  # fmt: skip
+    assert all(p in PHASES for p in phases)
+    assert phase_text({"phase": "loading"}) == "Loading and checking the data..."
+    running = {"status": "running", "epoch": 2, "epochs": 2, "batch": 30, "steps_per_epoch": 30, "elapsed": 9.0}
+    assert progress({**running, "phase": "calibrating"}).text() == 'Calibrating "I don\'t know" on the validation images...'
+    assert progress({**running, "phase": "validating"}).text() == "Epoch 2/2: checking the validation images..."
+    assert progress({**running, "phase": "training"}).text().startswith("Epoch 2/2, batch 30/30: 9 s")

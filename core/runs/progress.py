@@ -7,10 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.base.i18n import _, number
+from core.base.i18n import N_, _, number
 from core.runs.schema import STOP_REASONS
 
 MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
+
+
+# What each phase of a run is doing, in words (core.runs.schema.PHASES); "training" is the epoch and batch.
+PHASE_WORDS = {
+    "starting": N_("Starting: loading TensorFlow..."),
+    "loading": N_("Loading and checking the data..."),
+    "building": N_("Building the model..."),
+    "tracing": N_("Compiling the training step: the first batch takes longer..."),
+    "validating": N_("Epoch {epoch}/{epochs}: checking the validation images..."),
+    "testing": N_("Testing the best checkpoint on the test set..."),
+    "calibrating": N_("Calibrating \"I don't know\" on the validation images..."),
+}
 
 
 @dataclass
@@ -22,14 +34,23 @@ class Progress:
     steps: int
     elapsed: float  # seconds since fit began
     eta: float | None  # seconds left, None when too early to say
+    phase: str = "training"  # core.runs.schema.PHASES
 
     def text(self) -> str:
+        if self.phase in PHASE_WORDS:  # after the batches: validation, test, calibration say what they do
+            return _(PHASE_WORDS[self.phase]).format(epoch=self.epoch, epochs=self.epochs)
         text = _("Epoch {epoch}/{epochs}, batch {batch}/{steps}: {elapsed} s").format(
             epoch=self.epoch, epochs=self.epochs, batch=self.batch, steps=self.steps, elapsed=number(self.elapsed, 0)
         )
         if self.eta is not None:
             text += _(", about {seconds} s left").format(seconds=number(self.eta, 0))
         return text  # fmt: skip
+
+
+def phase_text(status: dict) -> str | None:
+    """What a running run is doing before its batches start, in words (None: no phase recorded)."""
+    phase = status.get("phase")
+    return _(PHASE_WORDS[phase]).format(epoch="-", epochs="-") if phase in PHASE_WORDS else None
 
 
 def progress(status: dict) -> Progress | None:
@@ -43,7 +64,8 @@ def progress(status: dict) -> Progress | None:
     fraction = min(((epoch - 1) + batch / steps) / epochs, 1.0)
     elapsed = max(float(status.get("elapsed") or 0.0), 0.0)
     eta = elapsed / fraction * (1 - fraction) if fraction > MIN_FRACTION_FOR_ETA else None
-    return Progress(fraction, epoch, epochs, batch, steps, elapsed, eta)
+    phase = status.get("phase") if isinstance(status.get("phase"), str) else "training"
+    return Progress(fraction, epoch, epochs, batch, steps, elapsed, eta, phase)
 
 
 def early_stop_epoch(status: dict) -> int | None:

@@ -19,6 +19,8 @@ STOP_REASONS = {  # stop_reason in status.json -> words for people
     "max_seconds": N_("time budget reached"),
     "nan": N_("the loss diverged"),
 }
+# What a running run is doing (status.json "phase"), in the order a run goes through them.
+PHASES = ("starting", "loading", "building", "tracing", "training", "validating", "testing", "calibrating")
 SHOWN_ONLY = (N_("damaged"), N_("unknown"))  # states a reader shows but no writer writes
 TEXT_LIMIT = 10_000  # characters of any one text field shown
 
@@ -28,7 +30,7 @@ STATUS: dict[str, tuple] = {
     "steps_per_epoch": (int,), "elapsed": _NUM, "epochs_done": (int,), "best_val_accuracy": _NUM,
     "best_epoch": (int,), "train_seconds": _NUM, "test_accuracy": _NUM, "error": (str,), "stop_reason": (str,),
     "stop_message": (str,), "created": (str,), "updated": (str,), "started": (str,), "ended": (str,),
-    "launched": (str,), "test_mae": _NUM, "test_r2": _NUM,
+    "launched": (str,), "test_mae": _NUM, "test_r2": _NUM, "phase": (str,),
 }  # fmt: skip
 CONFIG: dict[str, tuple] = {
     "task": (str,), "preset": (str,), "data": (str,), "name": (str,), "created": (str,), "run_id": (str,),

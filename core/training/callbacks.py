@@ -41,17 +41,26 @@ def make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds: 
             self.epochs_done = 0
             self.epoch = 0
             self.batch = 0  # batches done in the current epoch
+            self.phase = "tracing"  # core.runs.schema.PHASES: the first batch builds the training graph
 
         def on_train_begin(self, logs=None):
             self.t0 = self.last_status = time.time()
             self.step = 0
+            run.update_status(phase="tracing")
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch, self.batch = epoch + 1, 0
             self.t_epoch = time.time()
+            if self.step:  # after the first epoch's validation: say at once that it trains again
+                self.phase = "training"
+                self._status()
+
+        def on_test_begin(self, logs=None):  # fit's validation pass, after an epoch's last batch
+            self.phase = "validating"
+            self._status()
 
         def _status(self, **extra):
-            run.update_status(status="running", epoch=self.epoch, epochs=epochs, batch=self.batch,
+            run.update_status(status="running", phase=self.phase, epoch=self.epoch, epochs=epochs, batch=self.batch,
                               steps_per_epoch=steps_per_epoch, elapsed=round(time.time() - self.t0, 2),
                               epochs_done=self.epochs_done, best_val_accuracy=self.best_val_accuracy,
                               best_epoch=self.best_epoch, **extra)  # fmt: skip
@@ -77,7 +86,8 @@ def make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds: 
                 append_csv(run.path / "batches.csv", {"epoch": self.epoch, "batch": self.batch, "step": self.step,
                            "loss": _r(loss), "accuracy": _r(logs.get("accuracy")),
                            "seconds": round(time.time() - self.t0, 3)}, BATCH_FIELDS)  # fmt: skip
-            if time.time() - self.last_status >= STATUS_EVERY_SECONDS:
+            if self.step == 1 or time.time() - self.last_status >= STATUS_EVERY_SECONDS:
+                self.phase = "training"  # the first batch is done: the graph is built
                 self.last_status = time.time()
                 self._status()
 

@@ -40,7 +40,8 @@ def train_run(
     """
     if run is None:
         run = RunStore(runs_dir).create(cfg.run_name(), cfg.to_dict())
-    run.update_status(status="running", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()), started=now_iso())
+    run.update_status(status="running", phase="starting", pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()),
+                      started=now_iso())  # fmt: skip
     _stop_on_sigterm(run)
     result = {"run_id": run.id, "run_dir": str(run.path.resolve()), "status": "running", "epochs": 0,
               "train_seconds": None, "test_accuracy": None, "best_val_accuracy": None}  # fmt: skip

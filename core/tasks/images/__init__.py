@@ -46,6 +46,7 @@ class ImageTask(Task):
         from core.base.storage import write_json_atomic
 
         def body(run: Run, result: dict) -> dict:
+            run.update_status(phase="loading")
             data = self.prepare_data(cfg, run.log)
             for note in data.notes:
                 run.log(f"note: {note}")

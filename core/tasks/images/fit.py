@@ -37,6 +37,7 @@ def fit_and_test(cfg: TrainConfig, run: Run, data: PreparedData, result: dict) -
     seed_everything(cfg.seed)
     batch = spec.batch_size * placement.replicas  # spec.batch_size is per replica; the dataset yields global batches
     steps = math.ceil(len(data.y_train) / batch)
+    run.update_status(phase="building")
     summary = record_model(run, cfg, data, steps, distribute=placement.record(spec.batch_size))
     run.log(placement.describe(spec.batch_size))
     notes: list[str] = []
@@ -88,10 +89,12 @@ def finish_fit(run: Run, model, data: PreparedData, cfg: TrainConfig, progress, 
         return failure
     from core.metrics.classes import evaluate_model
 
+    run.update_status(phase="testing")
     tested, checkpoint = best_model(run, model)
     metrics = evaluate_model(tested, data.x_test, data.y_test, data.class_names, cfg.spec.loss)
     metrics["checkpoint"] = checkpoint.name
     write_json_atomic(run.path / "metrics.json", metrics)
+    run.update_status(phase="calibrating")
     _calibrate_ood(run, tested, data, checkpoint)
     out = finish(run, progress, result, metrics["accuracy"])
     run.log(f"{out['status']}: test accuracy {metrics['accuracy']:.4f} on {metrics['n']} images ({checkpoint.name}), "

@@ -32,6 +32,7 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
     """
     from core.training.distribute import default_record  # tables train on the default strategy
 
+    run.update_status(phase="loading")
     data = prepare_table(cfg, run.log)
     for note in data.notes:
         run.log(f"note: {note}")
@@ -39,6 +40,7 @@ def fit_table(cfg: TrainConfig, run: Run, result: dict) -> dict:
     spec, features = cfg.spec, data.features
     seed_everything(cfg.seed)
     steps = math.ceil(len(data.train) / spec.batch_size)
+    run.update_status(phase="building")
     model = build_table_model(spec.layers, features, name=spec.name)
     compile_table_model(model, spec, features.task, steps)
     baseline = _baseline(data)
@@ -72,6 +74,7 @@ def _baseline(data: TablePrepared):
 
 def _test(run: Run, model, data: TablePrepared, baseline, progress, result: dict) -> dict:
     """Scores the best checkpoint (else ``model``) on the test rows and writes metrics.json and the status."""
+    run.update_status(phase="testing")
     tested, checkpoint = best_model(run, model)
     features = data.features
     outputs = tested.predict(make_dataset(to_inputs(data.x("test"), features), batch_size=VALIDATION_BATCH),
