@@ -83,6 +83,19 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
             st.code(read_text_tail(log) or _("(empty)"), language="text")
 
 
+def machine_speed() -> tuple[float, int]:
+    """This machine's measured over estimated epoch time, and how many finished runs say so (see
+    :func:`core.training.estimate.machine_factor`); read again at most every 30 s."""
+    return _machine_speed(str(RunStore().root.resolve()))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _machine_speed(root: str) -> tuple[float, int]:
+    from core.training.estimate import machine_factor
+
+    return machine_factor(root)
+
+
 def task_of(run: Run) -> Task | None:
     """The run's task (:mod:`core.tasks`), or None for a task this version does not know."""
     try:

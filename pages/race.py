@@ -35,7 +35,7 @@ from core.training import TrainConfig, presets_for
 from pages._data import data_status, warn_no_mnist
 from pages._i18n import localized
 from pages._router import ensure_router
-from pages._runs import STATUS_ICONS
+from pages._runs import STATUS_ICONS, machine_speed
 from pages._session import actor, init_state, is_presenter
 from pages._sidebar import refresh_active_runs
 
@@ -157,7 +157,7 @@ def preview(configs: list[TrainConfig], data: dict) -> None:
         n = task.planned_train_size(cfg, data["n"], True)  # MNIST's is known before loading; a folder's is not
         if n is not None:
             each = cores_each(plan, len(machine_cpus()), len(configs))
-            per_epoch = estimate_for_share(summary.total_macs, n, cfg.spec.batch_size, each)
+            per_epoch = estimate_for_share(summary.total_macs, n, cfg.spec.batch_size, each) * machine_speed()[0]
             row[_("estimated s per epoch")] = number(per_epoch, 1)
             seconds.append(per_epoch * cfg.spec.epochs)
         rows.append(row)

@@ -41,7 +41,7 @@ from pages._i18n import localized, localized_numbers
 from pages._prefill import KEY as PREFILL_KEY
 from pages._prefill import back_to_preset, clear_prefill, prefill_for, select_prefill
 from pages._router import ensure_router
-from pages._runs import render_run_progress
+from pages._runs import machine_speed, render_run_progress
 from pages._session import actor, init_state
 from pages._settings_form import NOT_USED, layer_table_config, settings_form
 from pages._sidebar import refresh_active_runs
@@ -362,15 +362,19 @@ def time_estimate(cfg: TrainConfig, summary: ModelSummary, data: dict) -> None:
     n = tasks.get(cfg.task).planned_train_size(cfg, data["n"], data["separate_test"])
     if n is None:
         return
-    est = estimate_epoch_seconds(summary.total_macs, n, cfg.spec.batch_size)
+    factor, learnt = machine_speed()  # how this machine's finished runs compared with the arithmetic
+    est = estimate_epoch_seconds(summary.total_macs, n, cfg.spec.batch_size) * factor
+    how = (ngettext("An estimate from multiply-adds, corrected by {n} finished run on this machine; not a timing.",
+                    "An estimate from multiply-adds, corrected by {n} finished runs on this machine; not a timing.",
+                    learnt).format(n=learnt) if learnt
+           else _("An estimate from multiply-adds, calibrated on a 2-core CPU until a run finishes here; not a timing."))  # fmt: skip
     st.caption(
         ngettext("Estimated **{seconds} s per epoch** on {n} training images (about {total} for {epochs} epoch, less "
-                 "if early stopping fires). An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing.",
+                 "if early stopping fires).",
                  "Estimated **{seconds} s per epoch** on {n} training images (about {total} for {epochs} epochs, less "
-                 "if early stopping fires). An estimate from multiply-adds, calibrated on a 2-core CPU; not a timing.",
-                 cfg.spec.epochs).format(
+                 "if early stopping fires).", cfg.spec.epochs).format(
             seconds=number(est, 0 if est >= 10 else 1), n=number(n), total=duration(est * cfg.spec.epochs),
-            epochs=cfg.spec.epochs)
+            epochs=cfg.spec.epochs) + " " + how
     )  # fmt: skip
 
 
