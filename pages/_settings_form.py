@@ -47,7 +47,7 @@ def setting_widget(container, s: Setting, value: Any, key: str, disabled: bool =
         return container.number_input(label, int(s.lo), int(s.hi), None if value is None else int(value), step=1,
                                       key=key, help=help_text, disabled=disabled)  # fmt: skip
     return container.number_input(label, float(s.lo), float(s.hi), None if value is None else float(value),
-                                  step=_step(value, s), format="%.4g", key=key, help=help_text,
+                                  step=_step(value, s), format="%.3g", key=key, help=help_text,
                                   disabled=disabled)  # fmt: skip
 
 
