@@ -227,14 +227,17 @@ async def open_join(url: str, n: int, room: Tally, gate: asyncio.Semaphore):
 
 
 async def phone(client: StreamlitClient, pad, n: int, every: float, start: float, until: float, room: Tally,
-                strokes: list) -> None:  # fmt: skip
-    """One digit every ``every`` seconds from a random offset: two strokes, Send, the answer."""
+                strokes: list, digits: int = 0) -> None:  # fmt: skip
+    """One digit every ``every`` seconds from a random offset: two strokes, Send, the answer.
+
+    ``digits`` > 0: the phone stops after that many answered digits (``until`` is then a deadline).
+    """
     who = f"phone {n}"
     try:
         next_at = start + random.uniform(0, every)  # phones do not all start at once
         while True:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-            if time.monotonic() >= until:
+            if time.monotonic() >= until or (digits and room.phone_digits[n] >= digits):
                 break
             next_at += every
             digit = random.randrange(10)
@@ -290,14 +293,15 @@ async def answer(client: StreamlitClient, sent: RunResult, digit: int, room: Tal
     return not failed and not result.exceptions
 
 
-async def wall(client: StreamlitClient, until: float, room: Tally) -> None:
-    """The projector: the Wall page (opened already, or now), then its fragment's auto reruns until ``until``."""
+async def wall(client: StreamlitClient, until: list[float], room: Tally) -> None:
+    """The projector: the Wall page (opened already, or now), then its fragment's auto reruns until ``until[0]``
+    (a list: the phones may end sooner, and then the wall follows a few more refreshes, not the whole window)."""
     try:
         if client.ws is None:
             await client.connect()
             first = await client.rerun()
             room.errors += [f"wall: {e}" for e in first.exceptions]
-        while time.monotonic() < until:
+        while time.monotonic() < until[0]:
             if not client.auto_reruns:
                 await asyncio.sleep(0.2)
                 continue
@@ -435,6 +439,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=100, help="phones on Join")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between one phone's digits")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the room keeps drawing")
+    parser.add_argument("--digits", type=int, default=0,
+                        help="each phone stops after this many answered digits (0: draw for --seconds); with it, "
+                             "--seconds is a deadline, not a window (tests wait on a condition, not a clock)")  # fmt: skip
     parser.add_argument("--reconnect-flood", action="store_true", help="add an attacker reconnecting and submitting")
     parser.add_argument("--upload-flood", action="store_true", help="add an attacker uploading large files")
     parser.add_argument("--upload-mb", type=float, default=40.0, help="size of each upload-flood file")
@@ -492,8 +499,10 @@ async def measure(server, room_path: Path, args: argparse.Namespace) -> dict:
     bench0 = time.process_time()
     t0 = time.monotonic()
     until = t0 + args.seconds
-    wall_task = asyncio.create_task(wall(wall_client, until + 3, room))
-    phone_jobs = [phone(c, pad, n, args.every, t0, until, room, strokes) for n, (c, pad) in enumerate(phones) if c]
+    wall_until = [until + 3]
+    wall_task = asyncio.create_task(wall(wall_client, wall_until, room))
+    phone_jobs = [phone(c, pad, n, args.every, t0, until, room, strokes, args.digits)
+                  for n, (c, pad) in enumerate(phones) if c]  # fmt: skip
     attackers: dict[str, dict] = {name: {} for name in ATTACKER_ADDRESSES if getattr(args, name)}
     attack = {
         "reconnect_flood": lambda out: reconnect_flood(server.url, until, room, strokes, out),
@@ -513,6 +522,7 @@ async def measure(server, room_path: Path, args: argparse.Namespace) -> dict:
 
     sampler = asyncio.create_task(sample_rss())
     await asyncio.gather(*phone_jobs)
+    wall_until[0] = min(wall_until[0], time.monotonic() + 3)  # phones done early (--digits): a few more refreshes
     if attack_tasks:  # an attacker's last request may hang on a loaded server: it stops with the phones
         _done, pending = await asyncio.wait(attack_tasks, timeout=max(0.0, until - time.monotonic()) + 1)
         for task in pending:

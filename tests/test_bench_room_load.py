@@ -11,8 +11,9 @@ from bench.room_load import main_async, parse_args, phone_address, wall_delays
 
 @pytest.fixture(scope="module")
 def two_phones() -> dict:
-    """2 phones, each from its own address, drawing for 12 s while the wall is open."""
-    return asyncio.run(main_async(parse_args(["--sessions", "2", "--every", "4", "--seconds", "12"])))
+    """2 phones, each from its own address, drawing until each has one digit answered (a deadline of 180 s, not a
+    fixed window: under load a 12 s window left a phone without a digit) while the wall is open."""
+    return asyncio.run(main_async(parse_args(["--sessions", "2", "--every", "4", "--digits", "1", "--seconds", "180"])))
 
 
 def test_two_phones_and_a_wall_over_the_websocket_protocol(two_phones):
