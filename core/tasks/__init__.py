@@ -155,13 +155,13 @@ def proposed_run(runs: list[Run], shipped: Run | None = None) -> Run | None:
     """
     if not runs:
         return shipped
-    newest = runs[0].summary()
+    candidates = [(r, r.summary()) for r in [*runs, *([shipped] if shipped is not None else [])]]  # read once each
+    newest = candidates[0][1]
     task = TASKS.get(newest.get("task") or "images")
     if task is None:
         return runs[0]
-    candidates = [*runs, *([shipped] if shipped is not None else [])]
-    same = [(r, s) for r in candidates if (s := r.summary()).get("task") == newest.get("task")
-            and task.same_data(s, newest) and isinstance(s.get("test_accuracy"), int | float)]  # fmt: skip
+    same = [(r, s) for r, s in candidates if s.get("task") == newest.get("task") and task.same_data(s, newest)
+            and isinstance(s.get("test_accuracy"), int | float)]  # fmt: skip
     if not same:
         return runs[0]
     return max(same, key=lambda pair: pair[1]["test_accuracy"])[0]  # max keeps the first (newest) of equals
