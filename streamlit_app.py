@@ -8,11 +8,13 @@ from pages._i18n import init_language, language_switch
 from pages._router import app_icon, keep_jobs_moving, routed, warm_up
 from pages._session import configure_access, is_presenter, presenter_box
 from pages._sidebar import render_sidebar_status
+from pages._style import apply_style
 
 _server.install()  # once per process: no Keras clean-up per rerun, upload caps, allowed hosts
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
+apply_style()
 init_language()  # from the link (?lang=pt-BR), the session or the browser
 configure_access()  # who is the presenter (a key, or alone on localhost); takes ?key= from the link
 

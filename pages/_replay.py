@@ -22,8 +22,10 @@ from pages._runs import task_of
 from pages._session import init_state
 
 NO_RECORD = N_("This run has no replay record (it was trained before replays were recorded, or by the API comparison).")
-NO_REPLAY = N_("Replay shows what an image network learns epoch by epoch (its first-layer kernels, sample images and "
-               "confusion matrix); a table's network has none of these: its curves above tell its story.")
+NO_REPLAY = N_(
+    "Replay shows what an image network learns epoch by epoch (its first-layer kernels, sample images and "
+    "confusion matrix); a table's network has none of these: its curves above tell its story."
+)
 PLAY_SECONDS = 1.0  # one epoch per second while playing
 LIVE_SECONDS = 2.0  # while the run trains, new epochs appear this often (as the curves do)
 GALLERY_COLUMNS = 4  # sample images per row, under the kernels (beside the taller confusion matrix)

@@ -157,8 +157,9 @@ def _show_predictions(result, key: str) -> None:
     probabilities = [c for c in frame.columns if c.startswith("p(") and c.endswith(")")]
     first = ["prediction", *probabilities, "problem"]  # what was asked first: a wide table cuts its right side
     frame = frame[[c for c in first if c in frame.columns] + [c for c in frame.columns if c not in first]]
-    st.dataframe(localized_numbers(frame, percents=probabilities), hide_index=True, width="stretch",
-                 key=f"{key}_frame")  # 0.0000006 reads as 0.0% (the CSV keeps every digit)
+    st.dataframe(
+        localized_numbers(frame, percents=probabilities), hide_index=True, width="stretch", key=f"{key}_frame"
+    )  # 0.0000006 reads as 0.0% (the CSV keeps every digit)
     if result.problems:
         st.warning(_("Rows the model could not use (row numbers as in the file, the header is row 1):"),
                    icon=":material/warning:")  # fmt: skip

@@ -184,9 +184,7 @@ def charts() -> None:
     smoothing = st.session_state.curves_smoothing
     by_epoch = st.session_state.curves_view == "epochs"
     if by_epoch:
-        curves = [
-            Curve(r.id, r.history(), r.status().get("best_epoch"), early_stop_epoch(r.status())) for r in fresh
-        ]
+        curves = [Curve(r.id, r.history(), r.status().get("best_epoch"), early_stop_epoch(r.status())) for r in fresh]
     else:
         curves = [Curve(r.id, r.batches()) for r in fresh]
     if not any(c.rows for c in curves):

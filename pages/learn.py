@@ -6,11 +6,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.base.errors import InputError
 from core.base.i18n import N_, _, number
 from core.plots.grids import number_grid, number_grids
 from core.plots.pictures import boxed, crop_around, diverging_rgb, enlarge, gray_rgb, symmetric_limit
 from core.teaching import filters
-from core.teaching.learn import LayerSettings, Pipeline, feature_bank, kernel_start, next_cell, run_pipeline
+from core.teaching.learn import (
+    LayerSettings,
+    Pipeline,
+    feature_bank,
+    kernel_start,
+    kernel_text,
+    next_cell,
+    parse_kernel,
+    run_pipeline,
+)  # fmt: skip
 from pages._data import data_status, folder_samples, load_path, load_upload, mnist_test_digits
 from pages._i18n import localized
 from pages._router import ensure_router
@@ -27,8 +37,8 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 # Every session key this page owns, in one place. DEFAULTS: the keys read before (or without) a
 # widget, with their defaults. WIDGET_KEYS: keys of widgets and charts that start themselves (a
-# default here would fight the widget's own). The custom kernel's form and table add
-# learn_kernel_form_<size>_<preset> and learn_editor_<size>_<preset>.
+# default here would fight the widget's own). The custom kernel's form and cells add
+# learn_kernel_form_<size>_<preset> and learn_cell_<size>_<preset>_<row>_<col>.
 DEFAULTS = {
     "learn_source": "Test card",
     "learn_card_size": 128,
@@ -140,27 +150,31 @@ def pick_kernel() -> tuple[np.ndarray | None, str]:
     size = CUSTOM[choice]
     last = st.session_state.learn_last_preset
     base = st.selectbox(_("Start from"), presets, index=presets.index(last), key="learn_custom_from", format_func=_)
-    start = kernel_start(base, size)
+    start = kernel_text(kernel_start(base, size))
     # In a form: typing never reruns the page, so no keystroke is lost to a rerun in flight
-    # (live edits lost 3 to 7 of nine cells typed at a normal pace). Apply sends them at once.
+    # (live edits lost 3 to 7 of nine cells typed at a normal pace). One native text box a
+    # cell, not a data grid: the grid dropped a keystroke typed while a busy CPU was still
+    # drawing it (the first of nine cells, with a CPU hog beside the app); a text box cannot.
     with st.form(f"learn_kernel_form_{size}_{base}", border=False):
-        st.caption(_("Type your numbers (Enter moves down, Tab moves right), then press **Apply**."))
-        edited = st.data_editor(
-            pd.DataFrame(start, columns=[str(c) for c in range(size)]),
-            key=f"learn_editor_{size}_{base}",
-            hide_index=True,
-            width="content",
-            column_config={
-                str(c): st.column_config.NumberColumn(str(c), width=56 if size == 3 else 44, format="%.3g")
-                for c in range(size)
-            },  # fmt: skip
-        )
+        st.caption(_("Type your numbers (Tab moves to the next cell), then press **Apply** or Enter."))
+        cells = []
+        with st.container(key=f"learn_kernel_cells_{size}"):
+            for r in range(size):
+                with st.container(horizontal=True, wrap=False, gap="small"):
+                    cells.append([
+                        st.text_input(
+                            _("Kernel row {row}, column {col}").format(row=r + 1, col=c + 1),
+                            value=start[r][c], key=f"learn_cell_{size}_{base}_{r}_{c}",
+                            label_visibility="collapsed", width=64 if size == 3 else 56,
+                        )
+                        for c in range(size)
+                    ])  # fmt: skip
         st.form_submit_button(_("Apply"), icon=":material/check:", type="primary")
-    values = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
-    if not np.all(np.isfinite(values)):
-        st.error(_("Every kernel cell needs a number (an empty or non-numeric cell was found)."))
+    try:
+        return parse_kernel(cells), choice
+    except InputError as exc:
+        st.error(str(exc))
         return None, choice
-    return values, choice
 
 
 def pick_settings() -> LayerSettings:

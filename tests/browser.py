@@ -84,6 +84,17 @@ class AppServer:
         self._log.close()
 
 
+@contextlib.contextmanager
+def cpu_hog():
+    """One core kept busy beside the app (a speaker's laptop during a talk is no quieter)."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield hog
+    finally:
+        hog.kill()
+        hog.wait(10)
+
+
 def screenshot_dir(name: str) -> Path:
     path = ARTIFACTS / name
     shutil.rmtree(path, ignore_errors=True)

@@ -90,6 +90,24 @@ def test_changing_settings_updates_shapes():
     assert not at.exception
 
 
+def test_a_custom_kernel_is_typed_cell_by_cell_and_a_bad_cell_is_named():
+    at = learn_page()
+    at.selectbox(key="learn_kernel").set_value("custom 3x3").run()
+    assert at.text_input(key="learn_cell_3_sobel x_0_0").value == "-1"  # starts from the last preset
+    box_blur = {(r, c): "1/9" for r in range(3) for c in range(3)}
+    for (r, c), text in box_blur.items():
+        at.text_input(key=f"learn_cell_3_sobel x_{r}_{c}").input(text)
+    at.button[0].click().run()  # the form's Apply (the only button on the page)
+    assert not at.error and not at.exception
+    at.slider(key="conv_row").set_value(40).run()
+    at.slider(key="conv_col").set_value(50).run()
+    assert "Sum of products" in texts(at, "markdown")
+    at.text_input(key="learn_cell_3_sobel x_1_2").input("abc")
+    at.button[0].click().run()
+    assert "Kernel cell at row 2, column 3: 'abc' is not a number." in texts(at, "error")
+    assert not at.exception
+
+
 def test_one_cell_arithmetic_matches_the_feature_map():
     at = learn_page()
     at.slider(key="conv_row").set_value(40).run()

@@ -137,6 +137,9 @@ def test_a_model_that_barely_beats_its_baseline_says_so_first():
     assert found[0].evidence == "Test accuracy 50.0%, against 26.9% by always answering 2009."
     assert "near_baseline" not in kinds(diagnose(rows, {}, {"accuracy": 1.0, "baseline": weak["baseline"]}))
     regression = {"r2": 0.12, "mae": 60.0, "baseline": {"mae": 61.0, "r2": 0.0, "prediction": 150.0}}
-    assert diagnose(rows, {}, regression)[0].evidence == "Test R² 0.12: always answering the mean scores 0, a perfect model 1."
+    assert (
+        diagnose(rows, {}, regression)[0].evidence
+        == "Test R² 0.12: always answering the mean scores 0, a perfect model 1."
+    )
     assert "near_baseline" not in kinds(diagnose(rows, {}, {**regression, "r2": 0.6}))
     assert "near_baseline" not in kinds(diagnose(rows, {}, {"accuracy": 0.5}))  # an image run has no baseline

@@ -6,10 +6,20 @@ from __future__ import annotations
 import ast
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
+from core.base.errors import InputError
 from core.teaching import filters
-from core.teaching.learn import LayerSettings, feature_bank, kernel_start, next_cell, run_pipeline
+from core.teaching.learn import (
+    LayerSettings,
+    feature_bank,
+    kernel_start,
+    kernel_text,
+    next_cell,
+    parse_kernel,
+    run_pipeline,
+)  # fmt: skip
 from pages._session import init_state
 
 IMAGE = filters.synthetic_image(32)
@@ -128,3 +138,26 @@ def test_the_learn_page_declares_every_session_key_it_uses():
     declared, used = _learn_keys()
     assert {"learn_stride", "learn_zoom", "learn_last_preset", "learn_bank"} <= used
     assert used <= declared, f"keys used but not declared in DEFAULTS or WIDGET_KEYS: {sorted(used - declared)}"
+
+
+def test_a_typed_kernel_reads_decimal_commas_fractions_and_a_pasted_minus():
+    kernel = parse_kernel([["1", "0,5", "1/9"], [" -2 ", "\u22123", "1e-3"]])
+    np.testing.assert_allclose(kernel, [[1, 0.5, 1 / 9], [-2, -3, 0.001]], rtol=1e-6)
+    assert kernel.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("text", "said"), [("", "it is empty"), ("abc", "'abc' is not a number"), ("1/0", "'1/0'"), ("nan", "'nan'"),
+                       ("1e40", "'1e40'"), ("1/2/3", "'1/2/3'")],
+)  # fmt: skip
+def test_a_bad_kernel_cell_is_named_with_its_row_and_column(text, said):
+    with pytest.raises(InputError, match=f"at row 2, column 1: {said}"):
+        parse_kernel([["1", "1"], [text, "1"]])
+
+
+def test_kernel_text_round_trips_and_never_shows_minus_zero():
+    start = kernel_start("gaussian blur 5x5", 5)
+    cells = kernel_text(start)
+    assert len(cells) == 5 and all(len(row) == 5 for row in cells)
+    np.testing.assert_allclose(parse_kernel(cells), start, rtol=1e-3)
+    assert kernel_text(np.array([[-0.0, 1.0]])) == [["0", "1"]]

@@ -54,7 +54,11 @@ def test_seconds_to_target_is_the_first_epoch_end_at_or_above_it(tmp_path):
     assert big.best_accuracy == 0.992 and found.duration == 70.0  # the big one wins on accuracy, not the race
     assert fast.params == 1000 and big.macs == 100_000
     assert fast.measured_epoch_seconds == 10.0 and big.measured_epoch_seconds == 25.0  # epochs of 25, 20, 25 s
-    assert fast.threads == 1 and fast.cpus == [0, 1] and race_results.describe_share(fast) == "1 thread, cores 0, 1 (shared)"
+    assert (
+        fast.threads == 1
+        and fast.cpus == [0, 1]
+        and race_results.describe_share(fast) == "1 thread, cores 0, 1 (shared)"
+    )
 
 
 def test_the_median_epoch_and_the_estimate_for_the_racers_share(tmp_path):

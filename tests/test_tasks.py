@@ -56,13 +56,15 @@ def test_validate_asks_the_task(mnist_npz, tmp_path):
     big = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings={"image_size": 64})
     with pytest.raises(InputError, match="MNIST images are 28x28 grayscale"):
         tasks.validate(big)
-    images = TrainConfig.from_preset("images", str(tmp_path), "orientation-fast", settings={"validation_fraction": 0.5,
-                                                                                             "test_fraction": 0.45})
+    images = TrainConfig.from_preset(
+        "images", str(tmp_path), "orientation-fast", settings={"validation_fraction": 0.5, "test_fraction": 0.45}
+    )
     with pytest.raises(InputError, match="must leave at least 10% for training"):
         tasks.validate(images)
     # MNIST's test set is separate: the same shares leave enough of its training file
-    separate = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings={"validation_fraction": 0.5,
-                                                                                         "test_fraction": 0.45})
+    separate = TrainConfig.from_preset(
+        "mnist", str(mnist_npz), "mnist-mlp", settings={"validation_fraction": 0.5, "test_fraction": 0.45}
+    )
     assert tasks.validate(separate) == []
     with pytest.raises(InputError, match="made for --task mnist, not table"):
         tasks.validate(TrainConfig.from_preset("table", str(tmp_path / "t.csv"), "mnist-fast"))
@@ -79,8 +81,9 @@ def test_a_job_is_checked_by_its_task_before_it_is_queued(mnist_npz):
 def test_planned_train_size_follows_the_task(mnist_npz):
     cfg = TrainConfig.from_preset("mnist", str(mnist_npz), "mnist-mlp", settings={"validation_fraction": 0.1})
     assert tasks.get("mnist").planned_train_size(cfg, None, False) == 54_000  # Keras's 60,000 less validation
-    images = TrainConfig.from_preset("images", "x", "orientation-fast", settings={"validation_fraction": 0.1,
-                                                                                 "test_fraction": 0.2})
+    images = TrainConfig.from_preset(
+        "images", "x", "orientation-fast", settings={"validation_fraction": 0.1, "test_fraction": 0.2}
+    )
     assert tasks.get("images").planned_train_size(images, 1000, False) == 700
     assert tasks.get("images").planned_train_size(images, 1000, True) == 900  # a test/ folder: nothing taken
     assert tasks.get("images").planned_train_size(images, None, False) is None  # unknown before the scan

@@ -203,6 +203,9 @@ def test_every_phase_of_a_run_is_written_in_order_and_said_in_words(mnist_npz, t
     assert all(p in PHASES for p in phases)
     assert phase_text({"phase": "loading"}) == "Loading and checking the data..."
     running = {"status": "running", "epoch": 2, "epochs": 2, "batch": 30, "steps_per_epoch": 30, "elapsed": 9.0}
-    assert progress({**running, "phase": "calibrating"}).text() == 'Calibrating "I don\'t know" on the validation images...'
+    assert (
+        progress({**running, "phase": "calibrating"}).text()
+        == 'Calibrating "I don\'t know" on the validation images...'
+    )
     assert progress({**running, "phase": "validating"}).text() == "Epoch 2/2: checking the validation images..."
     assert progress({**running, "phase": "training"}).text().startswith("Epoch 2/2, batch 30/30: 9 s")

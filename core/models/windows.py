@@ -31,5 +31,3 @@ def same_padding(n: int, k: int, stride: int) -> tuple[int, int]:
     """TF's "same" padding along one axis: ``(before, after)``; the odd extra goes after."""
     total = max((math.ceil(n / stride) - 1) * stride + k - n, 0)
     return total // 2, total - total // 2
-
-

@@ -21,7 +21,7 @@ PHASE_WORDS = {
     "tracing": N_("Compiling the training step: the first batch takes longer..."),
     "validating": N_("Epoch {epoch}/{epochs}: checking the validation images..."),
     "testing": N_("Testing the best checkpoint on the test set..."),
-    "calibrating": N_("Calibrating \"I don't know\" on the validation images..."),
+    "calibrating": N_('Calibrating "I don\'t know" on the validation images...'),
 }
 
 

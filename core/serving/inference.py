@@ -149,7 +149,9 @@ def predict_files(served: Served, paths: list[str | Path]) -> list[dict]:
         verdict (:class:`core.serving.ood.Verdict`): unfamiliar (bool, or None with ood_reason when
         the run has no calibration), ood_score, ood_threshold, ood_method.
     """
-    return predict_batch(served, [str(p) for p in paths], np.stack([load_and_preprocess(p, served.spec) for p in paths]))
+    return predict_batch(
+        served, [str(p) for p in paths], np.stack([load_and_preprocess(p, served.spec) for p in paths])
+    )
 
 
 def predict_batch(served: Served, names: list[str], batch: np.ndarray) -> list[dict]:

@@ -118,12 +118,14 @@ def _near_baseline(metrics: dict) -> Finding | None:
         if (acc - base_acc) / (1 - base_acc) >= NEAR_BASELINE:
             return None
         evidence = _("Test accuracy {acc}, against {base} by always answering {guess}.").format(
-            acc=percent(acc), base=percent(base_acc), guess=base.get("prediction"))
+            acc=percent(acc), base=percent(base_acc), guess=base.get("prediction")
+        )
     elif isinstance(metrics.get("r2"), int | float):
         if metrics["r2"] >= NEAR_BASELINE:
             return None
         evidence = _("Test R² {r2}: always answering the mean scores 0, a perfect model 1.").format(
-            r2=number(metrics["r2"], 2))
+            r2=number(metrics["r2"], 2)
+        )
     else:
         return None
     return Finding("near_baseline", _("Barely better than guessing"), evidence,

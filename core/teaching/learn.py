@@ -115,6 +115,53 @@ def kernel_start(preset: str, size: int) -> np.ndarray:
     return start
 
 
+def kernel_text(kernel: np.ndarray) -> list[list[str]]:
+    """A kernel's cells as the editor shows them: 4 significant digits, never "-0"."""
+    return [[f"{float(v) + 0.0:.4g}" for v in row] for row in np.asarray(kernel, np.float32)]
+
+
+def parse_kernel(cells: list[list[str]]) -> np.ndarray:
+    """The kernel a person typed: one text per cell, row by row.
+
+    A cell holds a number, with a decimal point or comma ("0.5", "0,5"), or a fraction
+    ("1/9", as a box blur is written).
+
+    Returns:
+        ``(rows, cols)`` float32.
+
+    Raises:
+        InputError: naming the first cell that is empty or not a finite number.
+    """
+    out = np.zeros((len(cells), len(cells[0]) if cells else 0), np.float32)
+    for r, row in enumerate(cells):
+        for c, text in enumerate(row):
+            value = _cell_number(str(text or "").strip())
+            if value is None:
+                where = _("row {row}, column {col}").format(row=r + 1, col=c + 1)
+                shown = str(text or "").strip()
+                problem = _("it is empty") if not shown else _("'{text}' is not a number").format(text=shown[:20])
+                raise InputError(_("Kernel cell at {where}: {problem}. Type a number like 0.5, -1 or 1/9.").format(
+                    where=where, problem=problem))  # fmt: skip
+            out[r, c] = value
+    return out
+
+
+def _cell_number(text: str) -> float | None:
+    """``text`` as a finite float ("0,5" and "1/9" included), else None."""
+    text = text.replace(",", ".").replace("−", "-")  # a typographic minus pasted from slides
+    parts = text.split("/")
+    try:
+        if len(parts) == 2:
+            value = float(parts[0]) / float(parts[1])
+        elif len(parts) == 1:
+            value = float(text)
+        else:
+            return None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if abs(value) <= float(np.finfo(np.float32).max) else None  # NaN and inf fail too
+
+
 def feature_bank(
     image: np.ndarray, names: list[str], stride: int, padding: str, relu: bool
 ) -> tuple[list[tuple[str, np.ndarray]], str | None]:

@@ -92,8 +92,9 @@ def _enough_epochs_for_curves(cfg: TrainConfig) -> tuple[ModelSpec, str] | None:
     spec = cfg.spec
     if spec.epochs >= MIN_EPOCHS:
         return None
-    return dataclasses.replace(spec, epochs=MIN_EPOCHS), _("Epochs: {old} -> {new}").format(old=spec.epochs,
-                                                                                             new=MIN_EPOCHS)
+    return dataclasses.replace(spec, epochs=MIN_EPOCHS), _("Epochs: {old} -> {new}").format(
+        old=spec.epochs, new=MIN_EPOCHS
+    )
 
 
 # finding kind -> (button label, the change); kinds absent here ("healthy" with early stopping,

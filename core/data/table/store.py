@@ -59,7 +59,11 @@ def save_table_upload(upload, name: str | None = None, *, actor: Actor, root: st
         raise csv_file._too_large(label, size)
     if hasattr(upload, "seek"):
         upload.seek(0)
-    data = bytes(upload) if isinstance(upload, bytes | bytearray | memoryview) else upload.read(csv_file.MAX_FILE_BYTES + 1)
+    data = (
+        bytes(upload)
+        if isinstance(upload, bytes | bytearray | memoryview)
+        else upload.read(csv_file.MAX_FILE_BYTES + 1)
+    )
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > csv_file.MAX_FILE_BYTES:

@@ -222,6 +222,8 @@ def predict_to_file(run, files: list[str], out: str | None) -> dict:
     try:
         write_bytes_atomic(path, result.to_csv_bytes())
     except OSError as exc:
-        raise InputError(_("Could not write {path}: {problem}.").format(path=path, problem=exc.strerror or exc)) from None
+        raise InputError(
+            _("Could not write {path}: {problem}.").format(path=path, problem=exc.strerror or exc)
+        ) from None
     print(f"written to {path}", file=sys.stderr)
     return {**result.to_json(), "out": str(path)}
