@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number
-from core.plots.grids import number_grid, number_grids
+from core.plots.grids import number_grid, number_tables_html
 from core.plots.pictures import boxed, crop_around, diverging_rgb, enlarge, gray_rgb, symmetric_limit
 from core.teaching import filters
 from core.teaching.learn import (
@@ -376,15 +376,13 @@ def conv_cell_tab(image: np.ndarray, kernel: np.ndarray, conv: np.ndarray, setti
                 caption=_("Output cell ({r}, {c}) in the feature map").format(r=r, c=c),
                 width="stretch",
             )
-        st.plotly_chart(
-            number_grids([
+        st.html(
+            number_tables_html([
                 {"values": win.values, "title": _("Input patch"), "diverging": False, "mask": win.inside,
                  "value_range": (0.0, 1.0)},
                 {"values": kernel, "title": _("Kernel")},
                 {"values": cell.products, "title": _("Patch x kernel")},
-            ]),
-            config={"displayModeBar": False},
-            key="g_cell",
+            ])
         )  # fmt: skip
         terms = " + ".join(f"{fmt(p)}×{fmt(k)}" for p, k in zip(win.values.ravel(), kernel.ravel()))
         st.markdown(f"<small>{terms}</small>", unsafe_allow_html=True)

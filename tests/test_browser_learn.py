@@ -109,9 +109,9 @@ def test_learn_page_reacts_to_clicks(server, page):
                     page.wait_for_timeout(100)
         page.keyboard.press("Enter")  # Enter applies, as the Apply button does
         wait_idle(page)
-        grids = page.locator(".js-plotly-plot").filter(has_text="Patch x kernel").first  # patch, kernel, products
-        expect(grids.locator("text").nth(17)).to_have_text("-0.5", timeout=30_000)
-        shown = grids.locator("text").all_text_contents()[9:18]  # the kernel's nine cells
+        grids = page.locator(".cnnlab-grids").first  # patch, kernel, products
+        expect(grids.locator("td").nth(17)).to_have_text("-0.5", timeout=30_000)
+        shown = grids.locator("td").all_text_contents()[9:18]  # the kernel's nine cells
     assert shown == ["1", "2", "3", "4", "0.5", "6", "7", "8", "-0.5"], shown
     assert page.get_by_text("Feature map range").inner_text() != colours
     no_exception(page)

@@ -35,6 +35,21 @@ def server(tmp_path_factory):
         yield app
 
 
+def readable(name: str, page) -> None:
+    """What must read on both screens, beyond fitting the window."""
+    if name == "learn":  # one cell's arithmetic: three number grids whose numbers overlapped on a phone
+        grids = page.locator(".cnnlab-grid").evaluate_all("els => els.map(e => e.getBoundingClientRect().toJSON())")
+        assert len(grids) == 3
+        width = page.evaluate("() => window.innerWidth")
+        assert all(g["right"] <= width for g in grids), grids
+        for i, a in enumerate(grids):
+            for b in grids[i + 1 :]:
+                apart = a["right"] <= b["left"] or b["right"] <= a["left"] or a["bottom"] <= b["top"]
+                assert apart or b["bottom"] <= a["top"], (a, b)
+        tight = page.locator(".cnnlab-grid td").evaluate_all("els => els.filter(e => e.scrollWidth > e.clientWidth)")
+        assert tight == [], "a number is wider than its cell"
+
+
 @pytest.mark.parametrize("device", ["projector", "phone"])
 def test_every_page_reads_on_a_projector_and_a_phone(server, device):
-    visit_every_page(server, device, screenshot_dir(f"presenter/{device}"))
+    visit_every_page(server, device, screenshot_dir(f"presenter/{device}"), check=readable)

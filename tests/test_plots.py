@@ -1,5 +1,7 @@
 """core.plots.pictures and core.plots.grids: colour maps, enlargement, boxes and number grids."""
 
+import re
+
 import numpy as np
 
 from core.plots import grids, pictures
@@ -53,13 +55,22 @@ def test_number_grid_writes_every_value_and_marks_padding():
     assert len(fig.layout.shapes) == 1
 
 
-def test_number_grids_puts_each_grid_in_its_own_panel_of_one_figure():
+def test_number_tables_write_every_cell_with_zero_white_and_padding_marked():
     kernel = np.arange(25, dtype=float).reshape(5, 5) - 12
-    fig = grids.number_grids([{"values": np.ones((5, 5)), "title": "patch", "diverging": False},
-                              {"values": kernel, "title": "kernel"}])  # fmt: skip
-    assert [a.text for a in fig.layout.annotations] == ["patch", "kernel"]
-    assert fig.data[1].text[0][0] == "-12" and fig.data[1].xaxis == "x2"
-    assert fig.data[1].zmin == -12 and fig.data[1].zmax == 12  # zero stays white
+    out = grids.number_tables_html([
+        {"values": np.full((5, 5), 0.5), "title": "patch <1>", "diverging": False, "value_range": (0.0, 1.0),
+         "mask": np.eye(5, dtype=bool)},
+        {"values": kernel, "title": "kernel"},
+    ])  # fmt: skip
+    assert out.count("<table>") == 2 and "patch &lt;1&gt;" in out  # titles are escaped
+    cells = re.findall(r'<td style="background:rgb\((\d+),(\d+),(\d+)\);color:(#\w+)">([^<]*)</td>', out)
+    assert len(cells) == 50
+    patch, kern = cells[:25], cells[25:]
+    assert [c[4] for c in patch].count("pad") == 20 and patch[0][4] == "0.5"
+    assert [c[4] for c in kern] == [str(v) for v in range(-12, 13)]
+    assert kern[12][:3] == ("247", "247", "247")  # zero stays white
+    assert int(kern[0][2]) > int(kern[0][0]) and int(kern[24][0]) > int(kern[24][2])  # blue below, red above
+    assert kern[0][3] == "#fff" and kern[12][3] == "#222"  # ink readable on dark and light cells
 
 
 def test_boxed_keeps_one_cell_visible_on_a_large_map():

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.pictures import symmetric_limit
+from core.plots.pictures import diverging_rgb, gray_rgb, symmetric_limit
 from core.plots.style import separators
 
 # Blue (negative) -> white (zero) -> red (positive), as core.plots.pictures.DIVERGING.
 DIVERGING_SCALE = [[0.0, "rgb(33,102,172)"], [0.5, "rgb(247,247,247)"], [1.0, "rgb(178,24,43)"]]
 
 
-def _grid_trace(values: np.ndarray, diverging: bool, mask, value_range, digits: int) -> go.Heatmap:
-    """One heatmap with each cell's number written in it; padding cells say "pad" (they read 0)."""
-    kh, kw = values.shape
-    # Three significant digits ("-1", "0.15", "0.306"): short enough for narrow cells on a projector.
+def _cell_texts(values: np.ndarray, mask, digits: int) -> list[list[str]]:
+    """Each cell's number, ``digits + 1`` significant digits in the page's decimal mark; padding says "pad"."""
     point = separators()[0]  # "0.15" or "0,15"
     # + 0.0 turns -0.0 (a negative kernel weight times a black pixel) into 0: "-0" reads as an error
     text = [[f"{v + 0.0:.{digits + 1}g}".replace(".", point) for v in row] for row in values]
     if mask is not None:
         text = [[t if mask[i, j] else "pad" for j, t in enumerate(row)] for i, row in enumerate(text)]
+    return text
+
+
+def _grid_trace(values: np.ndarray, diverging: bool, mask, value_range, digits: int) -> go.Heatmap:
+    """One heatmap with each cell's number written in it; padding cells say "pad" (they read 0)."""
+    kh, kw = values.shape
+    # Three significant digits ("-1", "0.15", "0.306"): short enough for narrow cells on a projector.
+    text = _cell_texts(values, mask, digits)
     if value_range is not None:
         scale, (zmin, zmax) = (DIVERGING_SCALE if diverging else "gray"), value_range
     elif diverging:
@@ -30,32 +38,6 @@ def _grid_trace(values: np.ndarray, diverging: bool, mask, value_range, digits: 
         scale, zmin, zmax = "gray", float(values.min()), float(max(values.max(), values.min() + 1e-9))
     return go.Heatmap(z=values, text=text, texttemplate="%{text}", textfont={"size": 16 if max(kh, kw) <= 3 else 12},
                       colorscale=scale, zmin=zmin, zmax=zmax, showscale=False, hoverinfo="skip", xgap=2, ygap=2)  # fmt: skip
-
-
-def number_grids(grids: list[dict]) -> go.Figure:
-    """Several small grids side by side in one figure (a patch, a kernel, their products).
-
-    One figure rather than one per column: a chart has a minimum width, and three narrow
-    charts were cut off at the right on a projector.
-
-    Args:
-        grids: dicts with ``values`` ``(kh, kw)``, ``title`` and optionally ``diverging``,
-            ``mask`` (True where a cell is real input), ``value_range``, ``digits``.
-    """
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=len(grids), subplot_titles=[g["title"] for g in grids], horizontal_spacing=0.05)
-    side = 0
-    for n, g in enumerate(grids, start=1):
-        values = np.asarray(g["values"], dtype=np.float64)
-        side = max(side, 60 * max(values.shape) + 70)
-        fig.add_trace(_grid_trace(values, g.get("diverging", True), g.get("mask"), g.get("value_range"),
-                                  g.get("digits", 2)), row=1, col=n)  # fmt: skip
-        fig.update_xaxes(visible=False, row=1, col=n)
-        fig.update_yaxes(visible=False, autorange="reversed", row=1, col=n)
-    fig.update_annotations(font_size=18)
-    fig.update_layout(height=side, margin={"l": 4, "r": 4, "t": 40, "b": 4}, plot_bgcolor="white")
-    return fig
 
 
 def number_grid(
@@ -94,3 +76,38 @@ def number_grid(
         plot_bgcolor="white",
     )
     return fig
+
+
+def number_tables_html(grids: list[dict]) -> str:
+    """Small grids as HTML tables side by side, wrapping onto new lines on a narrow screen.
+
+    For a phone: the numbers of three plotted grids overlapped in a 390-px-wide figure (a
+    chart's text does not shrink with it); a table cell grows to fit its number, and a
+    grid that does not fit beside the others goes below them.
+
+    Args:
+        grids: dicts with ``values`` ``(kh, kw)``, ``title`` and optionally ``diverging``,
+            ``mask`` (True where a cell is real input), ``value_range``, ``digits``.
+    """
+    parts = []
+    for g in grids:
+        values = np.asarray(g["values"], dtype=np.float64)
+        text = _cell_texts(values, g.get("mask"), g.get("digits", 2))
+        value_range, diverging = g.get("value_range"), g.get("diverging", True)
+        if diverging:
+            limit = max(abs(value_range[0]), abs(value_range[1])) if value_range else symmetric_limit(values)
+            rgb = diverging_rgb(values, limit)
+        else:
+            lo, hi = value_range if value_range else (None, None)
+            rgb = gray_rgb(values, lo, hi)
+        rows = []
+        for i, row in enumerate(text):
+            cells = []
+            for j, t in enumerate(row):
+                r, gr, b = (int(v) for v in rgb[i, j])
+                ink = "#fff" if 0.299 * r + 0.587 * gr + 0.114 * b < 128 else "#222"
+                cells.append(f'<td style="background:rgb({r},{gr},{b});color:{ink}">{html.escape(t)}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append(f'<figure class="cnnlab-grid"><figcaption>{html.escape(g["title"])}</figcaption>'
+                     f"<table>{''.join(rows)}</table></figure>")  # fmt: skip
+    return f'<div class="cnnlab-grids">{"".join(parts)}</div>'
