@@ -14,8 +14,8 @@ _server.install()  # once per process: no Keras clean-up per rerun, upload caps,
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
-apply_style()
 init_language()  # from the link (?lang=pt-BR), the session or the browser
+apply_style()  # after the language: the uploader's words follow it
 configure_access()  # who is the presenter (a key, or alone on localhost); takes ?key= from the link
 
 # Grouped as the mission reads: Learn, Train, Use, and the room. The audience does not see what

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import streamlit as st
+from pages._widgets import css, uploader_words_css
 
 # Why each rule:
 # - kernel cells: Streamlit writes "Press Enter to submit form" inside a focused text box of a
@@ -21,5 +21,5 @@ _CSS = """
 
 
 def apply_style() -> None:
-    """Adds the app's CSS to the page (a ``<style>`` block takes no room)."""
-    st.html(f"<style>{_CSS}</style>")
+    """Adds the app's CSS to the page, with the uploader's words in the page's language."""
+    css(_CSS + uploader_words_css())

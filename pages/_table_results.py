@@ -18,6 +18,7 @@ from core.runs.store import Run
 from pages._i18n import localized_numbers
 from pages._session import is_presenter
 from pages._tables import table_files
+from pages._widgets import file_upload
 
 TEST_ROWS, UPLOAD = "__test__", "__upload__"  # "Evaluate on" choices that are not files
 REPORT_COLUMNS = {"precision": N_("precision"), "recall": N_("recall"), "f1": N_("F1"), "support": N_("support")}
@@ -106,7 +107,7 @@ def table_evaluation(run: Run) -> None:
                           format_func=lambda p: labels.get(p, Path(p).name))  # fmt: skip
     blob = name = data = None
     if target == UPLOAD:
-        up = st.file_uploader(_("CSV with the same columns, the target column included"), type=["csv", "tsv", "txt"],
+        up = file_upload(_("CSV with the same columns, the target column included"), type=["csv", "tsv", "txt"],
                               key="eval_table_upload")  # fmt: skip
         if up is None:
             st.stop()
@@ -227,7 +228,7 @@ def table_prediction(run: Run) -> None:
         target=info.get("target", "?"), task=_(info.get("task", "?"))))  # fmt: skip
     tab_file, tab_form = st.tabs([_("A CSV of rows"), _("One row")])
     with tab_file:
-        up = st.file_uploader(_("CSV of new rows (with or without the target column)"), type=["csv", "tsv", "txt"],
+        up = file_upload(_("CSV of new rows (with or without the target column)"), type=["csv", "tsv", "txt"],
                               key="predict_table_upload")  # fmt: skip
         if up is not None:
             ckpt = run.checkpoint()

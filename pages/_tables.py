@@ -27,6 +27,7 @@ from core.data.table.proposals import (
 )
 from pages._data import data_status, refresh_data_status
 from pages._session import actor, is_presenter
+from pages._widgets import choose_many, file_upload
 
 SHIPPED = Path(core.__file__).parent / "assets" / "tables"  # the CSVs that ship with the app
 UPLOAD = "__upload__"  # the file choice that opens the uploader
@@ -102,7 +103,7 @@ def upload_table() -> str | None:
     Returns:
         The saved file's path once saved (it is then chosen), else None.
     """
-    up = st.file_uploader(_("CSV file"), type=["csv", "tsv", "txt"], key="train_table_upload")
+    up = file_upload(_("CSV file"), type=["csv", "tsv", "txt"], key="train_table_upload")
     if up is None:
         st.caption(_("A spreadsheet saved as CSV: a header row, then one row per example (comma, semicolon or tab "
                      "separated)."))  # fmt: skip
@@ -182,7 +183,7 @@ def choose_target(table: Table, path: str) -> dict | None:
     c2.caption(_("Proposed from the column: {task}.").format(task=_(TASK_LABELS[proposed])))
     others = [n for n in names if n != target]
     proposed_drop = [n for n in propose_drop(table) if n != target]
-    drop = st.multiselect(_("Columns to leave out"), others, default=proposed_drop, key=f"train_table_drop_{key}_{target}",
+    drop = choose_many(_("Columns to leave out"), others, default=proposed_drop, key=f"train_table_drop_{key}_{target}",
                           help=_("An id column (a different value in every row) teaches nothing; it is proposed here."))  # fmt: skip
     unused = [c.name for c in table.columns if c.name != target and c.name not in drop and c.kind not in MODEL_KINDS]
     if unused:

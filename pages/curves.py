@@ -23,6 +23,7 @@ from pages._replay import replay_section
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS, task_of
 from pages._session import actor, init_state, is_presenter
+from pages._widgets import choose_many
 
 ensure_router()
 
@@ -127,7 +128,7 @@ st.dataframe(
 ids = [r.id for r in runs]
 if st.session_state.curves_selected is None or not set(st.session_state.curves_selected) <= set(ids):
     st.session_state.curves_selected = ids[:1]
-selected = st.multiselect(_("Runs to compare"), ids, key="curves_selected")
+selected = choose_many(_("Runs to compare"), ids, key="curves_selected")
 c1, c2 = st.columns([2, 1])
 c1.slider(
     _("Smoothing"),

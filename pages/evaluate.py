@@ -24,6 +24,7 @@ from pages._router import ensure_router
 from pages._runs import model_labels, predicts_rows, served_model, task_of, usable_runs
 from pages._session import actor, is_presenter
 from pages._table_results import table_evaluation
+from pages._widgets import file_upload
 
 ensure_router()
 
@@ -90,7 +91,7 @@ target = st.selectbox(
 )
 data = None if target == TEST_SPLIT else target
 if target == UPLOAD:
-    up = st.file_uploader(_("Zip of class folders (the same classes as the model)"), type=["zip"], key="eval_zip")
+    up = file_upload(_("Zip of class folders (the same classes as the model)"), type=["zip"], key="eval_zip")
     if up is None or not st.button(_("Import and evaluate"), key="eval_import"):
         st.stop()
     try:

@@ -20,6 +20,7 @@ from pages._i18n import localized
 from pages._router import ensure_router
 from pages._runs import served_by_id
 from pages._session import actor
+from pages._widgets import file_upload
 
 ensure_router()
 
@@ -153,7 +154,7 @@ def phone(opened: str) -> None:
         st.button(_("Send my digit"), icon=":material/send:", type="primary", width="stretch",
                   disabled=S.join_drawing is None, on_click=send_drawing, args=(room, served, me))  # fmt: skip
     else:
-        photo = st.file_uploader(_("Take or choose a photo"), type=PHOTO_TYPES, key="join_photo")
+        photo = file_upload(_("Take or choose a photo"), type=PHOTO_TYPES, key="join_photo")
         if photo is None:
             return
         sent = S.join_sent == digest(photo.getvalue())

@@ -25,6 +25,7 @@ from pages._data import data_status, folder_samples, load_path, load_upload, mni
 from pages._i18n import localized
 from pages._router import ensure_router
 from pages._session import init_state
+from pages._widgets import choose_many, file_upload
 
 ensure_router()
 
@@ -110,7 +111,7 @@ def pick_image() -> tuple[np.ndarray, str]:
             name = f"{cls} / {samples[cls][j].rsplit('/', 1)[-1]}"
     elif source in ("Upload", "Camera"):
         if source == "Upload":
-            upload = st.file_uploader(
+            upload = file_upload(
                 _("Upload an image (PNG, JPEG, BMP, GIF, WebP, TIFF)"), type=UPLOAD_TYPES, key="learn_upload"
             )
         else:
@@ -455,7 +456,7 @@ def bank_tab(image: np.ndarray, settings: LayerSettings) -> None:
         _("The first layer of a CNN applies many kernels to the same image and stacks the results: one feature map "
           "per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels).")
     )  # fmt: skip
-    bank = st.multiselect(_("Kernels"), list(filters.KERNEL_PRESETS), key="learn_bank", format_func=_)
+    bank = choose_many(_("Kernels"), list(filters.KERNEL_PRESETS), key="learn_bank", format_func=_)
     maps, error = feature_bank(image, bank, settings.stride, settings.padding, settings.relu)
     if error:
         st.error(error, icon=":material/error:")

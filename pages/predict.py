@@ -30,6 +30,7 @@ from pages._router import ensure_router
 from pages._runs import model_labels, predicts_rows, served_model, usable_runs
 from pages._session import actor, init_state
 from pages._table_results import table_prediction
+from pages._widgets import file_upload
 
 ensure_router()
 
@@ -100,7 +101,7 @@ def pick_images(task: Task, budget: PixelBudget) -> list[tuple[str, Loader]]:
         if img is not None:
             out.append((_("drawing"), lambda _budget: img))
     elif source == "Upload":
-        files = st.file_uploader(_("Images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload")
+        files = file_upload(_("Images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload")
         out += [(f.name, _upload_loader(f.getvalue(), f.name)) for f in (files or [])[:MAX_IMAGES]]
         if files and len(files) > MAX_IMAGES:
             st.warning(_("Only the first {n} images are used.").format(n=MAX_IMAGES))

@@ -38,6 +38,7 @@ from pages._router import ensure_router
 from pages._runs import STATUS_ICONS, machine_speed
 from pages._session import actor, init_state, is_presenter
 from pages._sidebar import refresh_active_runs
+from pages._widgets import file_upload
 
 ensure_router()
 
@@ -99,7 +100,7 @@ def racer_spec(task: str, i: int) -> tuple[str | None, ModelSpec | None]:
     if choice != SPEC:
         st.caption(_(PRESETS[choice].description).split(". ")[0])
         return choice, None
-    up = st.file_uploader(_("Model spec (.json, saved on the Train page)"), type=["json"], key=f"race_spec_{task}_{i}")
+    up = file_upload(_("Model spec (.json, saved on the Train page)"), type=["json"], key=f"race_spec_{task}_{i}")
     if up is None:
         return None, None
     try:

@@ -46,6 +46,7 @@ from pages._session import actor, init_state
 from pages._settings_form import NOT_USED, layer_table_config, settings_form
 from pages._sidebar import refresh_active_runs
 from pages._tables import choose_table
+from pages._widgets import file_upload
 
 ensure_router()
 
@@ -141,7 +142,7 @@ def choose_data() -> dict | None:
 
 def upload_zip() -> None:
     st.caption(_("A zip with one folder per class (optionally under train/ and test/). Non-images are skipped."))
-    up = st.file_uploader(_("Zip of class folders"), type=["zip"], key="train_zip")
+    up = file_upload(_("Zip of class folders"), type=["zip"], key="train_zip")
     stem = Path(up.name).stem if up else ""
     name = st.text_input(_("Dataset name"), placeholder=stem or "my-dataset", key="train_zip_name") or stem
     if st.button(_("Import"), disabled=up is None, icon=":material/upload:"):
@@ -254,7 +255,7 @@ def layer_table(spec: ModelSpec, preset: str, task: str) -> list | None:
 
 def load_spec_upload() -> ModelSpec | None:
     """A model spec uploaded as JSON (one saved here, or written for ``--spec``), checked."""
-    up = st.file_uploader(_("Load a model spec (.json)"), type=["json"], key="train_spec_upload")
+    up = file_upload(_("Load a model spec (.json)"), type=["json"], key="train_spec_upload")
     if up is None:
         return None
     try:

@@ -53,6 +53,7 @@ class AppServer:
     def __init__(self, data_dir: Path, runs_dir: Path, log_path: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir, self.runs_dir = data_dir, runs_dir
         env = {**os.environ, "CNNLAB_DATA_DIR": str(data_dir), "CNNLAB_RUNS_DIR": str(runs_dir)}
         self._log = log_path.open("w")
         self.proc = subprocess.Popen(

@@ -108,6 +108,38 @@ def test_a_brazilian_browser_gets_portuguese_by_itself(server):
             browser.close()
 
 
+# What Streamlit draws itself in English (pages/_widgets.py replaces it).
+STREAMLIT_ENGLISH = r"Choose options|Choose an option|Select all|MB per file|Drag and drop|Browse files|\bUpload\b"
+
+
+def test_streamlits_own_words_are_in_portuguese_and_uploads_still_work(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(f"{server.url}/learn?lang=pt-BR")
+            wait_idle(page)
+            page.get_by_role("radio", name="Carregar").click()
+            zone = page.locator("[data-testid='stFileUploaderDropzone']")
+            expect(zone).to_be_visible(timeout=30_000)
+            after = "(el, sel) => getComputedStyle(el.querySelector(sel), '::after').content"
+            hint = zone.evaluate(after, "[data-testid='stFileUploaderDropzoneInstructions'] > div")
+            assert hint.startswith('"Até 50 MB por arquivo • PNG, JPG'), hint
+            assert zone.evaluate(
+                after, "[data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer']"
+            ) == ('"Carregar"')
+            assert not re.search(STREAMLIT_ENGLISH, zone.inner_text()), zone.inner_text()
+            page.screenshot(path=str(screenshot_dir("i18n/uploader") / "learn-upload.png"))
+            zone.locator("input[type=file]").set_input_files(str(server.data_dir / "stripes" / "vertical" / "0.png"))
+            expect(page.get_by_text("0.png").first).to_be_visible(timeout=30_000)  # the app got the file
+            no_exception(page)
+
+        finally:
+            browser.close()
+
+
 @pytest.mark.parametrize("device", ["projector", "phone"])
 def test_every_page_in_portuguese_fits_a_projector_and_a_phone(server, device):
     def no_english(name, page):
@@ -117,5 +149,6 @@ def test_every_page_in_portuguese_fits_a_projector_and_a_phone(server, device):
         )
         text = re.sub(r"\S*/\S*", " ", shown)  # not paths
         assert not re.search(r"\b(the|and|of|your|with)\b", text), f"English on {name}"
+        assert not re.search(STREAMLIT_ENGLISH, shown), f"Streamlit's English on {name}"
 
     visit_every_page(server, device, screenshot_dir(f"i18n/{device}"), query="?lang=pt-BR", check=no_english)
