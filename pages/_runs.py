@@ -31,12 +31,12 @@ def render_run_progress(run, queue_pos: int | None = None) -> None:
     st_ = run.status()
     state = st_.get("status", "unknown")
     icon = STATUS_ICONS.get(state, ":material/help:")
-    if state == "queued":
+    if state == "queued" and not st_.get("launched"):  # waiting its turn
         where = _("number {n} in the queue").format(n=queue_pos) if queue_pos else _("starting")
         st.info(_("**{run}** is waiting: {where}.").format(run=run.id, where=where), icon=icon)
-    elif state == "running" and progress(st_) is None:  # before the first batch: what it is doing, in words
+    elif state in ("queued", "running") and progress(st_) is None:  # before the first batch: each phase in words
         doing = phase_text(st_) or _("loading its data and building the model...")
-        st.info(f"**{run.id}**: {doing}", icon=icon)
+        st.progress(0.0, f"**{run.id}**: {doing}")
     elif state == "running":
         p = progress(st_)
         st.progress(p.fraction, p.text())

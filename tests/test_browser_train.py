@@ -5,6 +5,9 @@ Screenshots go to ``test-artifacts/browser-train/`` (look at them).
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from browser import app_with_mnist, chromium_page, no_exception, screenshot_dir, wait_idle
 from conftest import synthetic_digits
@@ -42,8 +45,24 @@ def test_train_mlp_in_the_browser_then_find_it_on_learning_curves(server, page):
     page.screenshot(path=str(shots / "1-configured.png"), full_page=True)
 
     page.get_by_role("button", name="Train").click()
-    # Progress appears (queued -> running -> done) without any reload.
-    expect(page.get_by_text("completed: test accuracy").first).to_be_visible(timeout=120_000)
+    # Progress appears (queued -> running -> done) without any reload, and no wait is silent: each
+    # phase before the first batch is on the progress bar in words, with its seconds so far.
+    seen, done = [], page.get_by_text("completed: test accuracy").first
+    deadline = time.monotonic() + 180
+    while not done.is_visible() and time.monotonic() < deadline:
+        texts = page.locator("[data-testid='stProgress']").all_inner_texts()  # no wait: a rerun may replace it
+        text = texts[0].strip() if texts else ""
+        if text and (not seen or seen[-1] != text):
+            seen.append(text)
+        page.wait_for_timeout(200)
+    expect(done).to_be_visible()
+    early = [t for t in seen if re.search(r"\.\.\. \(\d+ s\)$", t)]
+    assert early, seen
+    words = {re.sub(r" \(\d+ s\)$", "", t.split(": ", 1)[-1]) for t in early}
+    assert words <= {"Starting Python and TensorFlow...", "Starting: loading TensorFlow...",
+                     "Loading and checking the data...", "Building the model...",
+                     "Compiling the training step: the first batch takes longer..."}, words  # fmt: skip
+    assert len(words) >= 2, seen  # more than one phase, each in its own words
     wait_idle(page)
     no_exception(page)
     expect(page.get_by_text("Accuracy").first).to_be_visible()

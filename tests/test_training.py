@@ -1,3 +1,4 @@
+import datetime as dt
 import math
 
 import pytest
@@ -202,6 +203,13 @@ def test_every_phase_of_a_run_is_written_in_order_and_said_in_words(mnist_npz, t
                       "testing", "calibrating"]  # fmt: skip
     assert all(p in PHASES for p in phases)
     assert phase_text({"phase": "loading"}) == "Loading and checking the data..."
+    # Before the first batch, the seconds spent so far say it is alive (issue 27: 28 s of silence).
+    t0 = "2026-12-06T05:00:00+00:00"
+    at = dt.datetime.fromisoformat(t0).timestamp()
+    assert phase_text({"status": "queued", "created": t0}) is None  # waiting its turn: the queue says where
+    assert phase_text({"status": "queued", "launched": t0}, now=at + 6.4) == "Starting Python and TensorFlow... (6 s)"
+    loading = {"status": "running", "phase": "tracing", "started": t0}
+    assert phase_text(loading, now=at + 12).endswith("the first batch takes longer... (12 s)")
     running = {"status": "running", "epoch": 2, "epochs": 2, "batch": 30, "steps_per_epoch": 30, "elapsed": 9.0}
     assert (
         progress({**running, "phase": "calibrating"}).text()

@@ -15,6 +15,7 @@ MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
 
 # What each phase of a run is doing, in words (core.runs.schema.PHASES); "training" is the epoch and batch.
 PHASE_WORDS = {
+    "queued": N_("Starting Python and TensorFlow..."),  # the process is starting: nothing written yet
     "starting": N_("Starting: loading TensorFlow..."),
     "loading": N_("Loading and checking the data..."),
     "building": N_("Building the model..."),
@@ -47,10 +48,35 @@ class Progress:
         return text  # fmt: skip
 
 
-def phase_text(status: dict) -> str | None:
-    """What a running run is doing before its batches start, in words (None: no phase recorded)."""
-    phase = status.get("phase")
-    return _(PHASE_WORDS[phase]).format(epoch="-", epochs="-") if phase in PHASE_WORDS else None
+def phase_text(status: dict, now: float | None = None) -> str | None:
+    """What a run is doing before its batches start, in words, with the seconds it has spent so far.
+
+    A queued run whose process was launched is starting it (the words of "queued"); None for a
+    run waiting its turn, or with no phase recorded. ``now``: seconds since the epoch (default: the clock).
+    """
+    import time
+
+    if status.get("status") == "queued":  # launched: its process is starting; else it waits its turn
+        phase, since = ("queued", _timestamp(status["launched"])) if status.get("launched") else (None, None)
+    else:
+        phase, since = status.get("phase"), _timestamp(status.get("started") or status.get("created"))
+    if phase not in PHASE_WORDS:
+        return None
+    text = _(PHASE_WORDS[phase]).format(epoch="-", epochs="-")
+    if since is None:
+        return text
+    waited = max((time.time() if now is None else now) - since, 0.0)
+    return text + " " + _("({seconds} s)").format(seconds=number(waited, 0))
+
+
+def _timestamp(iso: object) -> float | None:
+    """Seconds since the epoch of an ISO timestamp written by ``now_iso`` (None if absent or unreadable)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(iso).timestamp() if isinstance(iso, str) else None
+    except ValueError:
+        return None
 
 
 def progress(status: dict) -> Progress | None:
