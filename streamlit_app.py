@@ -5,6 +5,7 @@ import streamlit as st
 from core.base.i18n import _
 from pages import _server
 from pages._i18n import init_language, language_switch
+from pages._projector import projector_applied, projector_mode, projector_switch
 from pages._router import app_icon, keep_jobs_moving, routed, warm_up
 from pages._session import configure_access, is_presenter, presenter_box
 from pages._sidebar import render_sidebar_status
@@ -14,6 +15,7 @@ _server.install()  # once per process: no Keras clean-up per rerun, upload caps,
 
 # The icon is drawn by code: a Material or emoji favicon would be fetched from a CDN.
 st.set_page_config(page_title="CNN Lab", page_icon=app_icon(), layout="wide")
+projector_mode()  # ?projector=1 or the sidebar switch: the sidebar collapsed, the navigation on top
 init_language()  # from the link (?lang=pt-BR), the session or the browser
 apply_style()  # after the language: the uploader's words follow it
 configure_access()  # who is the presenter (a key, or alone on localhost); takes ?key= from the link
@@ -46,13 +48,15 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, position="top" if st.session_state.get("projector") else "sidebar")
 keep_jobs_moving()  # at most every few seconds for the whole server: vanished runs become interrupted
 language_switch()
+projector_switch()
 render_sidebar_status()
 presenter_box()
 try:
     with routed():
         page.run()
+    projector_applied()  # the page ran to its end: the browser got the sidebar's click
 finally:  # also after st.stop() or st.rerun()
     warm_up()  # once per server, in the background once the first page has run: TensorFlow and the shipped model

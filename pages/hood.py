@@ -27,7 +27,7 @@ LAYOUTS = [N_("Side by side"), N_("One at a time")]
 BUDGETS = [N_("One epoch"), N_("Quick demo")]
 DEFAULT_DEMO_BATCHES = 60
 MAX_BATCHES = {s.name: s for s in API_SETTINGS}["max_batches"].hi
-init_state({"hood_layout": "Side by side", "hood_budget": "One epoch", "hood_group": None})
+init_state({"hood_layout": "One at a time", "hood_budget": "One epoch", "hood_group": None})
 S = st.session_state
 
 st.title(_("Under the hood: one network, three ways"))
@@ -45,7 +45,7 @@ st.markdown(
 st.subheader(_("1. The code"))
 c1, c2 = st.columns([1, 2], vertical_alignment="center")
 layout = c1.segmented_control(_("Layout"), LAYOUTS, key="hood_layout", required=True, format_func=_,
-                              label_visibility="collapsed")  # fmt: skip
+                              label_visibility="collapsed", wrap=True)  # fmt: skip
 c2.caption(_("On a projector, choose **One at a time**: each file gets the full width."))
 
 
@@ -59,7 +59,7 @@ def show_way(way: str) -> None:
     side = layout == "Side by side"
     # Side by side, long lines wrap (a third of a projector is narrow); one at a time, they keep their shape.
     height = "content" if text.count("\n") < 30 else 620 if side else 760
-    st.code(text, language="python", line_numbers=True, wrap_lines=side, height=height)
+    st.code(text, language="python", line_numbers=True, wrap_lines=True, height=height)
 
 
 if layout == "Side by side":
@@ -85,7 +85,7 @@ if mnist is None:
         icon=":material/download:",
     )  # fmt: skip
 c1, c2 = st.columns([2, 1])
-budget = c1.segmented_control(_("Budget for each"), BUDGETS, key="hood_budget", required=True, format_func=_)
+budget = c1.segmented_control(_("Budget for each"), BUDGETS, key="hood_budget", required=True, format_func=_, wrap=True)
 batches = None
 if budget == "Quick demo":
     batches = c2.number_input(_("Batches of 128 images"), 1, MAX_BATCHES, DEFAULT_DEMO_BATCHES, key="hood_batches")

@@ -298,7 +298,9 @@ def maps_view(image: np.ndarray, image_name: str, result: Pipeline, settings: La
             (mode, diverging_rgb(pooled, limit), _("{mode}, shape {shape}").format(mode=mode, shape=pooled.shape))
         )
     if large:
-        zoom = st.segmented_control(_("Zoom on"), [p[0] for p in panels], default=panels[-1][0], key="learn_zoom")
+        zoom = st.segmented_control(
+            _("Zoom on"), [p[0] for p in panels], default=panels[-1][0], key="learn_zoom", wrap=True
+        )
         for name, rgb, caption in panels:
             if name == zoom:
                 big, _factor = enlarge(rgb, min_side=720)

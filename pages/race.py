@@ -34,6 +34,7 @@ from core.teaching.race_results import Race, Racer, describe_share, get_race, ra
 from core.training import TrainConfig, presets_for
 from pages._data import data_status, warn_no_mnist
 from pages._i18n import localized
+from pages._projector import scroll_into_view
 from pages._router import ensure_router
 from pages._runs import STATUS_ICONS, machine_speed
 from pages._session import actor, init_state, is_presenter
@@ -255,21 +256,25 @@ def show_race(found: Race, clock: float, replaying: bool, whole: Race | None = N
 
     ``whole``: the recorded race a replay shows part of (its chart keeps the whole race's axes).
     """
-    c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="center")
-    c1.metric(_("Stopwatch"), _("{s} s").format(s=number(clock, 1)))
-    if replaying:
-        c2.caption(
-            _("Replay at {speed} of the race recorded on disk: nothing trains.").format(speed=S.race_replay["speed"])
-        )
-    elif found.live and is_presenter() and c3.button(_("Stop the race"), icon=":material/stop:", key="race_stop"):
-        for message in stop_race(found.id, actor=actor()):
-            st.info(message)
+    stopped = []
+    with st.container(horizontal=True, vertical_alignment="center", gap="large"):
+        st.metric(_("Stopwatch"), _("{s} s").format(s=number(clock, 1)), width="content")
+        if replaying:
+            st.caption(
+                _("Replay at {speed} of the race recorded on disk: nothing trains.").format(
+                    speed=S.race_replay["speed"]
+                )
+            )
+        elif found.live and is_presenter() and st.button(_("Stop the race"), icon=":material/stop:", key="race_stop"):
+            stopped = stop_race(found.id, actor=actor())
+    for message in stopped:
+        st.info(message)
     lines = [RaceLine(r.label, r.points, r.seconds_to_target) for r in found.racers]
     frame = None
     if whole is not None:
         frame = (whole.duration, min((p[1] for r in whole.racers for p in r.points), default=0.0))
     moving = clock if replaying or found.live else None  # the stopwatch's line, while the clock runs
-    st.plotly_chart(race_figure(lines, found.target, moving, frame), config=CHART_CONFIG, key="race_chart")
+    st.plotly_chart(race_figure(lines, found.target, moving, frame, height=400), config=CHART_CONFIG, key="race_chart")
     for r in found.racers:
         show_racer(r, replaying)
     show_verdict(found)
@@ -300,20 +305,26 @@ def start_section(configs: list[TrainConfig] | None, target: float, kept: list[R
             st.error(str(exc), icon=":material/error:")
         else:
             refresh_active_runs()
+            S.race_scroll = True  # the next run scrolls the stopwatch and the chart into view
             st.rerun()
     if why and not presenter:
         st.caption(why)
 
 
 def replay_controls(found: Race) -> None:
-    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    speed = c1.segmented_control(_("Replay speed"), SPEEDS, key="race_speed", required=True)
-    if c2.button(_("Replay"), icon=":material/replay:", disabled=found.live or not found.duration):
-        S.race_replay = {"id": found.id, "speed": speed, "began": time.time()}
-        st.rerun()
-    if S.race_replay and S.race_replay.get("id") == found.id and c3.button(_("End the replay"), icon=":material/stop:"):
-        S.race_replay = None
-        st.rerun()
+    with st.container(horizontal=True, vertical_alignment="bottom"):  # each at its own width: nothing cut
+        speed = st.segmented_control(_("Replay speed"), SPEEDS, key="race_speed", required=True)
+        if st.button(_("Replay"), icon=":material/replay:", disabled=found.live or not found.duration):
+            S.race_replay = {"id": found.id, "speed": speed, "began": time.time()}
+            S.race_scroll = True
+            st.rerun()
+        if (
+            S.race_replay
+            and S.race_replay.get("id") == found.id
+            and st.button(_("End the replay"), icon=":material/stop:")
+        ):
+            S.race_replay = None
+            st.rerun()
 
 
 def race_section(found_all: list[Race]) -> None:
@@ -327,6 +338,8 @@ def race_section(found_all: list[Race]) -> None:
     st.selectbox(_("Race"), list(by_id), key="race_id", format_func=lambda i: race_name(by_id[i]))
     rid = S.race_id
     replay_controls(by_id[rid])
+    if S.pop("race_scroll", False):
+        scroll_into_view("race_view")
     replay = S.race_replay if S.race_replay and S.race_replay.get("id") == rid else None
     live = by_id[rid].live
 
@@ -351,7 +364,8 @@ def race_section(found_all: list[Race]) -> None:
         if live and not found.live:
             st.rerun()  # it just ended: rerun the page once to stop the timer
 
-    race_view()
+    with st.container(key="race_view"):
+        race_view()
 
 
 with st.expander(_("What am I looking at?"), icon=":material/help:"):

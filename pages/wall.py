@@ -30,6 +30,8 @@ ensure_router()
 
 WALL_ITEMS = 24
 COLUMNS = 6  # thumbnails large enough to read from the back of a room
+GRID_COLUMNS = 3  # beside the matrix: three a row
+MATRIX_HEIGHT = 330  # 10 classes under a 576-px-high projector's fold, beside the grid
 REFRESH_SECONDS = 1.5
 GREEN, RED, GRAY = (0, 150, 70), (210, 30, 40), (150, 150, 150)
 
@@ -132,32 +134,42 @@ def moderation(room: Room, subs: list[Submission]) -> None:
 
 @st.fragment(run_every=REFRESH_SECONDS)
 @localized
+def score(room: Room) -> None:
+    """The three numbers, one under the other under the QR code (the right column keeps its height for the
+    grid and the matrix); reruns alone every 1.5 s."""
+    subs = room.submissions()
+    right, labelled = room.score()
+    st.metric(_("Submissions"), number(sum(not s.hidden and not s.cleared for s in subs)))
+    st.metric(_("Read right"), _("{right} of {labelled}").format(right=right, labelled=labelled) if labelled else "-",
+              help=_("Among the submissions whose senders said what they were."))  # fmt: skip
+    st.metric(_("Room accuracy"), percent(right / labelled, 0) if labelled else "-")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+@localized
 def live(room: Room, presenter: bool) -> None:
-    """The grid, the score and the matrix; reruns alone every 1.5 s (the page does not)."""
+    """The grid and the matrix side by side; reruns alone every 1.5 s (the page does not)."""
     subs = room.submissions()  # from the room's cache: parsed once, then only what was appended
     shown = [s for s in subs if s.visible][:WALL_ITEMS]
-    right, labelled = room.score()
-    a, b, c = st.columns(3)
-    a.metric(_("Submissions"), number(sum(not s.hidden and not s.cleared for s in subs)))
-    b.metric(_("Read right"), _("{right} of {labelled}").format(right=right, labelled=labelled) if labelled else "-",
-             help=_("Among the submissions whose senders said what they were."))  # fmt: skip
-    c.metric(_("Room accuracy"), percent(right / labelled, 0) if labelled else "-")
+    _right, labelled = room.score()
     if presenter:
         moderation(room, subs)
     if not shown:
         st.info(_("Nothing on the wall yet: scan the code and draw a digit."), icon=":material/qr_code_2:")
         return
-    cols = st.columns(COLUMNS)
-    for i, sub in enumerate(shown):
-        with cols[i % COLUMNS]:
-            path = room.image_path(sub)
-            mtime = path.stat().st_mtime if path.exists() else 0.0
-            st.image(thumbnail(str(path), sub.right, mtime), width="stretch", caption=caption(sub))
-            if presenter:
-                moderate(room, sub, ":material/visibility_off:")
-    if labelled:
-        st.plotly_chart(confusion_figure(room.confusion(), room.settings().class_names),
-                        config=CHART_CONFIG, key="wall_cm")  # fmt: skip
+    grid, matrix = st.columns([3, 2], gap="medium") if labelled else (st.container(), None)
+    with grid:
+        cols = st.columns(GRID_COLUMNS)
+        for i, sub in enumerate(shown):
+            with cols[i % GRID_COLUMNS]:
+                path = room.image_path(sub)
+                mtime = path.stat().st_mtime if path.exists() else 0.0
+                st.image(thumbnail(str(path), sub.right, mtime), width="stretch", caption=caption(sub))
+                if presenter:
+                    moderate(room, sub, ":material/visibility_off:")
+    if matrix is not None:
+        matrix.plotly_chart(confusion_figure(room.confusion(), room.settings().class_names, height=MATRIX_HEIGHT),
+                            config=CHART_CONFIG, key="wall_cm")  # fmt: skip
 
 
 room = active_room()
@@ -176,6 +188,7 @@ left, right = st.columns([1, 3])
 with left:
     st.image(qr_png(url), width=260)
     st.markdown(_("**Join at** `{address}`").format(address=url.removeprefix("http://")))
+    score(room)
 with right:
     st.title(settings.title)
     if warning:  # here, full width: in the QR code's column it wrapped a word per line

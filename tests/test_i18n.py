@@ -237,7 +237,8 @@ def shown_texts(at: AppTest) -> list[str]:
             walk(child)
 
     walk(at._tree)
-    return out
+    styles = re.compile(r"<style>.*?</style>", re.S)  # the app's CSS (pages/_style.py) is not read by anyone
+    return [t for t in (styles.sub("", t).strip() for t in out) if t]
 
 
 # Words that Portuguese does not use: one of them in a shown text is English left behind.

@@ -90,7 +90,8 @@ def race_figure(
     bottom = min(lows + ([target] if target is not None else [])) if lows else 0.0
     if frame is not None:
         right, bottom = max(frame[0], right), min(frame[1], bottom)
-    projector_layout(fig, height, _("Validation accuracy against seconds since the start (points: epoch ends)"),
+    projector_layout(fig, height, _("Validation accuracy against time"),
+                     _("seconds since the start; points: epoch ends"),
                      xaxis={"title": _("seconds since the start"), "range": [0, right * 1.08]},
                      yaxis={"title": _("validation accuracy"), "tickformat": ".0%",
                             "range": [max(0.0, bottom - 0.05), 1.005]})  # fmt: skip

@@ -24,15 +24,18 @@ def probability_bars(probs: dict[str, float]) -> go.Figure:
     return fig
 
 
-def confusion_figure(cm: list[list[int]], class_names: list[str]) -> go.Figure:
+def confusion_figure(cm: list[list[int]], class_names: list[str], height: int | None = None) -> go.Figure:
     """A confusion matrix heatmap with counts; rows are true classes, columns predictions."""
     z = np.asarray(cm)
     k = len(class_names)
     size = 22 if k <= 10 else 16 if k <= 20 else 11  # numbers readable from the back of a room
+    if height is not None and k > 0:  # a smaller frame: numbers that fit their cells
+        size = min(size, max(9, int((height - 100) / k * 0.6)))
     fig = go.Figure(go.Heatmap(z=z, x=class_names, y=class_names, text=z, texttemplate="%{text}",
                                textfont={"size": size}, colorscale="Blues", showscale=False, xgap=1, ygap=1,
                                hovertemplate=_("true %{y}, predicted %{x}: %{z}") + "<extra></extra>"))  # fmt: skip
-    fig.update_layout(height=max(340, 48 * k + 140), margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 16},
+    fig.update_layout(height=height or max(340, 48 * k + 140), margin={"l": 10, "r": 10, "t": 90 if height is None else 60, "b": 10},
+                      font={"size": 16 if height is None else 13},
                       separators=separators(),
                       xaxis={"title": _("predicted"), "type": "category", "side": "top"},
                       yaxis={"title": _("true"), "type": "category", "autorange": "reversed"})  # fmt: skip

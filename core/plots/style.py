@@ -14,14 +14,19 @@ def separators() -> str:
     return ",." if language() == "pt_BR" else ".,"
 
 
-def projector_layout(fig: go.Figure, height: int, title: str, **layout) -> go.Figure:
+def projector_layout(fig: go.Figure, height: int, title: str, subtitle: str | None = None, **layout) -> go.Figure:
     """The layout of the big charts: large title and fonts for a projector, the legend at the top right.
 
     Args:
         layout: more of ``update_layout``'s arguments (axes, hovermode).
     """
-    return fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
-                             title={"text": title, "font": {"size": 20}}, font={"size": 15}, separators=separators(),
+    # Plotly never wraps a title: keep it short (a 535-px chart holds about 60 characters at 20 px)
+    # and put the rest in the smaller subtitle under it.
+    heading = {"text": title, "font": {"size": 20}}
+    if subtitle:
+        heading["subtitle"] = {"text": subtitle, "font": {"size": 14}}
+    return fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 90 if subtitle else 60, "b": 10},
+                             title=heading, font={"size": 15}, separators=separators(),
                              legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
                              **layout)  # fmt: skip
 
