@@ -112,13 +112,7 @@ def test_projector_mode_gives_the_page_the_whole_screen_and_nothing_is_cut(serve
 
     # The race: the chart's title inside the chart, whole button labels, and after Replay the
     # stopwatch and the chart in view, above the fold.
-    page.goto(f"{server.url}/race?projector=1")
-    wait_idle(page)
-    chart = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").last
-    expect(chart).to_be_visible(timeout=60_000)
-    title, frame = box(chart.locator(".gtitle")), box(chart)
-    assert frame["left"] - 1 <= title["left"] and title["right"] <= frame["right"] + 1, (title, frame)
-    assert page.evaluate(BUTTONS_FIT) == []
+    chart = race_is_whole(page, f"{server.url}/race?projector=1")
     page.get_by_role("button", name="Replay").click()
     expect(page.get_by_text("Replay at")).to_have_count(1, timeout=30_000)
     page.wait_for_function(  # the page scrolls the race into view
@@ -152,13 +146,21 @@ def test_projector_mode_gives_the_page_the_whole_screen_and_nothing_is_cut(serve
 
 
 def test_without_projector_mode_race_buttons_and_title_are_whole(server, page):
+    race_is_whole(page, f"{server.url}/race")
+
+
+def race_is_whole(page, url: str):
+    """Opens the race page: its chart's title inside the chart, every control and button label whole.
+
+    Returns the chart's locator."""
     from playwright.sync_api import expect
 
-    page.goto(f"{server.url}/race")
+    page.goto(url)
     wait_idle(page)
     chart = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").last
     expect(chart).to_be_visible(timeout=60_000)
     title, frame = box(chart.locator(".gtitle")), box(chart)
-    assert title["right"] <= frame["right"] + 1, (title, frame)
+    assert frame["left"] - 1 <= title["left"] and title["right"] <= frame["right"] + 1, (title, frame)
     assert page.evaluate(BUTTONS_FIT) == []
     assert page.evaluate(GROUPS_FIT) == []
+    return chart
