@@ -160,12 +160,18 @@ e1, e2 = st.columns(2)
 e1.download_button(
     _("Model (.keras)"), ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:", key="dl_keras"
 )
+# Converted on request: 1 to 3 s of every model's first view went to a file few people take.
+if st.session_state.get("eval_tflite_for") != run.id:
+    e2.button(_("Convert to TensorFlow Lite (for phones)"), icon=":material/smartphone:", key="eval_tflite_go",
+              on_click=lambda: st.session_state.update(eval_tflite_for=run.id))  # fmt: skip
 try:
-    with st.spinner(_("Converting to TensorFlow Lite...")):
-        blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime, actor())
+    blob = None
+    if st.session_state.get("eval_tflite_for") == run.id:
+        with e2, st.spinner(_("Converting to TensorFlow Lite...")):
+            blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime, actor())
 except Exception as exc:  # the converter rejects some layers; say so instead of failing the page
     e2.warning(_("TensorFlow Lite conversion failed: {problem}").format(problem=exc))
-else:
+if blob is not None:
     e2.download_button(
         _("TensorFlow Lite for phones ({mb} MB)").format(mb=number(len(blob) / 1e6, 1)),
         blob,

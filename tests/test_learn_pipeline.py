@@ -161,3 +161,25 @@ def test_kernel_text_round_trips_and_never_shows_minus_zero():
     assert len(cells) == 5 and all(len(row) == 5 for row in cells)
     np.testing.assert_allclose(parse_kernel(cells), start, rtol=1e-3)
     assert kernel_text(np.array([[-0.0, 1.0]])) == [["0", "1"]]
+
+
+def test_the_learn_page_computes_without_tensorflow():
+    """Learn never waits for TensorFlow's import (8 s when it was the first page of a busy laptop's server)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from core.teaching import filters\n"
+        "from core.teaching.learn import LayerSettings, feature_bank, run_pipeline\n"
+        "img = filters.synthetic_image(64)\n"
+        "s = LayerSettings(stride=2, padding='same', bias=0.1, relu=True, pool=True, pool_mode='avg', pool_size=3,"
+        " pool_stride=2, pool_padding='same')\n"
+        "assert run_pipeline(img, filters.kernel_preset('sobel x'), s).pooled is not None\n"
+        "feature_bank(img, ['sobel x', 'gaussian blur 5x5'], 1, 'valid', True)\n"
+        "filters.pool(img, 2, 2, 'max', 'same')\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"

@@ -1,8 +1,10 @@
-"""Convolution and pooling on one image, computed by the same TensorFlow ops Keras uses.
+"""Convolution and pooling on one image, as Keras computes them, in NumPy.
 
-What the Learn page shows is exactly what ``keras.layers.Conv2D`` / ``MaxPooling2D`` /
-``AveragePooling2D`` compute: a cross-correlation (the kernel is not flipped) with TF's
-"same" padding rule (the extra row/column of padding goes after, bottom/right).
+What the Learn page shows is what ``keras.layers.Conv2D`` / ``MaxPooling2D`` /
+``AveragePooling2D`` compute (``tests/test_filters.py`` checks against the layers): a
+cross-correlation (the kernel is not flipped) with TF's "same" padding rule (the extra
+row/column of padding goes after, bottom/right). NumPy, not ``tf.nn``: the page then never
+waits for TensorFlow's import (8 s on a busy laptop's fresh server, issue 27).
 """
 
 from __future__ import annotations
@@ -169,12 +171,22 @@ def convolve_bank(image: np.ndarray, kernels: list[np.ndarray], stride: int = 1,
     padding = check_padding(padding)
     kh, kw = ks[0].shape
     _check_fits(image.shape, kh, kw, stride, padding, N_("kernel"))
-    x = image[None, :, :, None]  # (1, H, W, 1)
-    w = np.stack(ks, axis=-1)[:, :, None, :]  # (kh, kw, 1, N)
-    import tensorflow as tf  # imported here: shape arithmetic (output_size) must not load TensorFlow
+    w = np.stack(ks, axis=-1).astype(np.float64)  # (kh, kw, N)
+    x = _padded(image, kh, kw, stride, padding, 0.0).astype(np.float64)
+    oh, ow = (x.shape[0] - kh) // stride + 1, (x.shape[1] - kw) // stride + 1
+    y = np.zeros((oh, ow, len(ks)), np.float64)
+    for i in range(kh):  # one shifted view of the image per kernel cell: memory stays one image
+        for j in range(kw):
+            y += x[i : i + (oh - 1) * stride + 1 : stride, j : j + (ow - 1) * stride + 1 : stride, None] * w[i, j]
+    return np.ascontiguousarray(np.transpose(y, (2, 0, 1)), dtype=np.float32)
 
-    y = tf.nn.conv2d(x, w, strides=stride, padding=padding.upper())  # (1, H', W', N)
-    return np.transpose(y.numpy()[0], (2, 0, 1))
+
+def _padded(image: np.ndarray, kh: int, kw: int, stride: int, padding: str, fill: float) -> np.ndarray:
+    """``image`` with TF's "same" padding around it (unchanged for "valid")."""
+    if padding != "same":
+        return image
+    (top, bottom), (left, right) = same_padding(image.shape[0], kh, stride), same_padding(image.shape[1], kw, stride)
+    return np.pad(image, ((top, bottom), (left, right)), constant_values=fill)
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -210,11 +222,13 @@ def pool(
         raise InputError(_("Expected pooling mode 'max' or 'avg'. Received: mode={value}").format(value=repr(mode)))
     padding = check_padding(padding)
     _check_fits(image.shape, size, size, stride, padding, N_("pooling window"))
-    import tensorflow as tf
+    from numpy.lib.stride_tricks import sliding_window_view
 
-    op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
-    y = op(image[None, :, :, None], ksize=size, strides=stride, padding=padding.upper())
-    return y.numpy()[0, :, :, 0]
+    # Padding never wins a max (-inf) and is not counted in a mean (NaN, skipped): TF's rule.
+    x = _padded(image.astype(np.float64), size, size, stride, padding, -np.inf if mode == "max" else np.nan)
+    windows = sliding_window_view(x, (size, size))[::stride, ::stride]  # (H', W', size, size), no copy
+    y = windows.max(axis=(2, 3)) if mode == "max" else np.nanmean(windows, axis=(2, 3))
+    return y.astype(np.float32)
 
 
 # ----- one output cell, step by step ----------------------------------------------------
