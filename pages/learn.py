@@ -54,7 +54,6 @@ DEFAULTS = {
     "learn_pool_size": 2,
     "learn_pool_stride": 2,
     "learn_pool_padding": "valid",
-    "learn_bank": BANK_DEFAULT,
     "conv_row": 0,
     "conv_col": 0,
     "conv_play": False,
@@ -65,7 +64,7 @@ DEFAULTS = {
     "learn_last_preset": "sobel x",  # the preset a custom kernel starts from
 }
 WIDGET_KEYS = ("learn_folder", "learn_class", "learn_sample", "learn_upload", "learn_camera", "learn_custom_from",
-               "learn_zoom", "g_cell", "g_pool")  # fmt: skip
+               "learn_zoom", "learn_bank", "g_cell", "g_pool")  # fmt: skip
 
 
 # ----- image sources --------------------------------------------------------------------
@@ -458,7 +457,11 @@ def bank_tab(image: np.ndarray, settings: LayerSettings) -> None:
         _("The first layer of a CNN applies many kernels to the same image and stacks the results: one feature map "
           "per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels).")
     )  # fmt: skip
-    bank = choose_many(_("Kernels"), list(filters.KERNEL_PRESETS), key="learn_bank", format_func=_)
+    # The default in the widget, not set in the session first: a first visitor's click during the
+    # router's first rerun sent the widget's own default ([]) and emptied the bank (1 run in 2 with
+    # a CPU hog beside the app).
+    bank = choose_many(_("Kernels"), list(filters.KERNEL_PRESETS), default=BANK_DEFAULT, key="learn_bank",
+                       format_func=_)  # fmt: skip
     maps, error = feature_bank(image, bank, settings.stride, settings.padding, settings.relu)
     if error:
         st.error(error, icon=":material/error:")

@@ -119,6 +119,6 @@ def test_learn_page_reacts_to_clicks(server, page):
     page.screenshot(path=str(shots / "3b-custom-kernel.png"), full_page=True)
 
     page.get_by_role("tab", name="A bank of filters").click()
-    expect(page.get_by_text("Stack shape: (6, 28, 28)")).to_be_visible()
     page.screenshot(path=str(shots / "4-bank.png"), full_page=True)
+    expect(page.get_by_text("Stack shape: (6, 28, 28)")).to_be_visible(timeout=30_000)  # all six kept
     no_exception(page)
