@@ -457,9 +457,9 @@ def bank_tab(image: np.ndarray, settings: LayerSettings) -> None:
         _("The first layer of a CNN applies many kernels to the same image and stacks the results: one feature map "
           "per kernel (here with your stride, padding and ReLU; a trained layer learns its kernels).")
     )  # fmt: skip
-    # The default in the widget, not set in the session first: a first visitor's click during the
-    # router's first rerun sent the widget's own default ([]) and emptied the bank (1 run in 2 with
-    # a CPU hog beside the app).
+    # The default in the widget, not set in the session first: with the session holding it, a fresh
+    # server's first visitor clicking early found the bank emptied in 5 browser runs of 6 with a CPU
+    # hog beside the app (the widget's own default, [], sent back, as far as we can tell); 0 of 4 now.
     bank = choose_many(_("Kernels"), list(filters.KERNEL_PRESETS), default=BANK_DEFAULT, key="learn_bank",
                        format_func=_)  # fmt: skip
     maps, error = feature_bank(image, bank, settings.stride, settings.padding, settings.relu)
