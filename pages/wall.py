@@ -158,10 +158,11 @@ def live(room: Room, presenter: bool) -> None:
         st.info(_("Nothing on the wall yet: scan the code and draw a digit."), icon=":material/qr_code_2:")
         return
     grid, matrix = st.columns([3, 2], gap="medium") if labelled else (st.container(), None)
+    per_row = GRID_COLUMNS if matrix is not None else COLUMNS  # alone, the digits take the whole width
     with grid:
-        cols = st.columns(GRID_COLUMNS)
+        cols = st.columns(per_row)
         for i, sub in enumerate(shown):
-            with cols[i % GRID_COLUMNS]:
+            with cols[i % per_row]:
                 path = room.image_path(sub)
                 mtime = path.stat().st_mtime if path.exists() else 0.0
                 st.image(thumbnail(str(path), sub.right, mtime), width="stretch", caption=caption(sub))
