@@ -87,3 +87,17 @@ def test_a_negative_zero_product_reads_0_not_minus_0():
     assert np.signbit(products[0, 0])  # -0.0 indeed
     text = grids.number_grid(products, "patch x kernel").data[0].text
     assert text[0][0] == "0" and text[1][1] == "0" and text[1][0] == "1"
+
+
+def test_the_walls_confusion_matrix_fits_its_frame_and_the_race_title_is_short():
+    from core.plots.race import RaceLine, race_figure
+    from core.plots.results import confusion_figure
+
+    names = [str(d) for d in range(10)]
+    cm = np.eye(10, dtype=int).tolist()
+    tall, framed = confusion_figure(cm, names), confusion_figure(cm, names, height=330)
+    assert tall.layout.height >= 580 and framed.layout.height == 330  # under a 576-px projector's fold
+    assert framed.data[0].textfont.size < tall.data[0].textfont.size  # numbers sized to the smaller cells
+    fig = race_figure([RaceLine("fast", [(10.0, 0.9)], None)], 0.98, None, None, height=400)
+    assert len(fig.layout.title.text) <= 40 and fig.layout.title.subtitle.text  # Plotly never wraps a title
+    assert fig.layout.height == 400

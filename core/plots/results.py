@@ -25,7 +25,11 @@ def probability_bars(probs: dict[str, float]) -> go.Figure:
 
 
 def confusion_figure(cm: list[list[int]], class_names: list[str], height: int | None = None) -> go.Figure:
-    """A confusion matrix heatmap with counts; rows are true classes, columns predictions."""
+    """A confusion matrix heatmap with counts; rows are true classes, columns predictions.
+
+    ``height``: a fixed frame (the Wall's, beside the digits), with numbers sized to fit its cells;
+    default: tall enough for numbers read from the back of a room.
+    """
     z = np.asarray(cm)
     k = len(class_names)
     size = 22 if k <= 10 else 16 if k <= 20 else 11  # numbers readable from the back of a room

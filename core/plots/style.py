@@ -18,6 +18,7 @@ def projector_layout(fig: go.Figure, height: int, title: str, subtitle: str | No
     """The layout of the big charts: large title and fonts for a projector, the legend at the top right.
 
     Args:
+        subtitle: a smaller line under the title (for what would make the title too long).
         layout: more of ``update_layout``'s arguments (axes, hovermode).
     """
     # Plotly never wraps a title: keep it short (a 535-px chart holds about 60 characters at 20 px)
