@@ -65,3 +65,14 @@ def test_warm_up_returns_at_once_and_loads_tensorflow_and_the_model_in_the_backg
         tmp_path,
     )
     assert out == "1 0 True True ['mnist-default']", out
+
+
+def test_the_warm_up_imports_what_pages_need_before_tensorflow():
+    """Pages found pandas and plotly unimported while TensorFlow's import held the interpreter (2-4 s);
+    a formatter sorting these imports would bring that back."""
+    import ast
+
+    tree = ast.parse((ROOT / "pages" / "_router.py").read_text())
+    warm = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_warm")
+    order = [a.name for n in ast.walk(warm) if isinstance(n, ast.Import) for a in n.names]
+    assert order.index("pandas") < order.index("keras") and order.index("plotly.graph_objects") < order.index("keras")
