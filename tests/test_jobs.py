@@ -158,7 +158,7 @@ def test_an_ignored_stop_escalates_only_when_the_run_is_silent(manager, monkeypa
     os.utime(run.stop_path, (old, old))
     manager.pump()  # still reporting (status just updated): left alone
     assert sleeper.poll() is None
-    monkeypatch.setattr(jobs, "_timestamp", lambda iso, default: old)  # silent for long
+    monkeypatch.setattr(jobs, "iso_seconds", lambda iso: old)  # silent for long
     manager.pump()
     sleeper.wait(10)
     manager.pump()

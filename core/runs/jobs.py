@@ -35,7 +35,7 @@ from core.base.errors import InputError
 from core.base.i18n import N_, _
 from core.base.storage import locked, read_text_tail
 from core.runs import procs
-from core.runs.store import ACTIVE_STATES, Run, RunStore, mark_if_orphaned, now_iso
+from core.runs.store import ACTIVE_STATES, Run, RunStore, iso_seconds, mark_if_orphaned, now_iso
 
 
 class JobConfig(Protocol):
@@ -76,16 +76,6 @@ def max_queue() -> int:
 
 def _tail(path: Path, chars: int = TAIL_CHARS) -> str:
     return read_text_tail(path, chars).strip()
-
-
-def _timestamp(iso: str | None, default: float) -> float:
-    """Seconds since the epoch of an ISO timestamp written by ``now_iso``."""
-    import datetime as dt
-
-    try:
-        return dt.datetime.fromisoformat(iso).timestamp() if iso else default
-    except (TypeError, ValueError):
-        return default
 
 
 def _json_error(stdout: Path) -> str | None:
@@ -314,7 +304,8 @@ class JobManager:
             return
         now = time.time()
         asked = now - run.stop_path.stat().st_mtime
-        silent = now - _timestamp(st.get("updated"), default=now)
+        updated = iso_seconds(st.get("updated"))
+        silent = now - (now if updated is None else updated)
         if min(asked, silent) > 2 * STOP_GRACE_SECONDS:
             (run.path / KILLED_MARK).write_text(now_iso())
             self._kill(run, signal.SIGKILL)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from core.base.i18n import N_, _, number
 from core.runs.schema import STOP_REASONS
+from core.runs.store import iso_seconds
 
 MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
 
@@ -57,9 +58,9 @@ def phase_text(status: dict, now: float | None = None) -> str | None:
     import time
 
     if status.get("status") == "queued":  # launched: its process is starting; else it waits its turn
-        phase, since = ("queued", _timestamp(status["launched"])) if status.get("launched") else (None, None)
+        phase, since = ("queued", iso_seconds(status["launched"])) if status.get("launched") else (None, None)
     else:
-        phase, since = status.get("phase"), _timestamp(status.get("started") or status.get("created"))
+        phase, since = status.get("phase"), iso_seconds(status.get("started") or status.get("created"))
     if phase not in PHASE_WORDS:
         return None
     text = _(PHASE_WORDS[phase]).format(epoch="-", epochs="-")
@@ -67,16 +68,6 @@ def phase_text(status: dict, now: float | None = None) -> str | None:
         return text
     waited = max((time.time() if now is None else now) - since, 0.0)
     return text + " " + _("({seconds} s)").format(seconds=number(waited, 0))
-
-
-def _timestamp(iso: object) -> float | None:
-    """Seconds since the epoch of an ISO timestamp written by ``now_iso`` (None if absent or unreadable)."""
-    import datetime as dt
-
-    try:
-        return dt.datetime.fromisoformat(iso).timestamp() if isinstance(iso, str) else None
-    except ValueError:
-        return None
 
 
 def progress(status: dict) -> Progress | None:

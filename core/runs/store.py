@@ -41,6 +41,14 @@ def now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def iso_seconds(iso: object) -> float | None:
+    """Seconds since the epoch of a timestamp written by :func:`now_iso` (None if absent or unreadable)."""
+    try:
+        return _dt.datetime.fromisoformat(iso).timestamp() if isinstance(iso, str) else None
+    except ValueError:
+        return None
+
+
 def validate_run_id(run_id: str) -> str:
     """Returns ``run_id`` when it is a safe folder name, else raises InputError."""
     if not RUN_ID_RE.match(run_id or "") or run_id in (".", ".."):
