@@ -68,6 +68,10 @@ def _train_queued_run(args) -> dict:
         if distribute.read_cluster() is not None:  # one folder, several writers: each worker runs the command itself
             raise InputError("A multi-worker TF_CONFIG trains from flags (python -m core.train --task ...), "
                              "not a queued --run-dir.")  # fmt: skip
+        if isinstance(config, dict) and (config.get("job") or {}).get("engine") == "ray":  # a challenge entry on Ray
+            from core.runs.ray_engine import drive
+
+            return drive(run, train_folder)  # this process drives the cluster: no TensorFlow here
         distribute.setup(args.devices)  # before TensorFlow starts (a racer's thread share is set just above)
         if isinstance(config, dict) and "api_compare" in config:  # one way of the API comparison
             from core.teaching.api_compare.runner import train_queued
@@ -89,6 +93,27 @@ def _train_queued_run(args) -> dict:
             JobManager(run.path.parent).pump()
         except Exception as exc:  # never let the queue hide this run's own result
             print(f"warning: could not start the next queued job: {exc}", file=sys.stderr)
+
+
+def train_folder(path: str) -> dict:
+    """Trains a queued run folder's config in this process: what a Ray task runs on its copy of the folder.
+
+    Its CPUs are the ones Ray gave the task (``OMP_NUM_THREADS``): TensorFlow takes that many threads.
+    """
+    import os
+
+    from core.runs.store import open_run
+    from core.tasks import train
+    from core.training import TrainConfig
+
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads and threads.isdigit():
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
+    run = open_run(path)
+    return train(TrainConfig.from_dict(run.config()), run=run)
 
 
 def _train(args) -> dict:

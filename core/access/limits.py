@@ -43,6 +43,7 @@ RATES = {
     "decode": Rate(env_int("CNNLAB_MEGAPIXELS_PER_MIN", 800), 60, N_("megapixels of images decoded")),
     "room": Rate(env_int("CNNLAB_ROOM_SUBMITS_PER_MIN", 12), 60, N_("submissions to the room")),
     "key": Rate(5, 60, N_("presenter key attempts")),
+    "challenge": Rate(env_int("CNNLAB_CHALLENGE_CHANGES_PER_MIN", 10), 60, N_("challenge entries and edits")),
 }
 
 # One address, however many sessions (reloads) it opens. Larger than a session's: phones behind
@@ -54,6 +55,7 @@ ADDRESS_RATES = {
     "decode": Rate(env_int("CNNLAB_ADDRESS_MEGAPIXELS_PER_MIN", 2000), 60, N_("megapixels of images decoded")),
     "room": Rate(env_int("CNNLAB_ADDRESS_ROOM_SUBMITS_PER_MIN", 30), 60, N_("submissions to the room")),
     "key": Rate(10, 60, N_("presenter key attempts")),
+    "challenge": Rate(env_int("CNNLAB_ADDRESS_CHALLENGE_CHANGES_PER_MIN", 60), 60, N_("challenge entries and edits")),
     "heavy": Rate(env_int("CNNLAB_ADDRESS_HEAVY_PER_MIN", 60), 60, N_("evaluations and explanations")),
 }
 # Evaluate (a model over a folder, a TFLite conversion) and Predict's Grad-CAM and feature maps: seconds of

@@ -33,7 +33,7 @@ from core.access.limits import take
 from core.access.roles import Actor, require_presenter
 from core.base.errors import InputError
 from core.base.i18n import N_, _
-from core.base.storage import locked, read_text_tail
+from core.base.storage import locked, read_text_tail, write_json_atomic
 from core.runs import procs
 from core.runs.store import ACTIVE_STATES, Run, RunStore, iso_seconds, mark_if_orphaned, now_iso
 
@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_RUNNING = 1
 DEFAULT_MAX_QUEUE = 20  # queued + running jobs of everyone together
 MAX_JOBS_PER_SESSION = 3
+DEFAULT_MAX_CLUSTER_JOBS = 16
+ENTRY_PRIORITY = 1  # a challenge entry waits behind the presenter's jobs (priority 0)
 STOP_GRACE_SECONDS = 120.0  # a stopping run silent this long gets SIGTERM; twice this, SIGKILL
 KILLED_MARK, TERM_MARK = "KILLED", "TERM"  # marker files: status.json is rewritten by training every second
 TAIL_CHARS = 1500
@@ -64,6 +66,14 @@ def max_running_default() -> int:
         return max(1, int(os.environ.get("CNNLAB_MAX_JOBS", DEFAULT_MAX_RUNNING)))
     except ValueError:
         return DEFAULT_MAX_RUNNING
+
+
+def max_cluster_jobs() -> int:
+    """``$CNNLAB_RAY_MAX_JOBS``: entries handed to a Ray cluster at once (each has a small driver process here)."""
+    try:
+        return max(1, int(os.environ.get("CNNLAB_RAY_MAX_JOBS", DEFAULT_MAX_CLUSTER_JOBS)))
+    except ValueError:
+        return DEFAULT_MAX_CLUSTER_JOBS
 
 
 def max_queue() -> int:
@@ -105,6 +115,10 @@ class JobManager:
 
     def running(self) -> list[Run]:
         return [r for r in self.active() if r.status().get("status") == "running" or r.status().get("pid")]
+
+    def local_running(self) -> list[Run]:
+        """Running runs that train on this machine (a Ray entry's process here only drives the cluster)."""
+        return [r for r in self.running() if engine_of(r) == "local"]
 
     def queued(self) -> list[Run]:
         """Runs waiting for a free slot, in the order they will start."""
@@ -163,9 +177,46 @@ class JobManager:
         self.pump()
         return runs
 
+    def enqueue_entry(self, config: JobConfig, *, owner: str, engine: str = "local",
+                      resources: dict | None = None) -> Run:  # fmt: skip
+        """Queues a challenge entry behind the presenter's jobs, on ``engine`` ("local" or "ray").
+
+        Not for pages: ``core.challenge.contest`` calls it after checking the participant's rights,
+        budget and limits (an entry is one per person, so it counts in neither the presenter's queue
+        limit nor a session's).
+
+        Raises:
+            InputError: a bad config, or the runs folder cannot be written.
+        """
+        config.validate()
+        job = {"submitted": now_iso(), "order": time.time(), "priority": ENTRY_PRIORITY, "owner": owner,
+               "engine": engine if engine in ENGINES else "local", "resources": dict(resources or {})}  # fmt: skip
+        try:
+            with self._lock():
+                run = self.store.create(config.run_name(), {**config.to_dict(), "job": job})
+        except OSError as exc:
+            raise InputError(
+                _("Could not create a run in {root}: {problem}.").format(root=self.store.root,
+                                                                        problem=exc.strerror or exc)
+            ) from exc  # fmt: skip
+        self.pump()
+        return run
+
+    def replace_queued(self, run_id: str, config: JobConfig) -> bool:
+        """Gives a run that has not started yet a new config (an entry edited); False once it started."""
+        config.validate()
+        with self._lock():
+            run = self.store.get(run_id)
+            st = run.status()
+            if st.get("status") != "queued" or st.get("pid"):
+                return False
+            old = run.config()
+            write_json_atomic(run.config_path, {**config.to_dict(), **{k: old[k] for k in KEPT_ON_EDIT if k in old}})
+        return True
+
     def _check_queue_room(self, session: str | None, adding: int = 1, units: int | None = None) -> None:
         """Refuses a submission of ``adding`` runs (``units`` jobs of the session) that does not fit."""
-        active = self.active()
+        active = [r for r in self.active() if not is_entry(r)]  # entries have their own limits (core.challenge)
         needs = "" if adding == 1 else " " + _("(This starts {n} jobs together.)").format(n=adding)
         if len(active) + adding > max_queue():
             raise InputError(
@@ -190,11 +241,19 @@ class JobManager:
         started: list[str] = []
         with self._lock():
             self.refresh()
-            running = self.running()
+            queued = self.queued()
+            cluster_free = max_cluster_jobs() - len([r for r in self.running() if engine_of(r) == "ray"])
+            for run in [r for r in queued if engine_of(r) == "ray"]:  # a cluster's own scheduler queues them
+                if cluster_free <= 0:
+                    break
+                self._start(run)
+                started.append(run.id)
+                cluster_free -= 1
+            running = self.local_running()
             if any(race_id(r) for r in running):
                 return started  # a race holds the whole machine until its last racer ends
             free = self.max_running - len(running)
-            queued = self.queued()
+            queued = [r for r in queued if engine_of(r) == "local"]
             for run in queued:
                 race = race_id(run)
                 if race:  # oldest first: jobs behind a waiting race wait too (it would never find the machine empty)
@@ -370,13 +429,35 @@ class JobManager:
 
 
 def _queue_order(run: Run) -> tuple:
-    """Oldest first: the id's second (``YYYYMMDD-HHMMSS``), then the exact submission time, then the id.
+    """The presenter's jobs before challenge entries; then oldest first: the id's second
+    (``YYYYMMDD-HHMMSS``), the exact submission time, the id.
 
     Ids alone sort two jobs of the same second by name; ``job.order`` keeps the order they came in.
     """
-    order = (run.config().get("job") or {}).get("order")
+    job = run.config().get("job") or {}
+    order = job.get("order") if isinstance(job, dict) else None
     exact = order if isinstance(order, float | int) and not isinstance(order, bool) and math.isfinite(order) else 0.0
-    return run.id[:15], exact, run.id
+    return (1 if is_entry(run) else 0), run.id[:15], exact, run.id
+
+
+ENGINES = ("local", "ray")
+KEPT_ON_EDIT = ("job", "run_id", "created")  # what an edit of a queued entry keeps of its config.json
+
+
+def _job(run: Run) -> dict:
+    job = run.config().get("job")
+    return job if isinstance(job, dict) else {}
+
+
+def is_entry(run: Run) -> bool:
+    """A challenge entry (``job.priority`` 1): it waits behind the presenter's jobs."""
+    return _job(run).get("priority") == ENTRY_PRIORITY
+
+
+def engine_of(run: Run) -> str:
+    """Where a run trains: "local" (a process here) or "ray" (a task on the cluster, driven from here)."""
+    engine = _job(run).get("engine")
+    return engine if engine in ENGINES else "local"
 
 
 def race_id(run: Run) -> str | None:
