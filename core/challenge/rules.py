@@ -259,7 +259,8 @@ def clean_name(name: Any) -> str:
     Raises:
         InputError: empty once cleaned.
     """
-    text = " ".join("".join(ch for ch in str(name or "") if ch.isprintable()).split())[:MAX_NAME]
+    spaced = "".join(" " if ch.isspace() else ch for ch in str(name or ""))
+    text = " ".join("".join(ch for ch in spaced if ch.isprintable()).split())[:MAX_NAME]
     if not text:
         raise InputError(_("Give your network a name."))
     return text

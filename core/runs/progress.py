@@ -17,6 +17,7 @@ MIN_FRACTION_FOR_ETA = 0.02  # before 2% of the work, an ETA is noise
 # What each phase of a run is doing, in words (core.runs.schema.PHASES); "training" is the epoch and batch.
 PHASE_WORDS = {
     "queued": N_("Starting Python and TensorFlow..."),  # the process is starting: nothing written yet
+    "cluster": N_("Waiting for a machine of the Ray cluster..."),
     "starting": N_("Starting: loading TensorFlow..."),
     "loading": N_("Loading and checking the data..."),
     "building": N_("Building the model..."),

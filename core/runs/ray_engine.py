@@ -216,7 +216,13 @@ class _Mirror:
                 st = json.loads(status)
                 if st.get("status") == "queued":  # the task's copy before training began: here it is running
                     st.update(status="running", phase="starting")
-                st.update(pid=os.getpid(), pid_start=procs.start_ticks(os.getpid()), engine="ray", node=self.node)
+                st.update(
+                    remote_pid=st.get("pid"),
+                    pid=os.getpid(),
+                    pid_start=procs.start_ticks(os.getpid()),
+                    engine="ray",
+                    node=self.node,
+                )
                 self.run.update_status(**st)
         if "result" in message:
             self.result = message["result"]

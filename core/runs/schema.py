@@ -20,7 +20,7 @@ STOP_REASONS = {  # stop_reason in status.json -> words for people
     "nan": N_("the loss diverged"),
 }
 # What a running run is doing (status.json "phase"), in the order a run goes through them.
-PHASES = ("starting", "loading", "building", "tracing", "training", "validating", "testing", "calibrating")
+PHASES = ("cluster", "starting", "loading", "building", "tracing", "training", "validating", "testing", "calibrating")
 SHOWN_ONLY = (N_("damaged"), N_("unknown"))  # states a reader shows but no writer writes
 TEXT_LIMIT = 10_000  # characters of any one text field shown
 
@@ -31,6 +31,7 @@ STATUS: dict[str, tuple] = {
     "best_epoch": (int,), "train_seconds": _NUM, "test_accuracy": _NUM, "error": (str,), "stop_reason": (str,),
     "stop_message": (str,), "created": (str,), "updated": (str,), "started": (str,), "ended": (str,),
     "launched": (str,), "test_mae": _NUM, "test_r2": _NUM, "phase": (str,),
+    "engine": (str,), "node": (str,), "remote_pid": (int,),  # a run trained on a Ray cluster (core.runs.ray_engine)
 }  # fmt: skip
 CONFIG: dict[str, tuple] = {
     "task": (str,), "preset": (str,), "data": (str,), "name": (str,), "created": (str,), "run_id": (str,),
@@ -38,6 +39,7 @@ CONFIG: dict[str, tuple] = {
     "n_train": (int,), "n_val": (int,), "n_test": (int,), "n_params": (int,), "macs": (int,),
     "steps_per_epoch": (int,), "input_shape": (list,), "data_source": (str,), "skipped_files": (list,),
     "versions": (dict,), "job": (dict,), "shipped": (bool,), "train": (dict,),
+    "challenge": (dict,),  # a challenge entry: its room, entry id and name (core.challenge)
 }  # fmt: skip
 METRICS: dict[str, tuple] = {
     "accuracy": _NUM, "loss": _NUM, "n": (int,), "class_names": (list,), "confusion_matrix": (list,),
