@@ -21,6 +21,21 @@ CHECK_SECONDS = 45.0  # a cluster that has not answered by then is unreachable (
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Ray's connection waits, bounded (set before ``import ray``): its defaults retry an address that does not
+# answer for about 14 minutes, and a Ray Client driver's task outlives a killed driver by 30 s.
+BOUNDED_WAITS = {
+    "RAY_gcs_rpc_server_connect_timeout_s": "2", "RAY_py_gcs_connect_timeout_s": "2", "RAY_NUM_REDIS_GET_RETRIES": "1",
+    "RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S": "10", "RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S": "10",
+    "RAY_CLIENT_RECONNECT_GRACE_PERIOD": "0",
+}  # fmt: skip
+
+
+def bound_waits() -> None:
+    """Puts :data:`BOUNDED_WAITS` in this process's environment (a value already set there wins)."""
+    for name, value in BOUNDED_WAITS.items():
+        os.environ.setdefault(name, value)
+
+
 def ray_address() -> str | None:
     """``$CNNLAB_RAY_ADDRESS``, or None (the local engine)."""
     return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
@@ -64,7 +79,7 @@ def check_cluster(address: str | None = None, timeout: float = CHECK_SECONDS) ->
     )
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                              cwd=ROOT, stdin=subprocess.DEVNULL)  # fmt: skip
+                              cwd=ROOT, stdin=subprocess.DEVNULL, env={**BOUNDED_WAITS, **os.environ})  # fmt: skip
     except subprocess.TimeoutExpired:
         raise InputError(unreachable(address, _("no answer in {n} s").format(n=int(timeout)))) from None
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
