@@ -173,3 +173,10 @@ def test_an_unreachable_cluster_is_a_clear_message_not_a_hang(tmp_path, monkeypa
     with pytest.raises(InputError, match="Could not reach the Ray cluster at 127.0.0.1:1"):
         Challenge.open(room, ChallengeSettings(), LOCAL, JobManager(tmp_path / "runs"))
     assert time.time() - started < 60
+
+
+def test_ray_client_addresses_are_refused_with_the_way_that_works(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_RAY_ADDRESS", "ray://head:10001")
+    room = open_room("talk", "__default__", [str(d) for d in range(10)], LOCAL, tmp_path / "data")
+    with pytest.raises(InputError, match="ray start --address"):
+        Challenge.open(room, ChallengeSettings(), LOCAL, JobManager(tmp_path / "runs"))

@@ -1,7 +1,8 @@
 """Where a job trains: the **local** engine (a process on this machine, the default) or a **Ray** cluster.
 
 ``$CNNLAB_RAY_ADDRESS`` chooses Ray for challenge entries: ``auto`` (this machine joined a cluster with
-``ray start --address=HEAD:6379``) or ``ray://HOST:10001`` (Ray Client, from a machine outside it).
+``ray start --address=HEAD:6379``) or the head's ``HOST:6379``. Ray Client (``ray://``) is refused: it
+cannot stream a task's results, and live progress is made of them.
 Ray is optional (``requirements-cluster.txt``); without it everything trains locally.
 """
 
@@ -65,6 +66,7 @@ def check_cluster(address: str | None = None, timeout: float = CHECK_SECONDS) ->
     address = address or ray_address()
     if not address:
         raise InputError(_("No Ray cluster is set: {env} is empty.").format(env=RAY_ADDRESS_ENV))
+    refuse_client(address)
     if not ray_installed():
         raise InputError(
             _("{env} names a Ray cluster, but Ray is not installed here: pip install -r "
@@ -87,6 +89,20 @@ def check_cluster(address: str | None = None, timeout: float = CHECK_SECONDS) ->
         reason = (done.stderr.strip().splitlines() or ["?"])[-1][:300]
         raise InputError(unreachable(address, reason))
     return json.loads(lines[-1])
+
+
+def refuse_client(address: str) -> None:
+    """Ray Client (``ray://``) cannot stream a task's results, which live progress needs.
+
+    Raises:
+        InputError: for a ``ray://`` address, with the way that works.
+    """
+    if address.startswith("ray://"):
+        raise InputError(
+            _("{address}: Ray Client (ray://) cannot stream a training's progress back. Make the app's machine a "
+              "node of the cluster instead (ray start --address=HEAD:6379 --num-cpus=0) and set {env}=auto.").format(
+                address=address, env=RAY_ADDRESS_ENV)
+        )  # fmt: skip
 
 
 def unreachable(address: str, reason: str) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from core.base.errors import InputError
 from core.base.i18n import _
 from core.runs import procs
-from core.runs.engines import ROOT, bound_waits, ray_address, unreachable
+from core.runs.engines import ROOT, bound_waits, ray_address, refuse_client, unreachable
 from core.runs.store import ACTIVE_STATES, Run, now_iso
 
 TICK = 1.0  # seconds between two shipments of changed files
@@ -89,6 +89,7 @@ def drive(run: Run, train_folder: Callable[[str], dict], address: str | None = N
 
 def _connect(address: str):
     """``ray.init`` with a deadline: a cluster that does not answer fails the run with a message."""
+    refuse_client(address)
     bound_waits()  # before Ray reads its settings
     try:
         import ray
