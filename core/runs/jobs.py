@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import signal
@@ -35,6 +34,7 @@ from core.base.errors import InputError
 from core.base.i18n import N_, _
 from core.base.storage import locked, read_text_tail, write_json_atomic
 from core.runs import procs
+from core.runs.queue import ENGINES, ENTRY_PRIORITY, _job_units, _queue_order, engine_of, is_entry, race_id
 from core.runs.store import ACTIVE_STATES, Run, RunStore, iso_seconds, mark_if_orphaned, now_iso
 
 
@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_RUNNING = 1
 DEFAULT_MAX_QUEUE = 20  # queued + running jobs of everyone together
 MAX_JOBS_PER_SESSION = 3
+KEPT_ON_EDIT = ("job", "run_id", "created")  # what an edit of a queued entry keeps of its config.json
 DEFAULT_MAX_CLUSTER_JOBS = 16
-ENTRY_PRIORITY = 1  # a challenge entry waits behind the presenter's jobs (priority 0)
 STOP_GRACE_SECONDS = 120.0  # a stopping run silent this long gets SIGTERM; twice this, SIGKILL
 KILLED_MARK, TERM_MARK = "KILLED", "TERM"  # marker files: status.json is rewritten by training every second
 TAIL_CHARS = 1500
@@ -426,51 +426,6 @@ class JobManager:
     def _lock(self) -> contextlib.AbstractContextManager[None]:
         """The job store's lock: one pump, submit or stop at a time, across processes."""
         return locked(self.store.root / ".jobs.lock")
-
-
-def _queue_order(run: Run) -> tuple:
-    """The presenter's jobs before challenge entries; then oldest first: the id's second
-    (``YYYYMMDD-HHMMSS``), the exact submission time, the id.
-
-    Ids alone sort two jobs of the same second by name; ``job.order`` keeps the order they came in.
-    """
-    job = run.config().get("job") or {}
-    order = job.get("order") if isinstance(job, dict) else None
-    exact = order if isinstance(order, float | int) and not isinstance(order, bool) and math.isfinite(order) else 0.0
-    return (1 if is_entry(run) else 0), run.id[:15], exact, run.id
-
-
-ENGINES = ("local", "ray")
-KEPT_ON_EDIT = ("job", "run_id", "created")  # what an edit of a queued entry keeps of its config.json
-
-
-def _job(run: Run) -> dict:
-    job = run.config().get("job")
-    return job if isinstance(job, dict) else {}
-
-
-def is_entry(run: Run) -> bool:
-    """A challenge entry (``job.priority`` 1): it waits behind the presenter's jobs."""
-    return _job(run).get("priority") == ENTRY_PRIORITY
-
-
-def engine_of(run: Run) -> str:
-    """Where a run trains: "local" (a process here) or "ray" (a task on the cluster, driven from here)."""
-    engine = _job(run).get("engine")
-    return engine if engine in ENGINES else "local"
-
-
-def race_id(run: Run) -> str | None:
-    """The id of the race a run belongs to (``config["race"]["id"]``, see core.teaching.race), or None."""
-    race = run.config().get("race")
-    value = race.get("id") if isinstance(race, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
-def _job_units(configs: list[dict]) -> int:
-    """How many jobs a submission counts as for the limits: the racers of one race count as one."""
-    races = {c["race"].get("id") for c in configs if isinstance(c.get("race"), dict)}
-    return len([c for c in configs if not isinstance(c.get("race"), dict)]) + len(races)
 
 
 def queue_position(manager: JobManager, run_id: str) -> int | None:

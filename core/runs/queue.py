@@ -1,0 +1,53 @@
+"""The queue's order and what a queued run's ``job`` section says: its race, its engine, whether it is an entry."""
+
+from __future__ import annotations
+
+import math
+
+from core.runs.store import Run
+
+ENTRY_PRIORITY = 1  # a challenge entry waits behind the presenter's jobs (priority 0)
+
+
+def _queue_order(run: Run) -> tuple:
+    """The presenter's jobs before challenge entries; then oldest first: the id's second
+    (``YYYYMMDD-HHMMSS``), the exact submission time, the id.
+
+    Ids alone sort two jobs of the same second by name; ``job.order`` keeps the order they came in.
+    """
+    job = run.config().get("job") or {}
+    order = job.get("order") if isinstance(job, dict) else None
+    exact = order if isinstance(order, float | int) and not isinstance(order, bool) and math.isfinite(order) else 0.0
+    return (1 if is_entry(run) else 0), run.id[:15], exact, run.id
+
+
+ENGINES = ("local", "ray")
+
+
+def _job(run: Run) -> dict:
+    job = run.config().get("job")
+    return job if isinstance(job, dict) else {}
+
+
+def is_entry(run: Run) -> bool:
+    """A challenge entry (``job.priority`` 1): it waits behind the presenter's jobs."""
+    return _job(run).get("priority") == ENTRY_PRIORITY
+
+
+def engine_of(run: Run) -> str:
+    """Where a run trains: "local" (a process here) or "ray" (a task on the cluster, driven from here)."""
+    engine = _job(run).get("engine")
+    return engine if engine in ENGINES else "local"
+
+
+def race_id(run: Run) -> str | None:
+    """The id of the race a run belongs to (``config["race"]["id"]``, see core.teaching.race), or None."""
+    race = run.config().get("race")
+    value = race.get("id") if isinstance(race, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _job_units(configs: list[dict]) -> int:
+    """How many jobs a submission counts as for the limits: the racers of one race count as one."""
+    races = {c["race"].get("id") for c in configs if isinstance(c.get("race"), dict)}
+    return len([c for c in configs if not isinstance(c.get("race"), dict)]) + len(races)
