@@ -46,6 +46,7 @@ def _train_queued_run(args) -> dict:
     Bad input marks that run ``failed`` (so the app shows why), then the next queued
     job is started: the queue moves on even with no browser open.
     """
+    from core.runs.queue import engine_of
     from core.runs.store import now_iso, open_run
     from core.tasks import train
     from core.training import SETTINGS, TrainConfig, distribute
@@ -68,7 +69,7 @@ def _train_queued_run(args) -> dict:
         if distribute.read_cluster() is not None:  # one folder, several writers: each worker runs the command itself
             raise InputError("A multi-worker TF_CONFIG trains from flags (python -m core.train --task ...), "
                              "not a queued --run-dir.")  # fmt: skip
-        if isinstance(config, dict) and (config.get("job") or {}).get("engine") == "ray":  # a challenge entry on Ray
+        if engine_of(run) == "ray":  # a challenge entry on a Ray cluster
             from core.runs.ray_engine import drive
 
             return drive(run, train_folder)  # this process drives the cluster: no TensorFlow here

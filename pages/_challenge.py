@@ -15,7 +15,7 @@ import time
 
 from core.base.errors import InputError
 from core.base.i18n import N_, _, number, percent
-from core.challenge.board import Row, read_row
+from core.challenge.board import Row
 from core.challenge.contest import Challenge, Entry
 from core.challenge.rules import PICKER, PICKER_WORDS, ChallengeSettings, Cost, check_budget, cost, layers_from_dicts
 from core.models import KINDS
@@ -112,12 +112,6 @@ def signature(ch: Challenge) -> tuple | None:
     """What a page drew the challenge as: a new challenge, or one that closed or ended, differs."""
     settings = ch.settings()
     return None if settings is None else (settings.opened, ch.state())
-
-
-def entry_row(ch: Challenge, entry: Entry) -> Row:
-    """One entry's leaderboard row, read alone (a phone polls its own network, not the whole board)."""
-    return read_row(Run(ch.manager.store.root / entry.run_id), entry.id, entry.shown_name, entry.owner, entry.params,
-                    entry.macs, entry.epochs, entry.pruned)  # fmt: skip
 
 
 def run_error(ch: Challenge, entry: Entry) -> str | None:

@@ -27,7 +27,6 @@ from pages._challenge import (
     CHOICE_WORDS,
     choice_text,
     entry_cost,
-    entry_row,
     layer_shapes,
     layer_text,
     metric_words,
@@ -397,19 +396,25 @@ def entry_card(ch: Challenge, settings: ChallengeSettings, entry: Entry, row: Ro
     return pressed
 
 
+def opened_challenge(opened: str) -> tuple[Challenge, ChallengeSettings | None]:
+    """The active room's challenge and its settings, for a fragment drawn for room ``opened``; when the active
+    room is another one now, the whole page runs again."""
+    room = active_room()
+    if room is None or room.name != opened:
+        st.rerun()
+    ch = Challenge(room)
+    return ch, ch.settings()
+
+
 @st.fragment(run_every=LIVE_SECONDS)
 @localized
 def live_entry(opened: str, entry: Entry) -> None:
     """This phone's network while it waits or trains, every 2 s (only its run is read again, not every entry);
     the whole page again once it ends (or on a button), so the rest follows (rank, why it stopped, the picker)."""
-    room = active_room()
-    if room is None or room.name != opened:
-        st.rerun()
-    ch = Challenge(room)
-    settings = ch.settings()
+    ch, settings = opened_challenge(opened)
     if settings is None:
         st.rerun()
-    row = entry_row(ch, entry)
+    row = ch.row(entry)
     if entry_card(ch, settings, entry, row, actor(), ch.state()) or not row.active:
         st.rerun()
 
@@ -423,7 +428,7 @@ def challenge_news(ch: Challenge, settings: ChallengeSettings, state: str) -> No
         st.info(_("Time is up: no more networks. The last ones are finishing their training."),
                 icon=":material/hourglass_bottom:")  # fmt: skip
     else:
-        best = next((r for r in ch.rows() if r.entry == settings.winner), None)
+        best = ch.winner()
         if best is None:
             st.info(_("The challenge has ended."), icon=":material/flag:")
             return
@@ -438,11 +443,7 @@ def challenge_news(ch: Challenge, settings: ChallengeSettings, state: str) -> No
 @localized
 def challenge_part(opened: str) -> None:
     """The challenge on a phone: a fragment, so each tap on the picker reruns only this part."""
-    room = active_room()
-    if room is None or room.name != opened:
-        st.rerun()
-    ch = Challenge(room)
-    settings = ch.settings()
+    ch, settings = opened_challenge(opened)
     if settings is None:
         return
     if S.get("join_challenge") != settings.opened:
@@ -456,7 +457,7 @@ def challenge_part(opened: str) -> None:
     mine = ch.mine(me)
     busy = None
     if mine:
-        row = entry_row(ch, mine[0])
+        row = ch.row(mine[0])
         if row.active:
             busy = mine[0]
             live_entry(opened, mine[0])

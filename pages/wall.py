@@ -283,7 +283,7 @@ def budget_words(settings: ChallengeSettings) -> str:
 
 def winner(ch: Challenge, settings: ChallengeSettings, rows: list[Row], presenter: bool) -> None:
     """The winner's name, score and architecture; for the presenter, the button that makes it the room's model."""
-    best = next((r for r in rows if r.entry == settings.winner), None)
+    best = ch.winner(rows)
     if best is None:
         st.info(_("The challenge has ended with no score: no network finished an epoch."), icon=":material/flag:")
         return

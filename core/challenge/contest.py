@@ -104,8 +104,9 @@ class Challenge:
                 cluster that cannot be reached.
         """
         require_presenter(actor, N_("open a challenge"))
-        settings = replace(settings, engine=engine_name(), opened=time.time(), ended=None, winner=None,
-                           deadline=time.time() + settings.minutes * 60)  # fmt: skip
+        now = time.time()
+        settings = replace(settings, engine=engine_name(), opened=now, ended=None, winner=None,
+                           deadline=now + settings.minutes * 60)  # fmt: skip
         settings.check()
         settings.class_names = _class_names(room, settings)
         if settings.engine == "ray":
@@ -157,10 +158,17 @@ class Challenge:
     def rows(self) -> list[Row]:
         """The leaderboard, best first (withdrawn entries left out)."""
         settings = self._settings()
-        rows = [read_row(Run(self.manager.store.root / e.run_id), e.id, e.shown_name, e.owner, e.params, e.macs,
-                         e.epochs, e.pruned)
-                for e in self.entries() if not e.withdrawn]  # fmt: skip
-        return rank(rows, settings.metric)
+        return rank([self.row(e) for e in self.entries() if not e.withdrawn], settings.metric)
+
+    def row(self, entry: Entry) -> Row:
+        """One entry's leaderboard row, read alone (a phone polls its own network, not the whole board); unranked."""
+        return read_row(Run(self.manager.store.root / entry.run_id), entry.id, entry.shown_name, entry.owner,
+                        entry.params, entry.macs, entry.epochs, entry.pruned)  # fmt: skip
+
+    def winner(self, rows: list[Row] | None = None) -> Row | None:
+        """The winner's row once the challenge ended (from ``rows`` when the caller has read them), else None."""
+        settings = self._settings()
+        return next((r for r in (self.rows() if rows is None else rows) if r.entry == settings.winner), None)
 
     def state(self, now: float | None = None) -> str:
         """ "open" (taking entries), "closing" (past the deadline, entries still training) or "ended"."""
@@ -197,8 +205,7 @@ class Challenge:
             if len(entries) >= MAX_ENTRIES:
                 raise InputError(_("This challenge is full ({n} networks).").format(n=MAX_ENTRIES))
             entry_id = f"{len(entries) + 1:03d}-{owner[:8]}"
-            section = {"room": self.room.name, "entry": entry_id, "name": name}
-            job = EntryJob(entry_config(settings, self._data(settings), picked, epochs, name), section)
+            job = self._job(settings, entry_id, picked, epochs, name)
             run = self.manager.enqueue_entry(job, owner=owner, engine=settings.engine,
                                              resources={"cpus": settings.cpus, "gpus": settings.gpus})  # fmt: skip
             entry = Entry(entry_id, owner, origin, name, rules.to_dicts(picked), int(epochs), run.id, c.params, c.macs,
@@ -215,8 +222,7 @@ class Challenge:
         settings, picked, name, c = self._check_entry(layers, epochs, name, actor)
         with _LOCK, self.room._lock():
             entry = self._own(entry_id, actor)
-            section = {"room": self.room.name, "entry": entry.id, "name": name}
-            job = EntryJob(entry_config(settings, self._data(settings), picked, epochs, name), section)
+            job = self._job(settings, entry.id, picked, epochs, name)
             if entry.withdrawn or not self.manager.replace_queued(entry.run_id, job):
                 raise InputError(_("{name} has started training: it can no longer be changed.").format(
                     name=repr(entry.name)))  # fmt: skip
@@ -261,8 +267,7 @@ class Challenge:
             InputError: not the presenter, no winner yet, or the winner left no usable checkpoint.
         """
         require_presenter(actor, N_("choose the room's model"))
-        settings = self._settings()
-        winner = next((r for r in self.rows() if r.entry == settings.winner), None)
+        winner = self.winner()
         run = _run(self.manager, winner.run_id) if winner else None
         if run is None or run.checkpoint() is None:
             raise InputError(_("There is no winner with a trained model yet."))
@@ -320,10 +325,14 @@ class Challenge:
         check_budget(settings, c)
         return settings, picked, name, c
 
-    def _data(self, settings: ChallengeSettings) -> str | None:
+    def _job(self, settings: ChallengeSettings, entry_id: str, picked, epochs: int, name: str) -> EntryJob:
+        """An entry's run: its config on the challenge's data, and its ``challenge`` section."""
         if settings.data == "room":
-            return str(self.room.path.resolve())
-        return settings.folder if settings.data == "folder" else None
+            data = str(self.room.path.resolve())
+        else:
+            data = settings.folder if settings.data == "folder" else None
+        section = {"room": self.room.name, "entry": entry_id, "name": name}
+        return EntryJob(entry_config(settings, data, picked, epochs, name), section)
 
     def _own(self, entry_id: str, actor: Actor) -> Entry:
         entry = self.entry(entry_id)
@@ -349,7 +358,7 @@ class Challenge:
         with _LOCK, self.room._lock():
             settings = self._settings()
             if settings.ended is not None:
-                return next((r for r in self.rows() if r.entry == settings.winner), None)
+                return self.winner()
             rows = self.rows()
             winner = rows[0] if rows and rows[0].rank == 1 else None
             settings = replace(settings, ended=time.time(), winner=winner.entry if winner else None)

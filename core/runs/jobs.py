@@ -116,10 +116,6 @@ class JobManager:
     def running(self) -> list[Run]:
         return [r for r in self.active() if r.status().get("status") == "running" or r.status().get("pid")]
 
-    def local_running(self) -> list[Run]:
-        """Running runs that train on this machine (a Ray entry's process here only drives the cluster)."""
-        return [r for r in self.running() if engine_of(r) == "local"]
-
     def queued(self) -> list[Run]:
         """Runs waiting for a free slot, in the order they will start."""
         return [r for r in self.active() if r.status().get("status") == "queued" and not r.status().get("pid")]
@@ -169,11 +165,7 @@ class JobManager:
         except OSError as exc:
             for run in runs:
                 shutil.rmtree(run.path, ignore_errors=True)
-            raise InputError(
-                _("Could not create a run in {root}: {problem}.").format(
-                    root=self.store.root, problem=exc.strerror or exc
-                )
-            ) from exc
+            raise self._create_failed(exc) from exc
         self.pump()
         return runs
 
@@ -195,10 +187,7 @@ class JobManager:
             with self._lock():
                 run = self.store.create(config.run_name(), {**config.to_dict(), "job": job})
         except OSError as exc:
-            raise InputError(
-                _("Could not create a run in {root}: {problem}.").format(root=self.store.root,
-                                                                        problem=exc.strerror or exc)
-            ) from exc  # fmt: skip
+            raise self._create_failed(exc) from exc
         self.pump()
         return run
 
@@ -213,6 +202,11 @@ class JobManager:
             old = run.config()
             write_json_atomic(run.config_path, {**config.to_dict(), **{k: old[k] for k in KEPT_ON_EDIT if k in old}})
         return True
+
+    def _create_failed(self, exc: OSError) -> InputError:
+        return InputError(
+            _("Could not create a run in {root}: {problem}.").format(root=self.store.root, problem=exc.strerror or exc)
+        )
 
     def _check_queue_room(self, session: str | None, adding: int = 1, units: int | None = None) -> None:
         """Refuses a submission of ``adding`` runs (``units`` jobs of the session) that does not fit."""
@@ -241,15 +235,15 @@ class JobManager:
         started: list[str] = []
         with self._lock():
             self.refresh()
-            queued = self.queued()
-            cluster_free = max_cluster_jobs() - len([r for r in self.running() if engine_of(r) == "ray"])
+            queued, running = self.queued(), self.running()
+            cluster_free = max_cluster_jobs() - len([r for r in running if engine_of(r) == "ray"])
             for run in [r for r in queued if engine_of(r) == "ray"]:  # a cluster's own scheduler queues them
                 if cluster_free <= 0:
                     break
                 self._start(run)
                 started.append(run.id)
                 cluster_free -= 1
-            running = self.local_running()
+            running = [r for r in running if engine_of(r) == "local"]
             if any(race_id(r) for r in running):
                 return started  # a race holds the whole machine until its last racer ends
             free = self.max_running - len(running)

@@ -15,28 +15,29 @@ def _queue_order(run: Run) -> tuple:
 
     Ids alone sort two jobs of the same second by name; ``job.order`` keeps the order they came in.
     """
-    job = run.config().get("job") or {}
-    order = job.get("order") if isinstance(job, dict) else None
+    job = job_of(run)
+    order = job.get("order")
     exact = order if isinstance(order, float | int) and not isinstance(order, bool) and math.isfinite(order) else 0.0
-    return (1 if is_entry(run) else 0), run.id[:15], exact, run.id
+    return (1 if job.get("priority") == ENTRY_PRIORITY else 0), run.id[:15], exact, run.id
 
 
 ENGINES = ("local", "ray")
 
 
-def _job(run: Run) -> dict:
+def job_of(run: Run) -> dict:
+    """The run's ``job`` section (what the queue wrote in config.json), ``{}`` when it has none."""
     job = run.config().get("job")
     return job if isinstance(job, dict) else {}
 
 
 def is_entry(run: Run) -> bool:
     """A challenge entry (``job.priority`` 1): it waits behind the presenter's jobs."""
-    return _job(run).get("priority") == ENTRY_PRIORITY
+    return job_of(run).get("priority") == ENTRY_PRIORITY
 
 
 def engine_of(run: Run) -> str:
     """Where a run trains: "local" (a process here) or "ray" (a task on the cluster, driven from here)."""
-    engine = _job(run).get("engine")
+    engine = job_of(run).get("engine")
     return engine if engine in ENGINES else "local"
 
 

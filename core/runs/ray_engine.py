@@ -30,8 +30,10 @@ from pathlib import Path
 
 from core.base.errors import InputError
 from core.base.i18n import _
+from core.base.storage import write_bytes_atomic
 from core.runs import procs
 from core.runs.engines import ROOT, bound_waits, ray_address, refuse_client, unreachable
+from core.runs.queue import job_of
 from core.runs.store import ACTIVE_STATES, Run, now_iso
 
 TICK = 1.0  # seconds between two shipments of changed files
@@ -59,7 +61,8 @@ def drive(run: Run, train_folder: Callable[[str], dict], address: str | None = N
     """
     address = address or ray_address() or "auto"
     config = run.config()
-    resources = (config.get("job") or {}).get("resources") or {}
+    resources = job_of(run).get("resources") or {}
+    resources = resources if isinstance(resources, dict) else {}
     run.update_status(status="running", phase="cluster", started=now_iso(), engine="ray", pid=os.getpid(),
                       pid_start=procs.start_ticks(os.getpid()))  # fmt: skip
     ray = _connect(address)
@@ -80,10 +83,10 @@ def drive(run: Run, train_folder: Callable[[str], dict], address: str | None = N
     while consumer.is_alive():
         consumer.join(0.5)
         if not stop_sent and run.stop_requested():
-            _set_flag(ray, stop_key)
+            _set_flag(stop_key)
             stop_sent = True
     if stop_sent:
-        _clear_flag(ray, stop_key)
+        _clear_flag(stop_key)
     return mirror.finish()
 
 
@@ -163,14 +166,14 @@ def _tar(folder: Path) -> bytes:
     return buf.getvalue()
 
 
-def _set_flag(ray, key: str) -> None:
+def _set_flag(key: str) -> None:
     from ray.experimental import internal_kv
 
     with contextlib.suppress(Exception):
         internal_kv._internal_kv_put(key, b"1", overwrite=True)
 
 
-def _clear_flag(ray, key: str) -> None:
+def _clear_flag(key: str) -> None:
     from ray.experimental import internal_kv
 
     with contextlib.suppress(Exception):
@@ -210,9 +213,7 @@ class _Mirror:
             target.parent.mkdir(parents=True, exist_ok=True)
             if rel in ("config.json", "split.json"):
                 blob = self._local_paths(blob)
-            tmp = target.with_name(f".{target.name}.ray")
-            tmp.write_bytes(blob)
-            os.replace(tmp, target)
+            write_bytes_atomic(target, blob)
         if status is not None:  # last: a final status means every file above is already here
             with contextlib.suppress(ValueError):
                 st = json.loads(status)
@@ -306,7 +307,9 @@ def _train_remotely(config: dict, run_id: str, shipped, train_folder: Callable[[
             worker.join(TICK)
             if _flag_raised(stop_key):
                 (folder / "STOP").touch()
-            yield {"files": _changed(folder, seen, MAX_LIVE_FILE)}
+            files = _changed(folder, seen, MAX_LIVE_FILE)
+            if files:  # nothing new: nothing to send this second
+                yield {"files": files}
         files = _changed(folder, seen, None)
         if "error" in outcome:
             raise outcome["error"]
