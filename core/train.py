@@ -94,6 +94,12 @@ def _train_queued_run(args) -> dict:
             JobManager(run.path.parent).pump()
         except Exception as exc:  # never let the queue hide this run's own result
             print(f"warning: could not start the next queued job: {exc}", file=sys.stderr)
+        try:
+            from core.challenge.contest import referee_after
+
+            referee_after(run)  # a challenge entry: its end may crown the winner, with no Wall open
+        except Exception as exc:  # the entry's own result stands whatever the leaderboard does
+            print(f"warning: could not update the challenge: {exc}", file=sys.stderr)
 
 
 def train_folder(path: str) -> dict:

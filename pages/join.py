@@ -30,6 +30,7 @@ from pages._challenge import (
     layer_shapes,
     layer_text,
     metric_words,
+    referee,
     run_error,
     score_text,
     signature,
@@ -473,6 +474,8 @@ def watch(opened: str, seen: tuple) -> None:
     """Draws nothing: the whole page again when the speaker opens another room, opens, closes or ends a
     challenge, or gives the room another model, so a phone left on Join follows the talk."""
     room = active_room()
+    if room is not None and seen[0] is not None and seen[0][1] == "closing":
+        referee(Challenge(room))  # past the deadline: the winner is crowned even if no Wall is open
     if room is None or room.name != opened or looks(room) != seen:
         st.rerun()
 

@@ -246,3 +246,47 @@ def test_a_new_challenge_keeps_the_old_one_beside_it(challenge):
     kept = [p for p in challenge.room.path.iterdir() if p.name.startswith(".challenge-")]
     assert len(kept) == 1 and json.loads((kept[0] / "challenge.json").read_text())["data"] == "mnist"
     assert challenge.manager.store.get(challenge.manager.store.list()[0].id).status()["status"] == "stopped"
+
+
+def _finished(challenge, entry, val: float = 0.9) -> None:
+    """Writes what a completed training leaves in the entry's run folder (no process runs here)."""
+    run = challenge.manager.store.get(entry.run_id)
+    (run.path / "history.csv").write_text(
+        f"epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n1,0.5,0.8,0.4,{val},0.001,1.0\n"
+    )
+    run.update_status(status="completed", test_accuracy=val)
+
+
+def test_a_stop_names_the_network_never_its_run(challenge):
+    entry = challenge.submit(SMALL, 1, "Ana", ANA)
+    said = challenge.stop(entry.id, ANA)
+    assert "'Ana'" in said and "cancelled" in said and entry.run_id not in said
+    assert "already ended" in challenge.stop(entry.id, ANA)
+
+
+def test_the_end_of_a_training_crowns_the_winner_with_no_wall_open(challenge):
+    from core.challenge.contest import referee_after
+
+    entry = challenge.submit(SMALL, 1, "Ana", ANA)
+    _finished(challenge, entry)
+    run = challenge.manager.store.get(entry.run_id)
+    referee_after(run)
+    assert challenge.state() == "open"  # before the deadline nothing is decided
+    settings = read_json(challenge.path / "challenge.json")
+    write_json_atomic(challenge.path / "challenge.json", {**settings, "deadline": time.time() - 1})
+    referee_after(run)
+    assert challenge.state() == "ended" and challenge.winner().entry == entry.id
+    referee_after(challenge.manager.store.create("not-an-entry", {"task": "mnist"}))  # any other run: nothing
+
+
+def test_withdrawing_the_room_s_model_keeps_its_run(challenge):
+    entry = challenge.submit(SMALL, 1, "Ana", ANA)
+    other = challenge.submit(SMALL, 1, "Bia", BIA)
+    for e in (entry, other):
+        _finished(challenge, e)
+    challenge.end(LOCAL)
+    challenge.room.set_model(entry.run_id, DIGITS, LOCAL)
+    challenge.withdraw(entry.id, LOCAL)
+    challenge.withdraw(other.id, BIA)
+    assert (challenge.manager.store.root / entry.run_id).is_dir()  # Join still serves it
+    assert not (challenge.manager.store.root / other.run_id).exists()

@@ -106,7 +106,8 @@ def scenario(tmp_path: Path, monkeypatch, engine: str) -> None:
     for e in entries:
         run = Run(manager.store.root / e.run_id)
         config = json.loads((run.path / "config.json").read_text())
-        assert config["challenge"] == {"room": room.name, "entry": e.id, "name": e.name}
+        assert config["challenge"] == {"room": room.name, "room_dir": str(room.path.resolve()), "entry": e.id,
+                                       "name": e.name}  # fmt: skip
         assert config["job"]["engine"] == engine and config["data"] == str(data)
         if rows[e.id].status == "completed":
             assert rows[e.id].epoch == e.epochs and 0.0 <= rows[e.id].val_accuracy <= 1.0

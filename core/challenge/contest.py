@@ -233,14 +233,27 @@ class Challenge:
 
     def stop(self, entry_id: str, actor: Actor, force: bool = False) -> str:
         """Stops an entry (its owner or the presenter): a waiting one is cancelled, a training one keeps
-        its best checkpoint. Returns the message to show."""
+        its best checkpoint. Returns the message to show, naming the network (a phone never sees a run id)."""
         entry = self._own(entry_id, actor)
-        return self.manager.stop(entry.run_id, actor=LOCAL, force=force)
+        return self._stop(entry, force)
+
+    def _stop(self, entry: Entry, force: bool = False) -> str:
+        run = _run(self.manager, entry.run_id)
+        before = run.status() if run is not None else {}
+        if before.get("status") not in ACTIVE_STATES:
+            return _("{name} has already ended.").format(name=repr(entry.name))
+        self.manager.stop(entry.run_id, actor=LOCAL, force=force)
+        if before.get("status") == "queued" and not before.get("pid"):
+            return _("{name} was waiting: cancelled.").format(name=repr(entry.name))
+        if force:
+            return _("{name} was killed; its best checkpoint so far is kept.").format(name=repr(entry.name))
+        return _("Stop requested: {name} stops after its current batch and keeps its best checkpoint.").format(
+            name=repr(entry.name))  # fmt: skip
 
     def withdraw(self, entry_id: str, actor: Actor) -> str:
         """Takes an entry off the leaderboard (its owner or the presenter) and deletes its run once it ended."""
         entry = self._own(entry_id, actor)
-        message = self.manager.stop(entry.run_id, actor=LOCAL) if self._active(entry) else ""
+        message = self._stop(entry) if self._active(entry) else ""
         with _LOCK, self.room._lock():
             self._write(replace(self.entry(entry_id), withdrawn=True))
         self._delete_ended_withdrawn()
@@ -331,7 +344,7 @@ class Challenge:
             data = str(self.room.path.resolve())
         else:
             data = settings.folder if settings.data == "folder" else None
-        section = {"room": self.room.name, "entry": entry_id, "name": name}
+        section = {"room": self.room.name, "room_dir": str(self.room.path.resolve()), "entry": entry_id, "name": name}
         return EntryJob(entry_config(settings, data, picked, epochs, name), section)
 
     def _own(self, entry_id: str, actor: Actor) -> Entry:
@@ -366,10 +379,27 @@ class Challenge:
         return winner
 
     def _delete_ended_withdrawn(self) -> None:
+        """Deletes the runs of withdrawn entries once they ended, except the room's model (Join serves it)."""
+        model = self.room.settings().model
         for entry in self.entries():
             run = _run(self.manager, entry.run_id)
-            if entry.withdrawn and run is not None and run.status().get("status") not in ACTIVE_STATES:
+            if (
+                entry.withdrawn
+                and run is not None
+                and run.id != model
+                and run.status().get("status") not in ACTIVE_STATES
+            ):
                 shutil.rmtree(run.path, ignore_errors=True)
+
+
+def referee_after(run: Run) -> None:
+    """After an entry's training process ended (``core.train``): the same pass as the Wall's (``Challenge.tick``),
+    so the winner is crowned after the deadline even when no Wall is open. Any other run: nothing."""
+    section = run.config().get("challenge")
+    room_dir = section.get("room_dir") if isinstance(section, dict) else None
+    if not isinstance(room_dir, str) or not (Path(room_dir) / FOLDER / SETTINGS).is_file():
+        return
+    Challenge(Room(room_dir), JobManager(run.path.parent)).tick()
 
 
 def _run(manager: JobManager, run_id: str) -> Run | None:
