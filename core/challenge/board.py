@@ -59,11 +59,11 @@ def read_row(run: Run, entry: str, name: str, owner: str, params: int, macs: int
              pruned: str | None = None) -> Row:  # fmt: skip
     """A run's row from its status, ``history.csv`` and ``metrics.json`` (a missing folder reads as failed)."""
     status = run.status() if run.path.is_dir() else {"status": "failed"}
-    curve = [v for v in (_float(h.get("val_accuracy")) for h in run.history()) if v is not None]
+    history = run.history()
+    curve = [v for v in (_float(h.get("val_accuracy")) for h in history) if v is not None]
     metrics = run.metrics() or {}
     seconds = _float(status.get("train_seconds")) or _float(metrics.get("train_seconds"))
     if seconds is None:
-        history = run.history()
         seconds = _float(history[-1].get("seconds")) if history else None
     return Row(entry, name, owner, run.id, str(status.get("status") or "queued"), len(curve), epochs, params, macs,
                seconds or 0.0, max(curve) if curve else None,
