@@ -66,7 +66,8 @@ def challenge(tmp_path, monkeypatch):
 def test_the_picker_offers_only_its_choices():
     assert [layer.kind for layer in layers_from_dicts(SMALL)] == ["Conv2D", "MaxPooling2D"]
     for bad in ([{"kind": "Conv2D", "filters": 7}], [{"kind": "LSTM"}], [{"kind": "Dense", "units": 32, "x": 1}],
-                [{"kind": "Dropout"}] * (MAX_LAYERS + 1), "Conv2D", [None]):  # fmt: skip
+                [{"kind": "Dropout"}] * (MAX_LAYERS + 1), "Conv2D", [None], [{"kind": ["Conv2D"]}],
+                [{"kind": "Conv2D", "filters": 8.0}], [{"kind": "Dense", "units": True}]):  # fmt: skip
         with pytest.raises(InputError):
             layers_from_dicts(bad)
 

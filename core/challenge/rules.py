@@ -129,7 +129,7 @@ def picked_layer(kind: str, **choices: Any) -> LayerSpec:
     values = {}
     for name, offered in PICKER[kind].items():
         value = choices.get(name, offered[0])
-        if value not in offered:
+        if type(value) is not type(offered[0]) or value not in offered:  # 8.0 or True is not a choice of 8 or 1
             raise InputError(
                 _("Expected {name} among {choices}. Received: {value}").format(name=name, choices=list(offered),
                                                                               value=repr(value))
@@ -154,10 +154,11 @@ def layers_from_dicts(items: Any) -> list[LayerSpec]:
         raise InputError(_("At most {n} layers.").format(n=MAX_LAYERS))
     out = []
     for item in items:
-        if not isinstance(item, dict) or not set(item) <= {"kind", *PICKER.get(item.get("kind"), {})}:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if not isinstance(kind, str) or not set(item) <= {"kind", *PICKER.get(kind, {})}:
             raise InputError(_("Expected a layer among {kinds}. Received: {value}").format(kinds=list(PICKER),
                                                                                         value=repr(item)[:80]))  # fmt: skip
-        out.append(picked_layer(item["kind"], **{k: v for k, v in item.items() if k != "kind"}))
+        out.append(picked_layer(kind, **{k: v for k, v in item.items() if k != "kind"}))
     return out
 
 
