@@ -120,6 +120,8 @@ def test_settings_are_checked():
 def test_names_are_one_printable_line():
     assert clean_name("  Ana\x00\n  the\tgreat  ") == "Ana the great"
     assert len(clean_name("x" * 500)) == 30
+    assert clean_name("![boo](http://evil.example/a.png)") == "! boo http //evil.example/a.pn"  # 30 characters
+    assert clean_name(":red[**Ana**] <b>") == "red Ana b" and clean_name("LeNet-5 v2.0, Ana's!") == "LeNet-5 v2.0, Ana's!"
     with pytest.raises(InputError):
         clean_name("\x07 \n")
 

@@ -254,13 +254,18 @@ def entry_config(settings: ChallengeSettings, data: str | None, layers: list[Lay
     )  # fmt: skip
 
 
+MARKUP = set("*_`[]()<>#|~$\\{}:^=")  # what markdown, HTML or Streamlit's :color[...] would read in a name
+
+
 def clean_name(name: Any) -> str:
-    """An entry's name as shown on the Wall: printable, one line, at most :data:`MAX_NAME` characters.
+    """An entry's name as shown on the Wall: printable, one line, at most :data:`MAX_NAME` characters, with no
+    markup character (a name is the audience's text on the projector: ``![](http://...)`` must not become an
+    image, nor ``:red[...]`` a colour); each becomes a space.
 
     Raises:
         InputError: empty once cleaned.
     """
-    spaced = "".join(" " if ch.isspace() else ch for ch in str(name or ""))
+    spaced = "".join(" " if ch.isspace() or ch in MARKUP else ch for ch in str(name or "")[: MAX_NAME * 8])
     text = " ".join("".join(ch for ch in spaced if ch.isprintable()).split())[:MAX_NAME]
     if not text:
         raise InputError(_("Give your network a name."))
