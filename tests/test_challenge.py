@@ -6,6 +6,7 @@ The end-to-end runs on both engines are in tests/test_challenge_engines.py.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -29,6 +30,7 @@ from core.challenge.rules import (
 )
 from core.room.active import open_room
 from core.room.submissions import sender_of
+from core.runs import procs
 from core.runs.jobs import JobManager, is_entry
 from core.tasks import Job
 from core.training import TrainConfig
@@ -121,7 +123,9 @@ def test_names_are_one_printable_line():
     assert clean_name("  Ana\x00\n  the\tgreat  ") == "Ana the great"
     assert len(clean_name("x" * 500)) == 30
     assert clean_name("![boo](http://evil.example/a.png)") == "! boo http //evil.example/a.pn"  # 30 characters
-    assert clean_name(":red[**Ana**] <b>") == "red Ana b" and clean_name("LeNet-5 v2.0, Ana's!") == "LeNet-5 v2.0, Ana's!"
+    assert (
+        clean_name(":red[**Ana**] <b>") == "red Ana b" and clean_name("LeNet-5 v2.0, Ana's!") == "LeNet-5 v2.0, Ana's!"
+    )
     with pytest.raises(InputError):
         clean_name("\x07 \n")
 
@@ -293,3 +297,19 @@ def test_withdrawing_the_room_s_model_keeps_its_run(challenge):
     challenge.withdraw(other.id, BIA)
     assert (challenge.manager.store.root / entry.run_id).is_dir()  # Join still serves it
     assert not (challenge.manager.store.root / other.run_id).exists()
+
+
+def test_the_cluster_gets_as_many_entries_as_it_trains_at_once_plus_one(tmp_path, monkeypatch):
+    assert ChallengeSettings(cluster_cpus=8, cpus=2).drivers() == 5
+    assert ChallengeSettings(cluster_cpus=1, cpus=4).drivers() == 2  # a cluster smaller than an entry still gets one
+    started = []
+    me = {"pid": os.getpid(), "pid_start": procs.start_ticks(os.getpid())}  # "running": a live process of its own
+    monkeypatch.setattr(JobManager, "_start", lambda self, run: (started.append(run.id), run.update_status(**me)))
+    manager = JobManager(tmp_path / "runs")
+    config = TrainConfig.from_preset("mnist", None, "mnist-mlp")
+    for i in range(5):
+        manager.enqueue_entry(Job(config), owner=f"o{i}", engine="ray", resources={"cpus": 1, "drivers": 3})
+    assert len(started) == 3 and len(manager.queued()) == 2  # the others wait here, not in 5 processes
+    monkeypatch.setenv("CNNLAB_RAY_MAX_JOBS", "2")
+    manager.enqueue_entry(Job(config), owner="o5", engine="local")
+    assert len(started) == 4  # the local slot is the local engine's own; the cluster's stay taken

@@ -109,6 +109,7 @@ def scenario(tmp_path: Path, monkeypatch, engine: str) -> None:
         assert config["challenge"] == {"room": room.name, "room_dir": str(room.path.resolve()), "entry": e.id,
                                        "name": e.name}  # fmt: skip
         assert config["job"]["engine"] == engine and config["data"] == str(data)
+        assert config["job"]["resources"] == {"cpus": 1, "gpus": 0.0, **({"drivers": 3} if engine == "ray" else {})}
         if rows[e.id].status == "completed":
             assert rows[e.id].epoch == e.epochs and 0.0 <= rows[e.id].val_accuracy <= 1.0
             assert rows[e.id].test_accuracy is not None and run.checkpoint() is not None

@@ -110,7 +110,7 @@ class Challenge:
         settings.check()
         settings.class_names = _class_names(room, settings)
         if settings.engine == "ray":
-            check_cluster()
+            settings.cluster_cpus = float(check_cluster().get("cpus") or 0)
         challenge = cls(room, manager)
         with room._lock():
             if challenge.path.exists():
@@ -207,7 +207,7 @@ class Challenge:
             entry_id = f"{len(entries) + 1:03d}-{owner[:8]}"
             job = self._job(settings, entry_id, picked, epochs, name)
             run = self.manager.enqueue_entry(job, owner=owner, engine=settings.engine,
-                                             resources={"cpus": settings.cpus, "gpus": settings.gpus})  # fmt: skip
+                                             resources=settings.resources())  # fmt: skip
             entry = Entry(entry_id, owner, origin, name, rules.to_dicts(picked), int(epochs), run.id, c.params, c.macs,
                           time.time())  # fmt: skip
             self._write(entry)

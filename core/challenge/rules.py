@@ -57,6 +57,7 @@ class ChallengeSettings:
     batch_size: int = 64
     cpus: int = 1  # each entry's CPUs on a Ray cluster
     gpus: float = 0.0  # each entry's GPUs on a Ray cluster
+    cluster_cpus: float = 0.0  # the Ray cluster's CPUs when the challenge opened (0: the local engine)
     title: str = ""
     opened: float = field(default_factory=time.time)
     deadline: float = 0.0  # seconds since the epoch; set at opening from ``minutes``
@@ -112,6 +113,15 @@ class ChallengeSettings:
     def epochs_allowed(self) -> int:
         """The most epochs an entry may ask for (a seconds budget trains up to its seconds, at most 50 epochs)."""
         return self.max_epochs if self.budget == "compute" else 50
+
+    def drivers(self) -> int:
+        """Entries handed to a Ray cluster at once: as many as it trains together, plus one waiting its turn there
+        (more would only be processes on the app's machine, competing for its cores)."""
+        return max(1, int(self.cluster_cpus // max(self.cpus, 1))) + 1
+
+    def resources(self) -> dict:
+        """An entry's ``job.resources``: its CPUs and GPUs, and on a Ray cluster the :meth:`drivers` limit."""
+        return {"cpus": self.cpus, "gpus": self.gpus, **({"drivers": self.drivers()} if self.engine == "ray" else {})}
 
     def open_for_entries(self, now: float | None = None) -> bool:
         return self.ended is None and (time.time() if now is None else now) < self.deadline

@@ -34,7 +34,16 @@ from core.base.errors import InputError
 from core.base.i18n import N_, _
 from core.base.storage import locked, read_text_tail, write_json_atomic
 from core.runs import procs
-from core.runs.queue import ENGINES, ENTRY_PRIORITY, _job_units, _queue_order, engine_of, is_entry, race_id
+from core.runs.queue import (
+    ENGINES,
+    ENTRY_PRIORITY,
+    _job_units,
+    _queue_order,
+    drivers_of,
+    engine_of,
+    is_entry,
+    race_id,  # fmt: skip
+)
 from core.runs.store import ACTIVE_STATES, Run, RunStore, iso_seconds, mark_if_orphaned, now_iso
 
 
@@ -69,7 +78,8 @@ def max_running_default() -> int:
 
 
 def max_cluster_jobs() -> int:
-    """``$CNNLAB_RAY_MAX_JOBS``: entries handed to a Ray cluster at once (each has a small driver process here)."""
+    """``$CNNLAB_RAY_MAX_JOBS``: the most entries handed to a Ray cluster at once (each has a small driver process
+    here); fewer when the cluster is smaller (``core.runs.queue.drivers_of``)."""
     try:
         return max(1, int(os.environ.get("CNNLAB_RAY_MAX_JOBS", DEFAULT_MAX_CLUSTER_JOBS)))
     except ValueError:
@@ -236,13 +246,13 @@ class JobManager:
         with self._lock():
             self.refresh()
             queued, running = self.queued(), self.running()
-            cluster_free = max_cluster_jobs() - len([r for r in running if engine_of(r) == "ray"])
-            for run in [r for r in queued if engine_of(r) == "ray"]:  # a cluster's own scheduler queues them
-                if cluster_free <= 0:
+            on_cluster = len([r for r in running if engine_of(r) == "ray"])
+            for run in [r for r in queued if engine_of(r) == "ray"]:  # the cluster's own scheduler queues them
+                if on_cluster >= drivers_of(run, max_cluster_jobs()):
                     break
                 self._start(run)
                 started.append(run.id)
-                cluster_free -= 1
+                on_cluster += 1
             running = [r for r in running if engine_of(r) == "local"]
             if any(race_id(r) for r in running):
                 return started  # a race holds the whole machine until its last racer ends

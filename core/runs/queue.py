@@ -35,6 +35,14 @@ def is_entry(run: Run) -> bool:
     return job_of(run).get("priority") == ENTRY_PRIORITY
 
 
+def drivers_of(run: Run, most: int) -> int:
+    """How many Ray entries may be handed to the cluster at once while ``run`` waits (``job.resources.drivers``,
+    set from the cluster's size when the challenge opened), at most ``most``."""
+    resources = job_of(run).get("resources")
+    drivers = resources.get("drivers") if isinstance(resources, dict) else None
+    return min(most, drivers) if isinstance(drivers, int) and not isinstance(drivers, bool) and drivers >= 1 else most
+
+
 def engine_of(run: Run) -> str:
     """Where a run trains: "local" (a process here) or "ray" (a task on the cluster, driven from here)."""
     engine = job_of(run).get("engine")
