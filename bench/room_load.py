@@ -305,14 +305,16 @@ async def wall(client: StreamlitClient, until: list[float], room: Tally) -> None
             if not client.auto_reruns:
                 await asyncio.sleep(0.2)
                 continue
-            fragment, interval = next(iter(client.auto_reruns.items()))
-            await asyncio.sleep(interval)
-            result = await client.rerun(fragment_id=fragment, auto=True)
-            room.wall_reruns.append(result.seconds)
-            room.errors += [f"wall: {e}" for e in result.exceptions]
-            metric = client.find(result, "metric", lambda m: m.label == "Submissions")
-            if metric is not None:
-                room.wall.append((time.monotonic(), int(metric.body.replace(",", ""))))
+            # Every auto-rerunning fragment, as the browser runs each on its timer (the Wall has its live view and the
+            # challenge's referee): the one that shows "Submissions" gives the wall's delay.
+            await asyncio.sleep(min(client.auto_reruns.values()))
+            for fragment in list(client.auto_reruns):
+                result = await client.rerun(fragment_id=fragment, auto=True)
+                room.wall_reruns.append(result.seconds)
+                room.errors += [f"wall: {e}" for e in result.exceptions]
+                metric = client.find(result, "metric", lambda m: m.label == "Submissions")
+                if metric is not None:
+                    room.wall.append((time.monotonic(), int(metric.body.replace(",", ""))))
     except Exception as exc:
         room.errors.append(f"wall: {type(exc).__name__}: {exc}")
     finally:
@@ -445,14 +447,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reconnect-flood", action="store_true", help="add an attacker reconnecting and submitting")
     parser.add_argument("--upload-flood", action="store_true", help="add an attacker uploading large files")
     parser.add_argument("--upload-mb", type=float, default=40.0, help="size of each upload-flood file")
+    parser.add_argument("--challenge", action="store_true", help="a challenge open in the room (Join shows the picker)")
     parser.add_argument("--clear-cache-loop", action="store_true", help="add an attacker clearing the caches")
     return parser.parse_args(argv)
 
 
 @contextlib.contextmanager
-def room_server():
+def room_server(challenge: bool = False):
     """``streamlit run`` with its own data and runs folders, a presenter key (every client is
-    audience) and an open room: yields (AppServer, the room's folder)."""
+    audience) and an open room (with a challenge open in it: every phone's Join shows the layer
+    picker too): yields (AppServer, the room's folder)."""
     from browser import AppServer
 
     from core.access.roles import LOCAL
@@ -462,6 +466,12 @@ def room_server():
         root = Path(tmp)
         (root / "data").mkdir()
         opened = open_room("Load test", "__default__", [str(d) for d in range(10)], LOCAL, root / "data")
+        if challenge:
+            from core.challenge.contest import Challenge
+            from core.challenge.rules import ChallengeSettings
+            from core.runs.jobs import JobManager
+
+            Challenge.open(opened, ChallengeSettings(minutes=60), LOCAL, JobManager(root / "runs"))
         previous = os.environ.get("CNNLAB_PRESENTER_KEY")
         os.environ["CNNLAB_PRESENTER_KEY"] = KEY  # the server's environment
         server = AppServer(root / "data", root / "runs", root / "streamlit.log")
@@ -477,7 +487,7 @@ def room_server():
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    with room_server() as (server, room_path):
+    with room_server(args.challenge) as (server, room_path):
         return await measure(server, room_path, args)
 
 
