@@ -24,6 +24,7 @@ from core.challenge.contest import Challenge
 from core.challenge.rules import BUDGETS, DATA_KINDS, METRICS, ChallengeSettings
 from core.data.folders import data_dir, list_datasets
 from core.data.images import load_thumbnail
+from core.data.mnist import find_mnist
 from core.plots.architecture import architecture_figure
 from core.plots.pictures import framed
 from core.plots.results import confusion_figure
@@ -221,6 +222,9 @@ def challenge_form(room: Room, settings: ChallengeSettings | None) -> None:
         data = st.segmented_control(_("Data"), list(DATA_KINDS), format_func=lambda k: _(DATA_WORDS[k]),
                                     default="mnist", required=True, key="ch_data")  # fmt: skip
         folder, image_size = None, 28
+        if data == "mnist" and find_mnist(None) is None:
+            st.warning(_("No mnist.npz in {root}: each network will download MNIST from the internet (11 MB). Put "
+                         "the file there before the talk.").format(root=data_dir()), icon=":material/cloud_download:")  # fmt: skip
         if data == "folder":
             folders = list_datasets()["folders"]
             if not folders:

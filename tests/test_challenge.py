@@ -313,3 +313,13 @@ def test_the_cluster_gets_as_many_entries_as_it_trains_at_once_plus_one(tmp_path
     monkeypatch.setenv("CNNLAB_RAY_MAX_JOBS", "2")
     manager.enqueue_entry(Job(config), owner="o5", engine="local")
     assert len(started) == 4  # the local slot is the local engine's own; the cluster's stay taken
+
+
+def test_an_mnist_challenge_trains_on_the_data_folder_s_file_by_its_full_path(tmp_path, monkeypatch, mnist_npz):
+    monkeypatch.delenv("CNNLAB_RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(mnist_npz.parent))  # the entries' processes may start elsewhere
+    room = open_room("talk", "__default__", DIGITS, LOCAL, tmp_path / "rooms")
+    ch = Challenge.open(room, ChallengeSettings(data="mnist", folder="/planted"), LOCAL, NoStart(tmp_path / "runs"))
+    assert ch.settings().folder == str(mnist_npz.resolve())
+    entry = ch.submit(SMALL, 1, "Ana", ANA)
+    assert read_json(ch.manager.store.root / entry.run_id / "config.json")["data"] == str(mnist_npz.resolve())

@@ -109,6 +109,11 @@ class Challenge:
                            deadline=now + settings.minutes * 60)  # fmt: skip
         settings.check()
         settings.class_names = _class_names(room, settings)
+        if settings.data == "mnist":  # the data folder's file, by its full path: every entry's process finds it
+            from core.data.mnist import find_mnist
+
+            found = find_mnist(None)
+            settings.folder = str(found.resolve()) if found else None
         if settings.engine == "ray":
             settings.cluster_cpus = float(check_cluster().get("cpus") or 0)
         challenge = cls(room, manager)
@@ -343,7 +348,7 @@ class Challenge:
         if settings.data == "room":
             data = str(self.room.path.resolve())
         else:
-            data = settings.folder if settings.data == "folder" else None
+            data = settings.folder  # a dataset folder, MNIST's file (None: Keras's download)
         section = {"room": self.room.name, "room_dir": str(self.room.path.resolve()), "entry": entry_id, "name": name}
         return EntryJob(entry_config(settings, data, picked, epochs, name), section)
 
@@ -412,8 +417,8 @@ def _class_names(room: Room, settings: ChallengeSettings) -> list[str]:
     """The classes entries learn, checked once at opening (the data must be trainable).
 
     Raises:
-        InputError: MNIST missing (and no download possible is found at training), a dataset folder
-            that is not one, or a room with too few labelled digits.
+        InputError: a dataset folder that is not one, or a room with too few labelled digits. MNIST
+            without a file in the data folder is Keras's download, tried by each entry.
     """
     if settings.data == "mnist":
         return [str(d) for d in range(10)]

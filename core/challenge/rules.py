@@ -45,7 +45,7 @@ class ChallengeSettings:
     """What the presenter chose; stored as the challenge's ``challenge.json``."""
 
     data: str = "mnist"  # DATA_KINDS
-    folder: str | None = None  # the dataset folder for data="folder"
+    folder: str | None = None  # the dataset folder for data="folder"; MNIST's file, found at opening, for "mnist"
     budget: str = "compute"  # BUDGETS
     max_params: int = 50_000
     max_macs: int = 5_000_000  # multiply-adds per image x epochs
