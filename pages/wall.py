@@ -215,7 +215,7 @@ def live(room: Room, presenter: bool) -> None:
 
 def challenge_form(room: Room, settings: ChallengeSettings | None) -> None:
     """Open a challenge: data, budget, metric, deadline (presenter only; the core checks it too)."""
-    with st.expander(_("Challenge (presenter)"), icon=":material/emoji_events:", expanded=settings is None):
+    with st.expander(_("Challenge (presenter)"), icon=":material/emoji_events:"):
         if settings is not None and settings.ended is None:
             st.warning(_("A challenge is running: opening a new one stops its networks."), icon=":material/warning:")
         title = st.text_input(_("Challenge title"), value=_("The best digit reader"), max_chars=80, key="ch_title")
@@ -420,7 +420,7 @@ def referee_part(room: Room, seen: tuple | None) -> None:
 
 room = active_room()
 presenter = is_presenter()
-if presenter:
+if presenter and room is None:
     presenter_controls(room)
 if room is None:
     st.title(_("Wall"))
@@ -429,8 +429,12 @@ if room is None:
 
 challenge = Challenge(room)
 challenge_settings = challenge.settings()
-if presenter:
-    challenge_form(room, challenge_settings)
+if presenter:  # side by side and folded: the room's matrix (or the leaderboard) stays above a projector's fold
+    room_part, challenge_part = st.columns(2)
+    with room_part:
+        presenter_controls(room)
+    with challenge_part:
+        challenge_form(room, challenge_settings)
 referee_part(room, signature(challenge))  # before the board: what it stops shows in this run
 settings = room.settings()
 url, warning = join_url(st.get_option("server.address"), st.get_option("server.port"), st.session_state.get("wall_url"))

@@ -4,6 +4,8 @@ next digit drawn on Join goes to it. Screenshots go to ``test-artifacts/browser-
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 
 import numpy as np
@@ -22,23 +24,54 @@ PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """``os.environ`` with ``values`` for a while: the challenge opens with them, the server starts with them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module", params=["local", "ray"])
+def server(request, tmp_path_factory):
+    """The app with an MNIST challenge open, its entries training on the local engine or on a Ray cluster."""
     require_browser()
-    root = tmp_path_factory.mktemp("browser-challenge")
+    root = tmp_path_factory.mktemp(f"browser-challenge-{request.param}")
     data = root / "data"
     data.mkdir()
     x, y = synthetic_digits(600, seed=1)
     xt, yt = synthetic_digits(100, seed=2)
     np.savez_compressed(data / "mnist.npz", x_train=x, y_train=y, x_test=xt, y_test=yt)
-    room = open_room("Browser challenge", "__default__", [str(d) for d in range(10)], LOCAL, data)
-    Challenge.open(room, ChallengeSettings(data="mnist", max_epochs=2, minutes=30), LOCAL, JobManager(root / "runs"))
-    app = AppServer(data, root / "runs", root / "streamlit.log")
+    env = {"CNNLAB_DATA_DIR": str(data), "CNNLAB_RAY_ADDRESS": ""}
+    cluster = None
+    if request.param == "ray":
+        pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-cluster.txt)")
+        from ray.cluster_utils import Cluster
+
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False})
+        env["CNNLAB_RAY_ADDRESS"] = cluster.address
     try:
-        app.wait_ready()
-        yield app
+        with environment(env):
+            room = open_room("Browser challenge", "__default__", [str(d) for d in range(10)], LOCAL, data)
+            settings = ChallengeSettings(data="mnist", max_epochs=2, minutes=30)
+            assert Challenge.open(room, settings, LOCAL, JobManager(root / "runs")).settings().engine == request.param
+            app = AppServer(data, root / "runs", root / "streamlit.log")
+        try:
+            app.wait_ready()
+            app.engine = request.param
+            yield app
+        finally:
+            app.stop()
     finally:
-        app.stop()
+        if cluster is not None:
+            cluster.shutdown()
 
 
 def send_network(page, name: str, add_layers: bool) -> None:
@@ -71,7 +104,7 @@ def test_two_phones_send_networks_and_the_wall_crowns_the_winner(server):
     from browser import CHROMIUM
     from playwright.sync_api import expect, sync_playwright
 
-    shots = screenshot_dir("browser-challenge")
+    shots = screenshot_dir(f"browser-challenge-{server.engine}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         try:
@@ -93,6 +126,8 @@ def test_two_phones_send_networks_and_the_wall_crowns_the_winner(server):
             while time.time() < deadline and any(r.active or r.rank is None for r in challenge.rows()):
                 time.sleep(1)
             assert [r.status for r in challenge.rows()] == ["completed", "completed"]
+            engines = {challenge.manager.store.get(r.run_id).status().get("engine", "local") for r in challenge.rows()}
+            assert engines == {server.engine}
             wall.screenshot(path=str(shots / "wall-leaderboard.png"))
 
             wall.get_by_role("button", name="End now").click()
