@@ -84,6 +84,10 @@ def test_projector_mode_gives_the_page_the_whole_screen_and_nothing_is_cut(serve
     wait_idle(page)
     sidebar = page.locator("[data-testid='stSidebar']")
     expect(sidebar).to_have_attribute("data-collapsed", "true", timeout=30_000)  # despite the remembered choice
+    # The attribute flips first, then the sidebar slides out (a CSS transition): wait for it to be out, as a person
+    # would see it (a fresh-clone run on a busy machine read it at 208 px, mid-slide).
+    page.wait_for_function("() => document.querySelector(\"[data-testid='stSidebar']\").getBoundingClientRect().right <= 1",
+                           timeout=10_000)  # fmt: skip
     assert box(sidebar)["right"] <= 1
     main = box(page.locator("[data-testid='stMainBlockContainer']"))
     assert main["width"] >= 950, main
