@@ -10,6 +10,7 @@ from pages._router import app_icon, keep_jobs_moving, routed, warm_up
 from pages._session import configure_access, is_presenter, presenter_box
 from pages._sidebar import render_sidebar_status
 from pages._style import apply_style
+from pages._talk_bar import follow_the_step, talk_bar
 
 _server.install()  # once per process: no Keras clean-up per rerun, upload caps, allowed hosts
 
@@ -44,7 +45,13 @@ PAGES = {
     ],
     _("Room"): [
         st.Page("pages/join.py", title=_("Join"), icon=":material/smartphone:", url_path="join"),
+        st.Page("pages/follow.py", title=_("Follow the talk"), icon=":material/slideshow:", url_path="follow"),
         st.Page("pages/wall.py", title=_("Wall"), icon=":material/co_present:", url_path="wall"),
+        *(
+            [st.Page("pages/talk.py", title=_("Talk"), icon=":material/present_to_all:", url_path="talk")]
+            if presenter
+            else []
+        ),
     ],
 }
 
@@ -54,8 +61,10 @@ language_switch()
 projector_switch()
 render_sidebar_status()
 presenter_box()
+follow_the_step(page.url_path)  # presenting a talk: once per step, its page set as the step says
 try:
     with routed():
+        talk_bar(page.url_path)
         page.run()
     projector_applied()  # the page ran to its end: the browser got the sidebar's click
 finally:  # also after st.stop() or st.rerun()

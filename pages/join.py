@@ -23,6 +23,7 @@ from core.challenge.rules import MAX_LAYERS, MAX_NAME, PICKER, PICKER_WORDS, Cha
 from core.data.images import PixelBudget, open_image
 from core.room.active import active_room
 from core.room.folder import Room
+from core.talk.live import live_talk
 from pages._challenge import (
     CHOICE_WORDS,
     choice_text,
@@ -482,10 +483,12 @@ def watch(opened: str, seen: tuple) -> None:
 
 def looks(room: Room) -> tuple:
     """What the page was drawn from: the challenge's state and the room's model."""
-    return signature(Challenge(room)), room.settings().model
+    return signature(Challenge(room)), room.settings().model, live_talk() is not None
 
 
 st.title(_("Join the talk"))
+if live_talk() is not None:  # the speaker's steps are one tap away (the Wall's QR code opens them first)
+    st.page_link("pages/follow.py", label=_("Follow the talk's steps"), icon=":material/slideshow:")
 room = active_room()
 if room is None:
     st.info(_("The speaker has not opened the room yet. Keep this page open, or reload it in a moment."),

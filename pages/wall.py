@@ -35,6 +35,7 @@ from core.room.network import join_url
 from core.room.submissions import Submission
 from core.runs.engines import engine_name, ray_address
 from core.serving.default_model import default_run
+from core.talk.live import live_talk
 from pages._challenge import (
     BUDGET_WORDS,
     DATA_WORDS,
@@ -438,12 +439,16 @@ if presenter:  # side by side and folded: the room's matrix (or the leaderboard)
 referee_part(room, signature(challenge))  # before the board: what it stops shows in this run
 settings = room.settings()
 url, warning = join_url(st.get_option("server.address"), st.get_option("server.port"), st.session_state.get("wall_url"))
+talking = live_talk() is not None
+if talking and url.endswith("/join"):  # a talk is on: phones open its steps first (Follow links to Join)
+    url = url.removesuffix("/join") + "/follow"
 url = with_language(url)  # phones open the Join page in the talk's language
 challenge_view = challenge_settings is not None and S.wall_view == CHALLENGE_VIEW
 left, right = st.columns([1, 3])
 with left:
     st.image(qr_png(url), width=200 if challenge_view else 260)  # smaller beside the leaderboard
-    st.markdown(_("**Join at** `{address}`").format(address=url.removeprefix("http://")))
+    at = _("**Follow the talk at** `{address}`") if talking else _("**Join at** `{address}`")
+    st.markdown(at.format(address=url.removeprefix("http://")))
     if challenge_settings is not None:  # here, not above the board: the leaders stay above the projector's fold
         st.segmented_control(_("Show"), [CHALLENGE_VIEW, DIGITS_VIEW], format_func=_, required=True, key="wall_view",
                              label_visibility="collapsed")  # fmt: skip

@@ -165,7 +165,7 @@ def no_exception(page) -> None:
 # The presenter's two screens: a 1280x720 projector zoomed to 125%, and a phone.
 PROJECTOR = {"viewport": {"width": 1024, "height": 576}, "device_scale_factor": 1.25}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-PAGE_PATHS = ["", "learn", "hood", "train", "race", "curves", "predict", "evaluate", "join", "wall"]
+PAGE_PATHS = ["", "learn", "hood", "train", "race", "curves", "predict", "evaluate", "join", "follow", "wall", "talk"]
 
 
 def demo_data(data: Path, digits: int, images_per_class: int) -> None:

@@ -1,0 +1,314 @@
+"""A step's live view, two ways: the presenter's page set to the step's state, and the audience's phone view.
+
+:func:`open_view` sets the session keys of the page a view names (as a person would have set its
+widgets) and returns that page, so the presenter's live view is the page itself, interactive as
+usual. :func:`show_view` draws the same step read-only and narrow for a phone; what it computes is
+cached for the whole server, so a room of phones moving to a step computes it once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from core.base.errors import InputError
+from core.base.i18n import _, number, percent
+from core.models import get_preset, summarize_spec
+from core.models.layers import KINDS
+from core.plots.architecture import architecture_figure
+from core.plots.curves import Curve, curves_figure
+from core.plots.pictures import diverging_rgb, enlarge, gray_rgb, heat_overlay, symmetric_limit
+from core.plots.results import probability_bars
+from core.plots.style import CHART_CONFIG
+from core.runs.store import Run
+from core.serving import explain
+from core.serving.inference import Probe
+from core.talk.needs import Found, find_curves, find_image, find_model, missing
+from core.talk.views import ImageRef, View
+from core.teaching import filters
+from core.teaching.learn import LayerSettings, run_pipeline
+from pages._data import data_status
+from pages._runs import STATUS_ICONS, load_served
+
+TALK_PAGE = "pages/talk.py"
+PAGES = {"slide": TALK_PAGE, "learn": "pages/learn.py", "layers": "pages/train.py", "train": "pages/train.py",
+         "curves": "pages/curves.py", "predict": "pages/predict.py", "hood": "pages/hood.py",
+         "wall": "pages/wall.py", "challenge": "pages/wall.py"}  # fmt: skip
+JOIN_PAGE = "pages/join.py"
+PICTURE = 165  # px: two pictures side by side on a 390-px phone, four on a laptop
+
+
+def what_is_missing(view: View) -> str | None:
+    """Why this machine cannot show the view (absent data or model), or None."""
+    problem = missing(view)
+    if problem is None and view.kind == "predict":
+        model = find_model(view.get("model"))
+        problem = model if isinstance(model, str) else None
+    return problem
+
+
+# ----- the presenter: the page itself, set to the step -------------------------------------------
+
+
+def _folder_key(name: str) -> str | None:
+    """The data folder's entry for a dataset name, as the pages' dataset selectors list it."""
+    return next((f for f in data_status()["folders"] if Path(f).name == name), None)
+
+
+def _image_keys(ref: ImageRef, prefix: str) -> dict:
+    if ref.kind == "folder":
+        return {f"{prefix}_folder": _folder_key(ref.folder), f"{prefix}_class": ref.cls, f"{prefix}_sample": ref.index}
+    return {}
+
+
+def open_view(view: View, state) -> str:
+    """Sets ``state`` (the session) as the view's page would be set by hand; returns the page to show.
+
+    A view this machine cannot show (:func:`what_is_missing`) stays on the Talk page, which says why.
+    """
+    if view.kind == "slide" or what_is_missing(view) is not None:
+        return TALK_PAGE
+    p, keys = view.params, {}
+    if view.kind == "learn":
+        ref = p["image"]
+        source = {"card": "Test card", "mnist": "MNIST digit", "folder": "Dataset sample"}[ref.kind]
+        keys = {"learn_source": source, "learn_kernel": p["kernel"], "learn_stride": p["stride"],
+                "learn_padding": p["padding"], "learn_bias": float(p["bias"]), "learn_relu": p["relu"],
+                "learn_pool_on": p["pool"] != "off", "learn_pool_size": p["pool_size"],
+                "learn_pool_stride": p["pool_stride"], **_image_keys(ref, "learn")}  # fmt: skip
+        if p["pool"] != "off":
+            keys["learn_pool_mode"] = p["pool"]
+        if ref.kind == "card":
+            keys["learn_card_size"] = ref.index
+        elif ref.kind == "mnist":
+            keys["learn_mnist_index"] = ref.index
+    elif view.kind in ("layers", "train"):
+        task = get_preset(p["preset"]).task
+        keys = {"train_data_kind": "MNIST digits" if task == "mnist" else "Image folder",
+                f"train_preset_{task}": p["preset"], "train_edit_layers": False}  # fmt: skip
+        if p.get("data") and task == "images":
+            keys["train_folder"] = _folder_key(p["data"])
+        if view.kind == "train" and p.get("epochs"):
+            keys[f"t_epochs_{p['preset']}"] = p["epochs"]
+    elif view.kind == "curves":
+        runs = find_curves(view)
+        if not isinstance(runs, str):
+            keys = {"curves_selected": [r.id for r in runs]}
+    elif view.kind == "predict":
+        run = find_model(p["model"])
+        task = run.config().get("task", "mnist")
+        ref = p["image"]
+        keys = {"predict_model": "__default__" if p["model"] == "shipped" else run.id, "p_rotate": p["rotate"],
+                "p_flip_h": p["flip"] == "horizontal", "p_flip_v": p["flip"] == "vertical",
+                **_image_keys(ref, "predict")}  # fmt: skip
+        if ref.kind in ("mnist", "folder"):
+            keys[f"predict_source_{task}"] = "Sample"
+        if ref.kind == "mnist":
+            keys["predict_digit"] = ref.index
+    elif view.kind == "hood":
+        keys = {"hood_layout": "Side by side" if p["layout"] == "side" else "One at a time"}
+    elif view.kind in ("wall", "challenge"):
+        keys = {"wall_view": "Challenge" if view.kind == "challenge" else "Digits"}
+    for key, value in keys.items():
+        if value is not None:
+            state[key] = value
+    return PAGES[view.kind]
+
+
+def scroll_target(view: View) -> str | None:
+    """The key of what the step is about on its page, when it is not at the top (the browser scrolls to it)."""
+    if view.kind in ("layers", "train"):
+        return f"train_preset_{get_preset(view.get('preset')).task}"
+    return {"predict": "bars", "curves": "epoch_loss"}.get(view.kind)
+
+
+# ----- the audience: the step read-only, for a phone ---------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _image(ref: ImageRef, path: str) -> np.ndarray:
+    """A ``(H, W)`` grayscale image in [0, 1] (MNIST digits at 28x28; others at most 256 px)."""
+    if ref.kind == "card":
+        return filters.synthetic_image(ref.index)
+    if ref.kind == "mnist":
+        from pages._data import mnist_test_digits
+
+        x, _y = mnist_test_digits(path)
+        return x[ref.index].astype(np.float32) / 255.0
+    with Image.open(path) as img:
+        img = img.convert("L")
+        img.thumbnail((256, 256))
+        return np.asarray(img, np.float32) / 255.0
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _learn_panels(ref: ImageRef, path: str, params: tuple) -> tuple[list[tuple[np.ndarray, str]], str | None]:
+    p = dict(params)
+    image = _image(ref, path)
+    settings = LayerSettings(stride=p["stride"], padding=p["padding"], bias=p["bias"], relu=p["relu"],
+                             pool=p["pool"] != "off", pool_mode=p["pool"] if p["pool"] != "off" else "max",
+                             pool_size=p["pool_size"], pool_stride=p["pool_stride"])  # fmt: skip
+    kernel = filters.KERNEL_PRESETS[p["kernel"]][0]
+    result = run_pipeline(image, kernel, settings)
+    panels = [(gray_rgb(image, 0.0, 1.0), _("Input {h}x{w}").format(h=image.shape[0], w=image.shape[1]))]
+    if result.conv is not None:
+        limit = symmetric_limit(result.conv, 99.5) or 1.0
+        for name, x in ((_("Feature map"), result.conv), (_("After ReLU"), result.act if p["relu"] else None),
+                        (_("After pooling"), result.pooled)):  # fmt: skip
+            if x is not None:
+                panels.append((enlarge(diverging_rgb(x, limit), 160)[0], f"{name} {x.shape[0]}x{x.shape[1]}"))
+    return panels, result.conv_error or result.pool_error
+
+
+def _show_learn(view: View, found: Found) -> None:
+    p = view.params
+    panels, problem = _learn_panels(found.ref, found.path, tuple(sorted((k, v) for k, v in p.items() if k != "image")))
+    st.caption(_("Kernel {kernel}, stride {stride}, padding {padding}, pooling {pool}").format(
+        kernel=_(p["kernel"]), stride=p["stride"], padding=p["padding"],
+        pool=_("off") if p["pool"] == "off" else f"{p['pool']} {p['pool_size']}x{p['pool_size']}"))  # fmt: skip
+    # One list of pictures: they flow two to a row on a phone (columns would stack them one a screen).
+    st.image([rgb for rgb, _caption in panels], caption=[caption for _rgb, caption in panels], width=PICTURE)
+    if problem:
+        st.error(problem, icon=":material/error:")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _layer_rows(preset: str) -> tuple[list[dict], int, int, tuple]:
+    spec = get_preset(preset)
+    summary = summarize_spec(spec, (spec.image_size, spec.image_size, 1 if spec.color_mode == "grayscale" else 3),
+                             10 if spec.task == "mnist" else 2)  # fmt: skip
+    rows = [{"layer": r.label, "shape": str(tuple(r.output_shape)), "params": r.params} for r in summary.layers]
+    diagram = [("Input", "Input", tuple(summary.input_shape), 0)]
+    diagram += [(r.kind, KINDS[r.kind].short or r.kind, tuple(r.output_shape), r.params) for r in summary.layers]
+    return rows, summary.total_params, summary.total_macs, tuple(diagram)
+
+
+def _show_layers(view: View) -> None:
+    rows, params, macs, diagram = _layer_rows(view.get("preset"))
+    st.markdown(_("**{preset}**: {params} parameters, {macs} M multiply-adds per image").format(
+        preset=view.get("preset"), params=number(params), macs=number(macs / 1e6, 1)))  # fmt: skip
+    table = pd.DataFrame(rows).rename(columns={"layer": _("layer"), "shape": _("output shape"),
+                                               "params": _("parameters")})  # fmt: skip
+    st.table(table, hide_index=True)  # text that wraps: a phone sees every column
+    st.plotly_chart(architecture_figure(list(diagram)), config=CHART_CONFIG, key="talk_arch")
+
+
+def _show_runs(view: View) -> None:
+    runs = find_curves(view)
+    if isinstance(runs, str):
+        st.info(runs, icon=":material/hourglass_empty:")
+        return
+    run: Run = runs[0]
+    status = run.status()
+    state = status.get("status", "unknown")
+    words = [f"{STATUS_ICONS.get(state, '')} **{run.config().get('preset', run.id)}** · {_(state)}"]
+    if status.get("epochs"):
+        words.append(_("epoch {n} of {total}").format(n=status.get("epochs_done", 0), total=status["epochs"]))
+    if status.get("best_val_accuracy") is not None:
+        words.append(_("best validation accuracy {acc}").format(acc=percent(status["best_val_accuracy"], 2)))
+    if status.get("test_accuracy") is not None:
+        words.append(_("test accuracy {acc}").format(acc=percent(status["test_accuracy"], 2)))
+    st.markdown(" · ".join(words))
+    rows = run.history()
+    if rows:
+        curve = Curve(run.id, rows, best_epoch=status.get("best_epoch"))
+        st.plotly_chart(curves_figure([curve], view.get("metric") or "accuracy", height=300), config=CHART_CONFIG,
+                        key="talk_curves")  # fmt: skip
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _prediction(run_path: str, mtime: float, ref: ImageRef, path: str, rotate: int, flip: str, gradcam: bool):
+    served = load_served(run_path)
+    image = _image(ref, path) if ref.kind != "folder" else None
+    img = Image.open(path).copy() if image is None else Image.fromarray((image * 255).astype(np.uint8))
+    probe = Probe(rotate=rotate, flip_horizontal=flip == "horizontal", flip_vertical=flip == "vertical")
+    x, probs, verdicts = served.examine_images([img], probe)
+    names = list(served.spec.class_names)
+    top = int(np.argmax(probs[0]))
+    seen = x[0][:, :, 0] if x.shape[3] == 1 else x[0]
+    picture = enlarge(gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0]
+    cam = None
+    convs = explain.conv_layers(served.model)
+    if gradcam and convs:
+        with served.lock:
+            heat, _index = explain.gradcam(served.model, x[0], convs[-1], top)
+        cam = enlarge(heat_overlay(x[0], explain.upsample(heat, x.shape[1:3])), 224)[0]
+    return picture, dict(zip(names, map(float, probs[0]))), names[top], verdicts[0].unfamiliar, cam
+
+
+def _show_predict(view: View, found: Found) -> None:
+    run = find_model(view.get("model"))
+    ckpt = run.checkpoint()
+    try:
+        picture, probs, label, unfamiliar, cam = _prediction(
+            str(run.path), ckpt.stat().st_mtime, found.ref, found.path, view.get("rotate"), view.get("flip"),
+            view.get("gradcam"))  # fmt: skip
+    except (InputError, OSError, ValueError) as exc:
+        st.error(_("This model cannot be used: {problem}").format(problem=exc), icon=":material/error:")
+        return
+    if unfamiliar:
+        st.markdown(_("### I don't know"))
+        st.caption(_("It would have guessed {label} ({confidence}).").format(label=label,
+                                                                           confidence=percent(probs[label])))  # fmt: skip
+    else:
+        st.markdown(
+            _("### {label}  \nconfidence **{confidence}**").format(label=label, confidence=percent(probs[label]))
+        )
+    pictures = [(picture, _("What the model sees"))]
+    if cam is not None:
+        pictures.append((cam, _("Grad-CAM: where the evidence is")))
+    st.image([p for p, _c in pictures], caption=[c for _p, c in pictures], width=PICTURE)
+    st.plotly_chart(probability_bars(probs), config=CHART_CONFIG, key="talk_bars")
+
+
+def _show_hood() -> None:
+    from core.teaching.api_compare import WAYS, source, way_lines
+
+    for tab, (way, info) in zip(st.tabs([_(w.label) for w in WAYS.values()]), WAYS.items()):
+        with tab:
+            st.caption(_("{n} lines of code").format(n=way_lines(way)))
+            st.code(source(info.files[-1]), language="python", height=420, wrap_lines=True)
+
+
+def _show_board() -> None:
+    from core.challenge.contest import Challenge
+    from core.room.active import active_room
+
+    room = active_room()
+    ch = Challenge(room) if room is not None else None
+    settings = ch.settings() if ch is not None else None
+    if settings is None:
+        st.info(_("The challenge opens on the Wall; design your network on Join."), icon=":material/trophy:")
+        return
+    rows = [r for r in ch.rows() if r.rank is not None][:10]
+    if rows:
+        st.dataframe(pd.DataFrame([{"#": r.rank, _("network"): r.name, _("accuracy"): percent(r.score(settings.metric)
+                     or 0.0, 2), _("parameters"): number(r.params)} for r in rows]), hide_index=True, width="stretch")  # fmt: skip
+
+
+def show_view(view: View) -> None:
+    """The step's view on a phone: read-only, one column; what is missing on this machine said in words."""
+    problem = what_is_missing(view)
+    if problem is not None:
+        st.info(problem, icon=":material/info:")
+        return
+    image = view.get("image")
+    found = find_image(image) if isinstance(image, ImageRef) else None
+    if view.kind == "learn":
+        _show_learn(view, found)
+    elif view.kind == "layers":
+        _show_layers(view)
+    elif view.kind in ("train", "curves"):
+        _show_runs(view)
+    elif view.kind == "predict":
+        _show_predict(view, found)
+    elif view.kind == "hood":
+        _show_hood()
+    elif view.kind == "challenge":
+        _show_board()
+    if view.kind in ("wall", "challenge"):
+        st.page_link(JOIN_PAGE, label=_("Take part on Join"), icon=":material/smartphone:")
