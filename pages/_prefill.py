@@ -14,6 +14,7 @@ from core.base.errors import InputError
 from core.models import get_preset, layers_to_rows
 from core.teaching.remedy import Remedy
 from core.training import TrainConfig, presets_for
+from pages._router import switch_page
 
 KEY = "train_prefill"
 TRAIN_PAGE = "pages/train.py"
@@ -23,7 +24,7 @@ def open_in_train(remedy: Remedy, run_id: str, finding: str) -> None:
     """Stores the remedy for the Train page and goes there."""
     st.session_state[KEY] = {"config": remedy.config.to_dict(), "run": run_id, "finding": finding,
                              "changes": list(remedy.changes), "fresh": True}  # fmt: skip
-    st.switch_page(TRAIN_PAGE)
+    switch_page(TRAIN_PAGE)
 
 
 def select_prefill(folders: list[str]) -> None:

@@ -143,3 +143,18 @@ def keep_jobs_moving() -> None:
             return
         _STATE["pumped"] = time.monotonic()
     JobManager().pump()
+
+
+def switch_page(page: str) -> None:
+    """``st.switch_page`` keeping the language and projector mode.
+
+    Why: a page switched to from the server gets none of the browser's widget values, so the
+    sidebar's language and projector switches would fall back to their defaults (the talk's
+    Portuguese became English at its first step on another page). The address keeps them instead,
+    as a shared link does (``pages/_i18n.py``, ``pages/_projector.py`` read it when the session lost them).
+    """
+    state = st.session_state
+    params = {"lang": state.get("lang", "en").replace("_", "-")}
+    if state.get("projector"):
+        params["projector"] = "1"
+    st.switch_page(page, query_params=params)

@@ -19,6 +19,7 @@ from core.base.i18n import _, language
 from core.talk.deck import Deck
 from core.talk.live import LiveTalk, end_talk, go_to, live_talk, talk_deck
 from pages._projector import scroll_into_view
+from pages._router import switch_page
 from pages._session import actor, is_presenter
 from pages._talk_views import TALK_PAGE, open_view, scroll_target
 
@@ -38,7 +39,9 @@ _KEYS = """<script>
     if (['input', 'textarea', 'select', 'button'].includes(tag) || (t && t.isContentEditable)) return;
     if (t && t.closest && t.closest('[role="slider"],[role="listbox"],[role="option"],[role="tab"],[role="menu"]')) return;
     const which = NEXT.includes(e.key) ? 'next' : PREVIOUS.includes(e.key) ? 'prev' : null;
-    const button = which && document.querySelector('.st-key-talk_' + which + ' button');
+    // The newest button: while a page is redrawn, the previous run's bar may still be there (stale).
+    const button = which && [...document.querySelectorAll('.st-key-talk_' + which + ' button')]
+      .filter((b) => !b.closest('[data-stale="true"]')).pop();
     if (!button || button.disabled) return;
     e.preventDefault();
     button.click();
@@ -117,7 +120,7 @@ def follow_the_step(current_page: str) -> None:
     target = open_view(view, st.session_state)
     st.session_state[SCROLL] = scroll_target(view) if target != TALK_PAGE else None
     if Path(target).stem != current_page:
-        st.switch_page(target)
+        switch_page(target)
 
 
 def talk_bar(current_page: str) -> None:

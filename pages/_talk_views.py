@@ -89,7 +89,7 @@ def open_view(view: View, state) -> str:
     elif view.kind in ("layers", "train"):
         task = get_preset(p["preset"]).task
         keys = {"train_data_kind": "MNIST digits" if task == "mnist" else "Image folder",
-                f"train_preset_{task}": p["preset"], "train_edit_layers": False}  # fmt: skip
+                f"train_preset_{task}": p["preset"], "train_edit_layers": view.kind == "layers"}  # fmt: skip
         if p.get("data") and task == "images":
             keys["train_folder"] = _folder_key(p["data"])
         if view.kind == "train" and p.get("epochs"):

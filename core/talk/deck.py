@@ -67,15 +67,16 @@ def _refuse(source: str, line: int, reason: str) -> InputError:
     return InputError(_("{source}, line {line}: {reason}").format(source=source, line=line, reason=reason))
 
 
-def _header(lines: list[str], source: str) -> tuple[dict, int]:
-    """The ``---`` header's keys, and the index of the first line after it."""
+def _header(lines: list[str], source: str) -> tuple[dict, int, dict]:
+    """The ``---`` header's keys, the index of the first line after it, and each key's line."""
     if not lines or lines[0].strip() != "---":
-        return {}, 0
+        return {}, 0, {}
     found: dict[str, str] = {}
+    where: dict[str, int] = {}
     for i, raw in enumerate(lines[1:], start=1):
         text = raw.strip()
         if text == "---":
-            return found, i + 1
+            return found, i + 1, where
         if not text or text.startswith("#"):
             continue
         key, sep, value = text.partition(":")
@@ -86,6 +87,7 @@ def _header(lines: list[str], source: str) -> tuple[dict, int]:
         if key in found:
             raise _refuse(source, i + 1, _("'{key}' is given twice.").format(key=key))
         found[key] = value.strip().strip("\"'")
+        where[key] = i + 1
     raise _refuse(source, 1, _("The header that starts with '---' never ends: close it with a line '---'."))
 
 
@@ -143,15 +145,15 @@ def parse_deck(text: str, source: str = "deck", default_id: str = "deck") -> Dec
         raise InputError(_("{source} is larger than {kb} kB: a deck is a text file of steps.").format(
             source=source, kb=MAX_DECK_BYTES // 1024))  # fmt: skip
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    header, start = _header(lines, source)
+    header, start, where = _header(lines, source)
     title = header.get("title", "")
     drafts: list[_Draft] = []
-    fence = False  # inside a ``` block, nothing is a heading, a view or a note
+    fence = 0  # the line of an open ``` block (0: none); inside it nothing is a heading, a view or a note
     for i in range(start, len(lines)):
         raw, n = lines[i], i + 1
         text = raw.strip()
         if text.startswith("```"):
-            fence = not fence
+            fence = 0 if fence else n
         step = None if fence else _STEP.match(text)
         if step:
             name = step.group(1).strip()
@@ -180,17 +182,17 @@ def parse_deck(text: str, source: str = "deck", default_id: str = "deck") -> Dec
         else:
             draft.screen.append(raw)
     if fence:
-        raise _refuse(source, len(lines), _("A ``` block is never closed."))
+        raise _refuse(source, fence, _("A ``` block is never closed."))
     if not drafts:
         raise InputError(_("{source} has no step: start each step with a line '## Title'.").format(source=source))
     language = normalize(header.get("language", "en"))
     if header.get("language") and (language is None or language not in LANGUAGES):
-        raise _refuse(source, 1, _("Expected language in {choices}. Received: {value}").format(
-            choices=", ".join(LANGUAGES), value=header["language"][:20]))  # fmt: skip
+        raise _refuse(source, where.get("language", 1), _("Expected language in {choices}. Received: {value}")
+                      .format(choices=", ".join(LANGUAGES), value=header["language"][:20]))  # fmt: skip
     deck_id = header.get("id", default_id).lower()
     if not ID_RE.match(deck_id):
-        raise _refuse(source, 1, _("Expected an id of lowercase letters, digits and dashes. Received: {value}").format(
-            value=deck_id[:70]))  # fmt: skip
+        raise _refuse(source, where.get("id", 1), _("Expected an id of lowercase letters, digits and dashes. "
+                                                    "Received: {value}").format(value=deck_id[:70]))  # fmt: skip
     steps = tuple(d.step(source) for d in drafts)
     return Deck(deck_id, title or steps[0].title, language or "en", header.get("description", ""), steps, source)
 
@@ -210,8 +212,9 @@ def read_deck(path: str | Path, shipped: bool = False) -> Deck:
     if len(data) > MAX_DECK_BYTES:
         raise InputError(_("{source} is larger than {kb} kB: a deck is a text file of steps.").format(
             source=path.name, kb=MAX_DECK_BYTES // 1024))  # fmt: skip
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a BOM (the error's position counts from after it)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _refuse(path.name, line, _("This is not UTF-8 text.")) from None
