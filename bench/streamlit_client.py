@@ -74,6 +74,7 @@ class StreamlitClient:
         self._fragments: dict[str, str] = {}  # widget id -> fragment id of its delta
         self.ws = None
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (seconds)
+        self.page_script_hash = ""  # the page shown, from the navigation message (sent back, as the browser does)
         self._queue: asyncio.Queue = asyncio.Queue()
         self._reader = None
 
@@ -106,8 +107,13 @@ class StreamlitClient:
                     self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
                 elif kind == "stop_auto_rerun":
                     self.auto_reruns.pop(msg.stop_auto_rerun.fragment_id, None)
-                elif kind == "new_session" and msg.new_session.initialize.session_id:
-                    self.session_id = msg.new_session.initialize.session_id
+                elif kind == "new_session":
+                    if msg.new_session.initialize.session_id:
+                        self.session_id = msg.new_session.initialize.session_id
+                    if not msg.metadata.run.fragment_ids:  # a page run: the browser drops every run_every timer,
+                        self.auto_reruns.clear()  # and the run announces its fragments' (their ids may change)
+                elif kind == "navigation" and msg.navigation.page_script_hash:
+                    self.page_script_hash = msg.navigation.page_script_hash
                 await self._queue.put(msg)
         finally:
             await self._queue.put(None)  # the connection ended: a waiting rerun fails at once
@@ -147,6 +153,8 @@ class StreamlitClient:
         back = BackMsg()
         cs = back.rerun_script
         cs.page_name = self.page
+        # The page's hash too: a fragment's st.rerun() reruns the page of the request's hash (only the name: Home).
+        cs.page_script_hash = self.page_script_hash
         cs.query_string = ""
         cs.widget_states.widgets.extend(s for k, s in self.widgets.items() if k not in triggers)
         cs.widget_states.widgets.extend(WidgetState(id=t, trigger_value=True) for t in triggers)

@@ -156,7 +156,7 @@ async def follower(client: StreamlitClient, n: int, until: list[float], tally: F
             while next_tick[fragment] <= sent:
                 next_tick[fragment] += interval
             try:
-                result = await client.rerun(fragment_id=fragment, auto=True, timeout=60)
+                result = await client.rerun(fragment_id=fragment, auto=True, timeout=30)
             except TimeoutError as exc:
                 tally.errors.append(f"follower {n}: TimeoutError: {exc}")
                 continue

@@ -123,6 +123,15 @@ def follow_the_step(current_page: str) -> None:
         switch_page(target)
 
 
+@st.fragment(run_every=1.0)
+def _remote(seen: tuple) -> None:
+    """Draws nothing: the page again when the talk moved elsewhere (the presenter's phone used as a remote,
+    another presenter's tab), so the projector follows too."""
+    talk = live_talk()
+    if talk is None or talk.signature != seen:
+        st.rerun()
+
+
 def talk_bar(current_page: str) -> None:
     """The presenter's bar above the page: previous, next, where the talk is, the clock and the notes; the
     step's lines too, except on the Talk page (it shows them as the slide)."""
@@ -132,6 +141,7 @@ def talk_bar(current_page: str) -> None:
     talk, deck = live
     step, n = deck.steps[talk.step], len(deck.steps)
     st.html(_KEYS, unsafe_allow_javascript=True)
+    _remote(talk.signature)
     st.html(_STYLE)
     following = deck.steps[talk.step + 1].title if talk.step + 1 < n else _("the end")
     with st.container(border=True, key="talk_bar"):

@@ -21,6 +21,7 @@ from pages._talk_views import JOIN_PAGE, show_view
 ensure_router()
 
 POLL_SECONDS = 0.5  # a phone sees a new step within about half a second of the speaker's key
+IDLE_POLL_SECONDS = 2.0  # no talk on yet
 
 
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=8)
@@ -46,7 +47,16 @@ def signature() -> tuple | None:
 @st.fragment(run_every=POLL_SECONDS)
 @localized
 def watch(seen: tuple | None) -> None:
+    """Draws nothing: the page again when the talk moved (or, on a training's step, the run did)."""
     if signature() != seen:
+        st.rerun()
+
+
+@st.fragment(run_every=IDLE_POLL_SECONDS)
+@localized
+def wait_for_a_talk() -> None:
+    """Draws nothing: the page again when a talk starts (a slower poll: nothing is being followed yet)."""
+    if live_talk() is not None:
         st.rerun()
 
 
@@ -68,4 +78,8 @@ def page() -> None:
 
 
 page()
-watch(signature())
+current = signature()
+if current is None:
+    wait_for_a_talk()
+else:
+    watch(current)

@@ -12,13 +12,14 @@ import streamlit as st
 from core.base.errors import InputError
 from core.base.i18n import LANGUAGES, _, language, ngettext
 from core.talk.deck import Deck
-from core.talk.library import library, user_folder
+from core.talk.library import library, save_deck, user_folder
 from core.talk.live import live_talk, start_talk, talk_deck
 from core.talk.views import VIEWS
 from pages._router import ensure_router
 from pages._session import actor, is_presenter
 from pages._talk_bar import APPLIED, PRESENTING, presenting
 from pages._talk_views import what_is_missing
+from pages._widgets import file_upload
 
 ensure_router()
 S = st.session_state
@@ -55,16 +56,37 @@ def deck_card(deck: Deck) -> None:
                             + (f"  \n:orange[{problem}]" if problem else ""))  # fmt: skip
 
 
+def add_deck() -> None:
+    """An uploaded deck is checked (a bad one is refused with its line) and saved in the data folder."""
+    upload = file_upload(_("Add a deck (a Markdown file)"), type=["md"], key="talk_upload",
+                         max_upload_size=1)  # fmt: skip
+    if upload is None or S.get("talk_uploaded") == upload.file_id:
+        return
+    try:
+        deck = save_deck(upload.getvalue(), upload.name, actor())
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    S.talk_uploaded = upload.file_id
+    S.talk_added = deck.title
+    st.rerun()  # the list above shows it
+
+
 def chooser() -> None:
     st.title(_("Talk"))
     st.markdown(_("A deck is a talk's steps: each shows a few lines and a page of this app in the state the step "
                   "says. Start one: the bar above each page moves through it (arrows, Page Up / Page Down or a "
                   "presentation clicker), and everyone on **Follow** sees the same step on their phone."))  # fmt: skip
+    added = S.pop("talk_added", None)
+    if added:
+        st.success(_("Added: {title}").format(title=added), icon=":material/check:")
     found = library()
     for deck in found.choose(language()):
         deck_card(deck)
     st.caption(_("Your own decks: Markdown files in `{folder}` (the README shows the format).").format(
         folder=user_folder()))  # fmt: skip
+    if is_presenter():
+        add_deck()
     for name, problem in found.refused:
         st.error(_("{name} was not loaded: {problem}").format(name=name, problem=problem), icon=":material/error:")
 

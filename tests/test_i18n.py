@@ -21,7 +21,7 @@ from core.base.i18n import _, ngettext, normalize, number, percent, set_language
 
 APP = str(ROOT / "streamlit_app.py")
 PO = i18n.LOCALES / "pt_BR" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
-PAGES = ["home", "learn", "hood", "train", "race", "curves", "predict", "evaluate", "join", "wall"]
+PAGES = ["home", "learn", "hood", "train", "race", "curves", "predict", "evaluate", "join", "follow", "wall", "talk"]
 
 
 @pytest.fixture(autouse=True)
@@ -193,6 +193,16 @@ def use(at: AppTest, page: str) -> None:
         at.toggle(key="train_edit_layers").set_value(True).run()
     elif page == "curves":
         at.multiselect(key="curves_selected").set_value(["20261120-100000-a", "20261120-110000-b"]).run()
+    elif page == "follow":  # a talk on: the step's title, lines and live view (Learn's maps of an MNIST digit)
+        from core.access.roles import LOCAL
+        from core.talk.library import library
+        from core.talk.live import go_to, start_talk
+
+        start_talk(library().find("three-apis", "pt_BR"), LOCAL)
+        go_to(1, LOCAL)
+        at.run()
+    elif page == "talk":
+        at.button(key="talk_start_three-apis").click().run()  # the presenter's bar over the first step
     elif page == "predict":
         at.selectbox(key="predict_model").set_value("__default__").run()
         at.pills(key="predict_source_mnist").set_value("Upload").run()
@@ -237,8 +247,10 @@ def shown_texts(at: AppTest) -> list[str]:
             walk(child)
 
     walk(at._tree)
-    styles = re.compile(r"<style>.*?</style>", re.S)  # the app's CSS (pages/_style.py) is not read by anyone
-    return [t for t in (styles.sub("", t).strip() for t in out) if t]
+    # the app's CSS (pages/_style.py) and scripts (the talk's keys and clock) are not read by anyone
+    styles = re.compile(r"<style>.*?</style>|<script>.*?</script>", re.S)
+    tags = re.compile(r"</?[a-zA-Z][^>]*>")  # st.html's markup: people read its text, not its attributes
+    return [t for t in (tags.sub(" ", styles.sub("", t)).strip() for t in out) if t]
 
 
 # Words that Portuguese does not use: one of them in a shown text is English left behind.

@@ -130,12 +130,13 @@ class _Draft:
                     self.view or View("slide", {}, self.line), self.line)  # fmt: skip
 
 
-def parse_deck(text: str, source: str = "deck", default_id: str = "deck") -> Deck:
+def parse_deck(text: str, source: str = "deck", default_id: str = "deck", default_language: str = "en") -> Deck:
     """Reads a deck from its text.
 
     Args:
         source: the file's name, for messages.
         default_id: the deck's id when the header gives none (the file's name).
+        default_language: the deck's language when the header gives none (``talk.pt_BR.md``: pt_BR).
 
     Raises:
         InputError: the first problem, with its line: a bad header, text before the first step, an
@@ -185,7 +186,7 @@ def parse_deck(text: str, source: str = "deck", default_id: str = "deck") -> Dec
         raise _refuse(source, fence, _("A ``` block is never closed."))
     if not drafts:
         raise InputError(_("{source} has no step: start each step with a line '## Title'.").format(source=source))
-    language = normalize(header.get("language", "en"))
+    language = normalize(header.get("language", default_language))
     if header.get("language") and (language is None or language not in LANGUAGES):
         raise _refuse(source, where.get("language", 1), _("Expected language in {choices}. Received: {value}")
                       .format(choices=", ".join(LANGUAGES), value=header["language"][:20]))  # fmt: skip
@@ -218,5 +219,8 @@ def read_deck(path: str | Path, shipped: bool = False) -> Deck:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _refuse(path.name, line, _("This is not UTF-8 text.")) from None
-    deck = parse_deck(text, path.name, default_id=path.stem.split(".")[0].lower())
+    parts = path.name.split(".")
+    named = normalize(parts[1]) if len(parts) > 2 else None  # talk.pt_BR.md
+    deck = parse_deck(text, path.name, default_id=parts[0].lower(),
+                      default_language=named if named in LANGUAGES else "en")  # fmt: skip
     return Deck(deck.id, deck.title, deck.language, deck.description, deck.steps, str(path), shipped)

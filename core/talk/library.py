@@ -11,10 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.access.roles import Actor, require_presenter
 from core.base.errors import InputError
-from core.base.i18n import _, language
+from core.base.i18n import N_, _, language
+from core.base.storage import write_bytes_atomic
 from core.data.folders import data_dir
-from core.talk.deck import Deck, read_deck
+from core.talk.deck import ID_RE, MAX_DECK_BYTES, Deck, parse_deck, read_deck
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "decks"
 USER_FOLDER = "decks"  # in the data folder
@@ -91,3 +93,33 @@ def library(root: str | Path | None = None) -> Library:
         _CACHE.clear()  # one listing is current; an old one is never asked again
         _CACHE[key] = found
     return found
+
+
+def save_deck(data: bytes, name: str, actor: Actor, root: str | Path | None = None) -> Deck:
+    """Checks an uploaded deck and saves it in the data folder's ``decks/`` (presenter only).
+
+    Its file is named by its id and language (``<id>.<language>.md``), replacing an earlier upload of
+    the same id and language: a presenter fixing a typo uploads the file again.
+
+    Raises:
+        NotAllowedError: not the presenter.
+        InputError: too large, not UTF-8, not a good deck (with the line), or a shipped deck's id.
+    """
+    require_presenter(actor, N_("add a deck"))
+    if len(data) > MAX_DECK_BYTES:
+        raise InputError(_("{source} is larger than {kb} kB: a deck is a text file of steps.").format(
+            source=name, kb=MAX_DECK_BYTES // 1024))  # fmt: skip
+    try:
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(_("{source}, line {line}: {reason}").format(
+            source=name, line=data[: exc.start].count(b"\n") + 1, reason=_("This is not UTF-8 text."))) from None  # fmt: skip
+    stem = Path(name).name.split(".")[0].lower()
+    deck = parse_deck(text, Path(name).name, default_id=stem if ID_RE.match(stem) else "deck")
+    if any(d.id == deck.id and d.shipped for d in library(root).decks):
+        raise InputError(_("The id {id} is a shipped deck's: give yours another id.").format(id=deck.id))
+    folder = user_folder(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{deck.id}.{deck.language}.md"
+    write_bytes_atomic(path, text.encode("utf-8"))
+    return read_deck(path)
