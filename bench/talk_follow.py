@@ -47,6 +47,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ async def open_follow(url: str, n: int, tally: Follow, gate: asyncio.Semaphore, 
     """A phone opens Follow (a few at a time, as people scanning the code): the client, or None."""
     client = StreamlitClient(url, FOLLOW, local_addr=phone_address(n))
     try:
+        await asyncio.sleep(random.uniform(0, 1.0))  # not all in step: each phone's timer starts when it opened
         async with gate:
             await client.connect()
             first = await client.rerun(timeout=120)

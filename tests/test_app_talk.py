@@ -192,3 +192,31 @@ def test_a_bad_deck_in_the_data_folder_is_listed_with_its_line(tmp_path):
     at.button(key="talk_start_good").click().run()
     assert live_talk().deck == "good"
     assert "Hello" in [t.value for t in at.title]
+
+
+def test_the_presenter_uploads_a_deck_and_a_bad_one_is_refused_with_its_line():
+    at = app()
+    at.switch_page("pages/talk.py").run()
+    at.file_uploader(key="talk_upload").set_value([("oops.md", b"## One\n@view hood layout=wide\n", "text/markdown")])
+    at.run()
+    assert any("oops.md" in e.value and "line 2" in e.value and "layout" in e.value for e in at.error)
+    at.file_uploader(key="talk_upload").set_value([("mine.md", b"---\ntitle: Mine\n---\n## Hi\nHello.\n",
+                                                   "text/markdown")])  # fmt: skip
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Mine" in s.value for s in at.success)
+    at.button(key="talk_start_mine").click().run()
+    assert live_talk().deck == "mine"
+
+
+def test_during_a_talk_the_walls_qr_code_opens_follow(monkeypatch):
+    from core.room.active import open_room
+
+    open_room("Talk room", "__default__", [str(d) for d in range(10)], LOCAL)
+    at = app()
+    at.switch_page("pages/wall.py").run()
+    assert any("/join" in m.value for m in at.markdown)
+    start_talk(library().find("three-apis", "en"), LOCAL)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Follow the talk at" in m.value and "/follow" in m.value for m in at.markdown)

@@ -20,7 +20,8 @@ from browser import (
 )
 
 from core.talk.library import library
-from core.talk.live import live_talk
+from core.access.roles import LOCAL
+from core.talk.live import go_to, live_talk
 
 KEY = "presenter-key-of-the-talk"
 FOLLOW_WITHIN = 2.0  # seconds, the bound (the page polls twice a second)
@@ -104,6 +105,14 @@ def test_the_audience_follows_the_presenters_arrows_within_two_seconds(server, t
                 press(presenter, key)
                 wait_for_title(phone, deck.steps[step].title, FOLLOW_WITHIN)
                 wait_idle(presenter)
+            # A move made elsewhere (the presenter's phone as a remote) reaches the projector's tab too.
+            go_to(6, LOCAL, root=server.data_dir)
+            presenter.wait_for_function(
+                "(t) => [...document.querySelectorAll('.st-key-talk_bar p')].some(p => p.innerText.includes(t))",
+                arg=f"7/{len(deck.steps)}", timeout=5_000, polling=100,
+            )  # fmt: skip
+            go_to(3, LOCAL, root=server.data_dir)
+            wait_for_title(phone, deck.steps[3].title, FOLLOW_WITHIN)
             # An audience phone has no bar: its arrows move nothing.
             phone.keyboard.press("ArrowRight")
             time.sleep(1.0)

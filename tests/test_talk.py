@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import seed_run
+from conftest import ROOT, seed_run
 
 from core.access.roles import LOCAL, Actor, NotAllowedError
 from core.base.errors import InputError
@@ -20,7 +20,7 @@ from core.data.folders import data_dir
 from core.models.presets import PRESETS
 from core.runs.store import runs_dir
 from core.talk.deck import MAX_DECK_BYTES, MAX_LINES, MAX_STEPS, MAX_TITLE, parse_deck, read_deck
-from core.talk.library import SHIPPED, library, user_folder
+from core.talk.library import SHIPPED, library, save_deck, user_folder
 from core.talk.live import LIVE, LiveTalk, end_talk, go_to, live_talk, start_talk, talk_deck
 from core.talk.needs import find_curves, find_image, find_model, missing
 from core.talk.views import SAMPLES_PER_CLASS, VIEWS, ImageRef, check_view, image_ref
@@ -617,3 +617,37 @@ def test_find_model_finds_the_newest_finished_run_with_a_checkpoint():
     assert isinstance(find_curves(check_view("curves", {"run": "20261120-100000-gone"})), str)
     untrained = next(name for name, p in PRESETS.items() if p.task == "images" and name != "orientation-fast")
     assert "No run of" in find_curves(check_view("curves", {"preset": untrained}))
+
+
+def test_the_readme_example_deck_is_a_good_deck():
+    """The README's five-step example parses as written (the documentation stays true)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"````markdown\n(.*?)\n````", readme, re.S)
+    assert block, "the README shows an example deck"
+    deck = parse_deck(block.group(1), "README.md")
+    assert deck.id == "my-first-talk" and len(deck.steps) == 5
+    assert [s.view.kind for s in deck.steps] == ["slide", "learn", "learn", "layers", "predict"]
+    assert deck.steps[0].notes and deck.steps[4].notes
+
+
+def test_an_uploaded_deck_is_checked_then_saved_by_its_id_and_language_presenter_only():
+    good = b"---\nid: my-talk\nlanguage: pt_BR\n---\n## Ola\nOi.\n"
+    with pytest.raises(NotAllowedError):
+        save_deck(good, "talk.md", Actor("phone", False))
+    assert not user_folder().exists()
+    deck = save_deck(good, "whatever.md", LOCAL)
+    assert Path(deck.source) == user_folder() / "my-talk.pt_BR.md" and deck.title == "Ola"
+    assert library().find("my-talk", "pt_BR").title == "Ola"
+    save_deck(good.replace(b"Ola", b"Ola de novo"), "again.md", LOCAL)  # the same id and language: replaced
+    assert [d.title for d in library().decks if d.id == "my-talk"] == ["Ola de novo"]
+    with pytest.raises(InputError, match=r"bad\.md, line 2: .*stride"):
+        save_deck(b"## One\n@view learn stride=0\n", "bad.md", LOCAL)
+    with pytest.raises(InputError, match="shipped"):
+        save_deck(b"---\nid: three-apis\n---\n## Mine\n", "mine.md", LOCAL)
+    with pytest.raises(InputError, match="line 3: .*UTF-8"):
+        save_deck(b"## One\nok\n\xff\xfe\n", "latin.md", LOCAL)
+    with pytest.raises(InputError, match="larger than"):
+        save_deck(b"## A\n" + b"x" * MAX_DECK_BYTES, "big.md", LOCAL)
+    assert sorted(p.name for p in user_folder().iterdir()) == ["my-talk.pt_BR.md"]  # nothing else written
