@@ -19,8 +19,8 @@ from browser import (
     wait_idle,
 )
 
-from core.talk.library import library
 from core.access.roles import LOCAL
+from core.talk.library import library
 from core.talk.live import go_to, live_talk
 
 KEY = "presenter-key-of-the-talk"
