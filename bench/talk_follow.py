@@ -275,14 +275,16 @@ async def measure(server, args: argparse.Namespace) -> dict:
     until[0] = t0 + count * args.every
     draw_jobs = [asyncio.create_task(phone(*found, args.sessions + k, args.draw_every, t0, until[0], room, strokes))
                  for k, found in enumerate(drawers) if found]  # fmt: skip
+    writes: list[float] = []  # seconds to write .talk.json (go_to)
     for i in range(count):
         await asyncio.sleep(max(0.0, t0 + i * args.every - time.monotonic()))
         step = plan[(i + 1) % len(plan)]
         tally.moves.append(Move(time.monotonic(), step, deck.steps[step].title, deck.steps[step].view.kind))
-        try:
-            go_to(step, LOCAL, root=data)
+        try:  # in a thread: the write is synced to disk, and the phones' answers must not wait on it here
+            await asyncio.to_thread(go_to, step, LOCAL, root=data)
         except Exception as exc:
             tally.errors.append(f"move {i}: {type(exc).__name__}: {exc}")
+        writes.append(time.monotonic() - tally.moves[-1].at)
     await asyncio.gather(*followers)
     t1, cpu1, bench1 = time.monotonic(), server_usage(pid)[0], time.process_time()
     threads = thread_cpu(pid)
@@ -328,6 +330,7 @@ async def measure(server, args: argparse.Namespace) -> dict:
         "lag_within_1s": round(sum(1 for lag in lags if lag <= 1.0) / pairs, 3) if pairs else None,
         "lag_per_move_p95": median_spread([m["p95"] for m in per_move if m["p95"] is not None], 3),
         "per_move": per_move,
+        "move_write_seconds": spread(writes),
         "missed_moves": pairs - len(lags),
         "phones_that_missed_a_move": len(missed_by),
         "errors": errors[:20],
@@ -355,8 +358,11 @@ async def measure(server, args: argparse.Namespace) -> dict:
         "target": {
             "lag_p95_seconds": 1.0,
             "sessions": 100,
-            "met": bool(lags and percentile(lags, 0.95) <= 1.0 and pairs == len(lags) and not errors),
-        },  # fmt: skip
+            # None below 100 phones: a smaller room says nothing of the target
+            "met": bool(lags and percentile(lags, 0.95) <= 1.0 and pairs == len(lags) and not errors)
+            if args.sessions >= 100
+            else None,
+        },
     }
 
 

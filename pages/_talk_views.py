@@ -189,6 +189,7 @@ def _layer_rows(preset: str) -> tuple[list[dict], int, int, tuple]:
 
 def _show_layers(view: View) -> None:
     rows, params, macs, diagram = _layer_rows(view.get("preset"))
+    rows = [{**r, "params": number(r["params"])} for r in rows]  # 3,212,288 (or 3.212.288), as the page's language writes it
     st.markdown(_("**{preset}**: {params} parameters, {macs} M multiply-adds per image").format(
         preset=view.get("preset"), params=number(params), macs=number(macs / 1e6, 1)))  # fmt: skip
     table = pd.DataFrame(rows).rename(columns={"layer": _("layer"), "shape": _("output shape"),

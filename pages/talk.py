@@ -42,7 +42,7 @@ def _present() -> None:
 
 def deck_card(deck: Deck) -> None:
     with st.container(border=True):
-        top, button = st.columns([5, 1], vertical_alignment="center")
+        top, button = st.columns([4, 1.4], vertical_alignment="center")
         n = len(deck.steps)
         top.markdown(f"**{deck.title}**  \n" + ngettext("{n} step", "{n} steps", n).format(n=n)
                      + f" · {LANGUAGES.get(deck.language, deck.language)}"

@@ -1,7 +1,8 @@
 """Talk mode in headless Chromium, two browsers: the presenter (a projector, with the key) starts a
 deck and presses the right arrow three times; the audience's phone on Follow shows each step within
 2 s; a phone that opens Follow late lands on step 4. Then Page Down, Page Up and space (a clicker's
-keys), and an arrow typed in a field moves nothing. Screenshots go to ``test-artifacts/talk/``."""
+keys); a move made from another device reaches the projector; an arrow typed in a field moves nothing.
+Screenshots go to ``test-artifacts/talk/``."""
 
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ def test_the_audience_follows_the_presenters_arrows_within_two_seconds(server, t
                 lags.append(wait_for_title(phone, deck.steps[i].title, FOLLOW_WITHIN))
                 assert live_talk(server.data_dir).step == i
                 no_exception(phone)
+                wait_idle(phone)
                 phone.screenshot(path=str(shots / f"phone-step-{i + 1}.png"))
                 wait_idle(presenter)
                 presenter.screenshot(path=str(shots / f"presenter-step-{i + 1}.png"))
@@ -98,6 +100,7 @@ def test_the_audience_follows_the_presenters_arrows_within_two_seconds(server, t
             late.goto(f"{server.url}/follow")
             wait_for_title(late, deck.steps[3].title, 60)
             assert "step 4 of" in late.locator("[data-testid='stMain']").inner_text()
+            wait_idle(late)
             late.screenshot(path=str(shots / "late-phone.png"))
 
             # A clicker's keys: Page Down and space forward, Page Up back.
@@ -113,6 +116,14 @@ def test_the_audience_follows_the_presenters_arrows_within_two_seconds(server, t
             )  # fmt: skip
             go_to(3, LOCAL, root=server.data_dir)
             wait_for_title(phone, deck.steps[3].title, FOLLOW_WITHIN)
+            # An arrow typed in a field edits the field; the talk stays (step 4 is Train, with the preset's table).
+            field = presenter.locator(".st-key-t_epochs_mnist-tutorial input")
+            field.wait_for(timeout=30_000)
+            field.focus()
+            presenter.keyboard.press("ArrowRight")
+            presenter.keyboard.press("PageDown")
+            time.sleep(1.0)
+            assert live_talk(server.data_dir).step == 3
             # An audience phone has no bar: its arrows move nothing.
             phone.keyboard.press("ArrowRight")
             time.sleep(1.0)
