@@ -8,8 +8,9 @@ that need it say so in words). The bench starts the shipped deck ``three-apis``
 phones open Follow (``/follow``), each from its own loopback address (bench/streamlit_client.py),
 and follow the page's ``st.fragment(run_every=0.5)`` as a browser does: a timer per fragment
 from when the page told it (a tick that falls while a rerun is in flight is queued once, as the
-server coalesces a fragment's queued reruns). The fragment reruns the whole page when the step
-changed.
+server coalesces a fragment's queued reruns). The fragment marks where the talk is; when the mark
+differs from the step drawn, the bench presses the page's hidden redraw button, as the page's script
+does in a browser, and the step's fragment reruns alone.
 
 1. Idle (``--idle`` seconds, no move): server CPU and fragment reruns served, so the CPU of one
    idle fragment rerun (a phone asking "did the step change?").
@@ -48,6 +49,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -56,6 +58,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from bench.room_load import (  # noqa: E402
     Tally,
@@ -101,11 +105,44 @@ def headings(result: RunResult) -> list[str]:
     return [e.proto.body for e in result.elements if e.type == "heading"]
 
 
+def page_run(result: RunResult) -> bool:
+    return result.status == ForwardMsg.FINISHED_SUCCESSFULLY
+
+
+MARK = re.compile(r'class="(follow-live|follow-drawn)" data-sig="([0-9a-f]+)"')
+
+
+def marks(client: StreamlitClient) -> dict[str, str]:
+    """The page's two marks as they stand: where the talk is (``follow-live``) and what is drawn (``follow-drawn``)."""
+    out = {}
+    for element in client.page_elements.values():
+        if element.type == "html" and (m := MARK.search(element.proto.body)):
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+async def redraw_if_moved(client: StreamlitClient, n: int, tally: Follow) -> None:
+    """What the page's script does (pages/follow.py, every 0.1 s): the marks differ, so it presses the hidden
+    button, which reruns the step's fragment alone."""
+    seen = marks(client)
+    if not seen or seen.get("follow-live") == seen.get("follow-drawn"):
+        return
+    button = next((e for e in client.page_elements.values() if e.type == "button"
+                   and e.proto.id.endswith("follow_refresh")), None)  # fmt: skip
+    if button is None:
+        tally.errors.append(f"follower {n}: no redraw button on the page")
+        return
+    await asyncio.sleep(random.uniform(0, 0.1))  # the script's 0.1-s check
+    result = await client.rerun(triggers=(button.proto.id,), fragment_id=client.fragment_of(button.proto.id),
+                                timeout=30)  # fmt: skip
+    note(tally, n, result)
+
+
 def note(tally: Follow, n: int, result: RunResult) -> None:
     """After a phone's rerun: the latest move, if this rerun showed its title for the first time on this phone."""
     now = time.monotonic()
     shown = headings(result)
-    tally.reruns.append((now, bool(result.elements), result.seconds))
+    tally.reruns.append((now, page_run(result), result.seconds))
     tally.errors += [f"follower {n}: {e}" for e in result.exceptions]
     if not tally.moves:
         return
@@ -136,8 +173,9 @@ async def open_follow(url: str, n: int, tally: Follow, gate: asyncio.Semaphore, 
 
 
 async def follower(client: StreamlitClient, n: int, until: list[float], tally: Follow) -> None:
-    """The browser's ``run_every`` timers: each fragment on its own grid from when the page announced it; a tick
-    during a rerun in flight is sent as soon as it ends (once however many ticks fell: the server coalesces them)."""
+    """The browser's ``run_every`` timers: each fragment on its own grid from when the page announced it (again after
+    every page run); a tick during a rerun in flight is sent as soon as it ends (once however many ticks fell: the
+    server coalesces them)."""
     next_tick: dict[str, float] = {}
     try:
         while time.monotonic() < until[0] and not client.closed:
@@ -163,6 +201,9 @@ async def follower(client: StreamlitClient, n: int, until: list[float], tally: F
                 tally.errors.append(f"follower {n}: TimeoutError: {exc}")
                 continue
             note(tally, n, result)
+            if page_run(result):  # it became a page run: the browser drops its timers, the page sets them anew
+                next_tick.clear()
+            await redraw_if_moved(client, n, tally)
     except Exception as exc:  # a dropped connection is an error of the run, not of the bench
         tally.errors.append(f"follower {n}: {type(exc).__name__}: {exc}")
     finally:

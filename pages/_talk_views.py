@@ -8,21 +8,20 @@ cached for the whole server, so a room of phones moving to a step computes it on
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
 from core.base.errors import InputError
-from core.base.i18n import _, number, percent
+from core.base.i18n import _, language, number, percent
 from core.models import get_preset, summarize_spec
-from core.models.layers import KINDS
-from core.plots.architecture import architecture_figure
 from core.plots.curves import Curve, curves_figure
 from core.plots.pictures import diverging_rgb, enlarge, gray_rgb, heat_overlay, symmetric_limit
-from core.plots.results import probability_bars
 from core.plots.style import CHART_CONFIG
 from core.runs.store import Run
 from core.serving import explain
@@ -129,6 +128,20 @@ def scroll_target(view: View) -> str | None:
 # ----- the audience: the step read-only, for a phone ---------------------------------------------
 
 
+def _png(rgb: np.ndarray) -> bytes:
+    """A picture encoded once, :data:`PICTURE` px wide (nearest: a map's cells stay square).
+
+    ``st.image`` encodes an array again for every phone, and resizes bytes wider than its ``width``
+    for every phone too (a third of the server's time on a Learn step for 100 phones); bytes of the
+    width shown are only checked and hashed.
+    """
+    img = Image.fromarray(rgb)
+    img = img.resize((PICTURE, max(1, round(img.height * PICTURE / img.width))), Image.NEAREST)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def _image(ref: ImageRef, path: str) -> np.ndarray:
     """A ``(H, W)`` grayscale image in [0, 1] (MNIST digits at 28x28; others at most 256 px)."""
@@ -146,7 +159,7 @@ def _image(ref: ImageRef, path: str) -> np.ndarray:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _learn_panels(ref: ImageRef, path: str, params: tuple) -> tuple[list[tuple[np.ndarray, str]], str | None]:
+def _learn_panels(ref: ImageRef, path: str, params: tuple, lang: str) -> tuple[list[tuple[bytes, str]], str | None]:
     p = dict(params)
     image = _image(ref, path)
     settings = LayerSettings(stride=p["stride"], padding=p["padding"], bias=p["bias"], relu=p["relu"],
@@ -154,56 +167,74 @@ def _learn_panels(ref: ImageRef, path: str, params: tuple) -> tuple[list[tuple[n
                              pool_size=p["pool_size"], pool_stride=p["pool_stride"])  # fmt: skip
     kernel = filters.KERNEL_PRESETS[p["kernel"]][0]
     result = run_pipeline(image, kernel, settings)
-    panels = [(gray_rgb(image, 0.0, 1.0), _("Input {h}x{w}").format(h=image.shape[0], w=image.shape[1]))]
+    panels = [(_png(gray_rgb(image, 0.0, 1.0)), _("Input {h}x{w}").format(h=image.shape[0], w=image.shape[1]))]
     if result.conv is not None:
         limit = symmetric_limit(result.conv, 99.5) or 1.0
         for name, x in ((_("Feature map"), result.conv), (_("After ReLU"), result.act if p["relu"] else None),
                         (_("After pooling"), result.pooled)):  # fmt: skip
             if x is not None:
-                panels.append((enlarge(diverging_rgb(x, limit), 160)[0], f"{name} {x.shape[0]}x{x.shape[1]}"))
+                panels.append((_png(enlarge(diverging_rgb(x, limit), 160)[0]), f"{name} {x.shape[0]}x{x.shape[1]}"))
     return panels, result.conv_error or result.pool_error
 
 
 def _show_learn(view: View, found: Found) -> None:
     p = view.params
-    panels, problem = _learn_panels(found.ref, found.path, tuple(sorted((k, v) for k, v in p.items() if k != "image")))
+    settings = tuple(sorted((k, v) for k, v in p.items() if k != "image"))
+    panels, problem = _learn_panels(found.ref, found.path, settings, language())
     st.caption(_("Kernel {kernel}, stride {stride}, padding {padding}, pooling {pool}").format(
         kernel=_(p["kernel"]), stride=p["stride"], padding=p["padding"],
         pool=_("off") if p["pool"] == "off" else f"{p['pool']} {p['pool_size']}x{p['pool_size']}"))  # fmt: skip
     # One list of pictures: they flow two to a row on a phone (columns would stack them one a screen).
-    st.image([rgb for rgb, _caption in panels], caption=[caption for _rgb, caption in panels], width=PICTURE)
+    st.image(
+        [rgb for rgb, _caption in panels],
+        caption=[caption for _rgb, caption in panels],
+        width=PICTURE,
+        output_format="PNG",
+    )
     if problem:
         st.error(problem, icon=":material/error:")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _layer_rows(preset: str) -> tuple[list[dict], int, int, tuple]:
+def _layer_rows(preset: str) -> tuple[list[dict], int, int]:
     spec = get_preset(preset)
     summary = summarize_spec(spec, (spec.image_size, spec.image_size, 1 if spec.color_mode == "grayscale" else 3),
                              10 if spec.task == "mnist" else 2)  # fmt: skip
     rows = [{"layer": r.label, "shape": str(tuple(r.output_shape)), "params": r.params} for r in summary.layers]
-    diagram = [("Input", "Input", tuple(summary.input_shape), 0)]
-    diagram += [(r.kind, KINDS[r.kind].short or r.kind, tuple(r.output_shape), r.params) for r in summary.layers]
-    return rows, summary.total_params, summary.total_macs, tuple(diagram)
+    return rows, summary.total_params, summary.total_macs
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _curves(run_path: str, stamp: tuple, metric: str, lang: str) -> go.Figure | None:
+    """A run's curves, built once per change of its history (``stamp``) for every phone."""
+    run = Run(run_path)
+    rows = run.history()
+    if not rows:
+        return None
+    curve = Curve(run.id, rows, best_epoch=run.status().get("best_epoch"))
+    return curves_figure([curve], metric, height=300)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _layer_table(preset: str, lang: str) -> pd.DataFrame:
+    """The table built once per preset and language, for every phone (``st.table`` does not change it)."""
+    rows, _params, _macs = _layer_rows(preset)
+    return pd.DataFrame([{_("layer"): r["layer"], _("output shape"): r["shape"], _("parameters"): number(r["params"])}
+                         for r in rows])  # fmt: skip
 
 
 def _show_layers(view: View) -> None:
-    rows, params, macs, diagram = _layer_rows(view.get("preset"))
-    rows = [{**r, "params": number(r["params"])} for r in rows]  # 3,212,288 (or 3.212.288), as the page's language writes it
+    _rows, params, macs = _layer_rows(view.get("preset"))
     st.markdown(_("**{preset}**: {params} parameters, {macs} M multiply-adds per image").format(
         preset=view.get("preset"), params=number(params), macs=number(macs / 1e6, 1)))  # fmt: skip
-    table = pd.DataFrame(rows).rename(columns={"layer": _("layer"), "shape": _("output shape"),
-                                               "params": _("parameters")})  # fmt: skip
-    st.table(table, hide_index=True)  # text that wraps: a phone sees every column
-    st.plotly_chart(architecture_figure(list(diagram)), config=CHART_CONFIG, key="talk_arch")
+    st.table(_layer_table(view.get("preset"), language()), hide_index=True)  # text that wraps: a phone sees it all
 
 
-def _show_runs(view: View) -> None:
-    runs = find_curves(view)
+def _show_runs(view: View, runs: list[str] | str) -> None:
     if isinstance(runs, str):
         st.info(runs, icon=":material/hourglass_empty:")
         return
-    run: Run = runs[0]
+    run = Run(runs[0])
     status = run.status()
     state = status.get("status", "unknown")
     words = [f"{STATUS_ICONS.get(state, '')} **{run.config().get('preset', run.id)}** · {_(state)}"]
@@ -214,11 +245,14 @@ def _show_runs(view: View) -> None:
     if status.get("test_accuracy") is not None:
         words.append(_("test accuracy {acc}").format(acc=percent(status["test_accuracy"], 2)))
     st.markdown(" · ".join(words))
-    rows = run.history()
-    if rows:
-        curve = Curve(run.id, rows, best_epoch=status.get("best_epoch"))
-        st.plotly_chart(curves_figure([curve], view.get("metric") or "accuracy", height=300), config=CHART_CONFIG,
-                        key="talk_curves")  # fmt: skip
+    try:
+        seen = run.history_path.stat()
+        stamp = (seen.st_mtime_ns, seen.st_size, status.get("best_epoch"))
+    except OSError:
+        return
+    figure = _curves(str(run.path), stamp, view.get("metric") or "accuracy", language())
+    if figure is not None:
+        st.plotly_chart(figure, config=CHART_CONFIG, key="talk_curves")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -231,19 +265,21 @@ def _prediction(run_path: str, mtime: float, ref: ImageRef, path: str, rotate: i
     names = list(served.spec.class_names)
     top = int(np.argmax(probs[0]))
     seen = x[0][:, :, 0] if x.shape[3] == 1 else x[0]
-    picture = enlarge(gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0]
+    picture = _png(enlarge(gray_rgb(seen, 0, 1) if seen.ndim == 2 else (seen * 255).astype(np.uint8), 224)[0])
     cam = None
     convs = explain.conv_layers(served.model)
     if gradcam and convs:
         with served.lock:
             heat, _index = explain.gradcam(served.model, x[0], convs[-1], top)
-        cam = enlarge(heat_overlay(x[0], explain.upsample(heat, x.shape[1:3])), 224)[0]
+        cam = _png(enlarge(heat_overlay(x[0], explain.upsample(heat, x.shape[1:3])), 224)[0])
     return picture, dict(zip(names, map(float, probs[0]))), names[top], verdicts[0].unfamiliar, cam
 
 
-def _show_predict(view: View, found: Found) -> None:
-    run = find_model(view.get("model"))
+def _show_predict(view: View, found: Found, run: Run) -> None:
     ckpt = run.checkpoint()
+    if ckpt is None:
+        st.info(_("This step uses the run {run}, which is not on this machine.").format(run=run.id))
+        return
     try:
         picture, probs, label, unfamiliar, cam = _prediction(
             str(run.path), ckpt.stat().st_mtime, found.ref, found.path, view.get("rotate"), view.get("flip"),
@@ -262,8 +298,10 @@ def _show_predict(view: View, found: Found) -> None:
     pictures = [(picture, _("What the model sees"))]
     if cam is not None:
         pictures.append((cam, _("Grad-CAM: where the evidence is")))
-    st.image([p for p, _c in pictures], caption=[c for _p, c in pictures], width=PICTURE)
-    st.plotly_chart(probability_bars(probs), config=CHART_CONFIG, key="talk_bars")
+    st.image([p for p, _c in pictures], caption=[c for _p, c in pictures], width=PICTURE, output_format="PNG")
+    # Bars as progress elements: a chart serialised for each of 100 phones cost more than the step's pictures.
+    for name, p in sorted(probs.items(), key=lambda kv: -kv[1])[:5]:
+        st.progress(min(1.0, max(0.0, p)), text=f"{name} · {percent(p)}")
 
 
 def _show_hood() -> None:
@@ -291,22 +329,35 @@ def _show_board() -> None:
                      or 0.0, 2), _("parameters"): number(r.params)} for r in rows]), hide_index=True, width="stretch")  # fmt: skip
 
 
+@st.cache_data(ttl=2.0, max_entries=32, show_spinner=False)
+def _found(view: View, lang: str) -> tuple[str | None, Found | None, str | None, list[str] | str | None]:
+    """What the view needs, looked up once every 2 s for every phone (folders and runs listed once, not 100
+    times): why it cannot show (or None), its image, its model's run folder, its runs' folders (or why none)."""
+    problem = what_is_missing(view)
+    if problem is not None:
+        return problem, None, None, None
+    image = view.get("image")
+    found = find_image(image) if isinstance(image, ImageRef) else None
+    model = find_model(view.get("model")) if view.kind == "predict" else None
+    runs = find_curves(view) if view.kind in ("train", "curves") else None
+    return None, found, str(model.path) if model else None, runs if isinstance(runs, str) or runs is None else [
+        str(r.path) for r in runs]  # fmt: skip
+
+
 def show_view(view: View) -> None:
     """The step's view on a phone: read-only, one column; what is missing on this machine said in words."""
-    problem = what_is_missing(view)
+    problem, found, model, runs = _found(view, language())
     if problem is not None:
         st.info(problem, icon=":material/info:")
         return
-    image = view.get("image")
-    found = find_image(image) if isinstance(image, ImageRef) else None
     if view.kind == "learn":
         _show_learn(view, found)
     elif view.kind == "layers":
         _show_layers(view)
     elif view.kind in ("train", "curves"):
-        _show_runs(view)
+        _show_runs(view, runs)
     elif view.kind == "predict":
-        _show_predict(view, found)
+        _show_predict(view, found, Run(model))
     elif view.kind == "hood":
         _show_hood()
     elif view.kind == "challenge":

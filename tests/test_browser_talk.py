@@ -117,7 +117,7 @@ def test_the_audience_follows_the_presenters_arrows_within_two_seconds(server, t
             go_to(3, LOCAL, root=server.data_dir)
             wait_for_title(phone, deck.steps[3].title, FOLLOW_WITHIN)
             # An arrow typed in a field edits the field; the talk stays (step 4 is Train, with the preset's table).
-            field = presenter.locator(".st-key-t_epochs_mnist-tutorial input")
+            field = presenter.locator("[data-testid='stMain'] [data-testid='stNumberInput'] input").first
             field.wait_for(timeout=30_000)
             field.focus()
             presenter.keyboard.press("ArrowRight")

@@ -118,8 +118,31 @@ def _parse(data: dict) -> LiveTalk | None:
     return talk if 0 <= talk.step < talk.steps else None
 
 
+DECK_TTL_SECONDS = 2.0  # a deck edited during its talk shows within this (phones ask twice a second each)
+_DECKS: dict[tuple, tuple[float, Deck | None]] = {}
+
+
 def talk_deck(talk: LiveTalk, language: str, root: str | Path | None = None) -> Deck | None:
-    """The live talk's deck in ``language`` when a translation with the same steps exists, else its own file."""
+    """The live talk's deck in ``language`` when a translation with the same steps exists, else its own file.
+
+    Remembered for :data:`DECK_TTL_SECONDS`: listing the deck folders for each of 100 phones' polls was a
+    fifth of the server's time (``bench/talk_follow.py``).
+    """
+    key = (talk.deck, talk.file, talk.steps, language, str(_root(root)))
+    now = time.monotonic()
+    with _LOCK:
+        hit = _DECKS.get(key)
+    if hit is not None and now - hit[0] < DECK_TTL_SECONDS:
+        return hit[1]
+    deck = _find_deck(talk, language, root)
+    with _LOCK:
+        if len(_DECKS) > 64:
+            _DECKS.clear()
+        _DECKS[key] = (now, deck)
+    return deck
+
+
+def _find_deck(talk: LiveTalk, language: str, root: str | Path | None) -> Deck | None:
     found = library(root).find(talk.deck, language, talk.steps)
     if found is not None:
         return found
