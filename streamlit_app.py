@@ -61,9 +61,9 @@ language_switch()
 projector_switch()
 render_sidebar_status()
 presenter_box()
-follow_the_step(page.url_path)  # presenting a talk: once per step, its page set as the step says
 try:
     with routed():
+        follow_the_step(page.url_path)  # presenting a talk: once per step, its page set as the step says
         talk_bar(page.url_path)
         page.run()
     projector_applied()  # the page ran to its end: the browser got the sidebar's click

@@ -42,12 +42,8 @@ PICTURE = 165  # px: two pictures side by side on a 390-px phone, four on a lapt
 
 
 def what_is_missing(view: View) -> str | None:
-    """Why this machine cannot show the view (absent data or model), or None."""
-    problem = missing(view)
-    if problem is None and view.kind == "predict":
-        model = find_model(view.get("model"))
-        problem = model if isinstance(model, str) else None
-    return problem
+    """Why this machine cannot show the view (absent data or model, an image that does not fit the model), or None."""
+    return missing(view)
 
 
 # ----- the presenter: the page itself, set to the step -------------------------------------------

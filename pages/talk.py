@@ -2,7 +2,7 @@
 
 Without a talk on: the decks (shipped, and the data folder's ``decks/``), with their steps, and the
 refused files with their reason. With one on: a step without a page of its own (a slide, or a view
-whose data this machine lacks) is shown here, large; the bar above (``pages/_talk.py``) moves on.
+whose data this machine lacks) is shown here, large; the bar above (``pages/_talk_bar.py``) moves on.
 """
 
 from __future__ import annotations

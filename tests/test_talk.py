@@ -678,3 +678,17 @@ def test_the_live_deck_is_remembered_for_a_moment_so_polls_do_not_list_folders(m
     monkeypatch.setattr(live, "DECK_TTL_SECONDS", 0.0)
     with pytest.raises(AssertionError, match="listed again"):
         talk_deck(talk, "en")
+
+
+def test_a_predict_step_whose_image_does_not_fit_its_model_says_so(tmp_path):
+    """The shipped model reads digits: a dataset's image for it is named as the problem (the presenter's Predict
+    page would show something else than the phones), and a test card is refused when the deck is read."""
+    folder = data_dir() / "xrays" / "frontal"
+    folder.mkdir(parents=True)
+    (folder / "a.png").write_bytes(b"")  # found by name; never decoded here
+    (data_dir() / "xrays" / "lateral").mkdir()
+    view = check_view("predict", {"image": "xrays/frontal#0", "model": "shipped"})
+    problem = missing(view)
+    assert problem is not None and "xrays/frontal#0" in problem and "MNIST" in problem
+    with pytest.raises(InputError, match="predict view"):
+        check_view("predict", {"image": "card"})

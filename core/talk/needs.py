@@ -99,13 +99,21 @@ def find_curves(view: View, runs_dir: str | Path | None = None) -> list[Run] | s
 
 
 def missing(view: View, root: str | Path | None = None) -> str | None:
-    """What the view's data needs and this machine lacks, in words; None when nothing is missing."""
+    """What the view needs and this machine lacks (data, a trained model), in words; None when nothing is missing."""
     root = Path(root) if root is not None else data_dir()
     image = view.get("image")
     if isinstance(image, ImageRef):
         found = find_image(image, root)
         if isinstance(found, str):
             return found
+    if view.kind == "predict":
+        model = find_model(view.get("model"))
+        if isinstance(model, str):
+            return model
+        digits = model.config().get("task") == "mnist"
+        if digits != (image.kind == "mnist"):  # Predict's samples: MNIST test digits, or a dataset's images
+            return _("This step shows {image} to a model of {task} images: give it an image of that kind.").format(
+                image=image, task=_("MNIST") if digits else _("dataset"))  # fmt: skip
     data = view.get("data")
     if view.kind in ("train", "layers") and data:
         if data == "mnist":

@@ -20,7 +20,7 @@ from core.teaching.filters import KERNEL_PRESETS, PADDINGS
 CARD_SIZES = (32, 64, 128, 256, 512)
 SAMPLES_PER_CLASS = 24  # Learn's and Predict's sample slider: the first 24 files of a class, sorted
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$")  # a data folder's or a class's name
-RUN_RE = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
+RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")  # a run id (never "." or "..")
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,13 @@ def check_view(kind: str, params: dict[str, str], line: int = 0) -> View:
         if data is not None and (task == "mnist") != (data == "mnist"):
             raise InputError(_("{preset} trains on {task} data; data={data} does not fit it.").format(
                 preset=out["preset"], task=task, data=data))  # fmt: skip
+    if kind == "predict" and out["image"].kind == "card":
+        raise InputError(
+            _(
+                "The predict view shows a model an MNIST test digit (mnist#7) or a dataset's image "
+                "(FOLDER/CLASS#3), as Predict's samples do. Received: {value}"
+            ).format(value=out["image"])
+        )
     if kind == "learn" and out["pool_stride"] is None:
         out["pool_stride"] = out["pool_size"]  # Keras's default
     return View(kind, out, line)
