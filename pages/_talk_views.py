@@ -116,9 +116,9 @@ def open_view(view: View, state) -> str:
 
 def scroll_target(view: View) -> str | None:
     """The key of what the step is about on its page, when it is not at the top (the browser scrolls to it)."""
-    if view.kind in ("layers", "train"):
+    if view.kind == "train":
         return f"train_preset_{get_preset(view.get('preset')).task}"
-    return {"predict": "bars", "curves": "epoch_loss"}.get(view.kind)
+    return {"layers": "train_edit_layers", "predict": "predict_answer", "curves": "epoch_loss"}.get(view.kind)
 
 
 # ----- the audience: the step read-only, for a phone ---------------------------------------------

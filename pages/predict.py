@@ -196,7 +196,8 @@ def explain_one(served, name: str, x: np.ndarray, probs: np.ndarray, verdict: oo
     names = list(served.spec.class_names)
     top = int(np.argmax(probs))
     # The answer first: on a phone the columns below stack, and it would be out of sight.
-    show_answer(names[top], float(probs[top]), verdict, served.calibration)
+    with st.container(key="predict_answer"):  # a talk's predict step scrolls here (pages/_talk_views.py)
+        show_answer(names[top], float(probs[top]), verdict, served.calibration)
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
         shown = apply_probe(original, probe) if not probe.is_identity() else original

@@ -31,7 +31,6 @@ TABLE_PRESET = next(name for name, p in PRESETS.items() if p.task == "table")
 MNIST_PRESET = next(name for name, p in PRESETS.items() if p.task == "mnist")
 
 
-
 @pytest.fixture(autouse=True)
 def fresh_decks(monkeypatch):
     """Each test sees a deck's file as it is now: no deck remembered from another test or a second ago."""
@@ -39,6 +38,7 @@ def fresh_decks(monkeypatch):
 
     monkeypatch.setattr(live, "DECK_TTL_SECONDS", 0.0)
     live._DECKS.clear()
+
 
 def default(kind: str, name: str):
     return VIEWS[kind][1][name][1]
@@ -660,7 +660,6 @@ def test_an_uploaded_deck_is_checked_then_saved_by_its_id_and_language_presenter
     with pytest.raises(InputError, match="larger than"):
         save_deck(b"## A\n" + b"x" * MAX_DECK_BYTES, "big.md", LOCAL)
     assert sorted(p.name for p in user_folder().iterdir()) == ["my-talk.pt_BR.md"]  # nothing else written
-
 
 
 def test_the_live_deck_is_remembered_for_a_moment_so_polls_do_not_list_folders(monkeypatch, my_deck):
