@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT, stripes, synthetic_digits, train_tiny_run
+from conftest import ROOT, SHARED_DATA, requires_shared, stripes, synthetic_digits, train_tiny_run
 from streamlit.testing.v1 import AppTest
 
 from core.access.roles import LOCAL
@@ -221,3 +221,22 @@ def test_during_a_talk_the_walls_qr_code_opens_follow(monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert any("Follow the talk at" in m.value and "/follow" in m.value for m in at.markdown)
+
+
+@pytest.mark.slow
+@requires_shared
+def test_the_xray_deck_on_the_real_films_with_the_model_its_training_step_trains(tmp_path):
+    """The 2019 talk on the 1,200 real X-rays: orientation-fast trained as its step proposes (14 epochs), then
+    every step played; the prediction steps answer with that model, the curves step shows its run."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "chest-orientation").symlink_to(SHARED_DATA / "chest-orientation")
+    (data / "mnist.npz").symlink_to(SHARED_DATA / "mnist" / "mnist.npz")
+    run = train_tiny_run(tmp_path / "runs", data / "chest-orientation", task="images", preset="orientation-fast",
+                         epochs=14)  # fmt: skip
+    from pages._talk_views import what_is_missing
+
+    deck = library().find("xray-orientation", "en")
+    assert all(what_is_missing(s.view) is None for s in deck.steps), "with the data, every step shows its view"
+    assert find_model("orientation-fast").path == run
+    assert play("xray-orientation", "en") == len(deck.steps)
