@@ -33,10 +33,17 @@ CARDS = {
     "room": (":material/co_present:", N_("The room"), "pages/join.py", N_("Join"),
              N_("At a talk: everyone draws a digit on their phone, the model reads it, and the wall on the "
                 "projector shows the room's digits, the score and the confusion matrix.")),
+    "talk": (":material/present_to_all:", N_("Give a talk"), "pages/talk.py", N_("Talk"),
+             N_("A deck of steps, each a page of this app set as written (two talks ship, in English and "
+                "Portuguese): arrows or a clicker move on, the phones follow, draw on Join, and the Wall shows "
+                "the room.")),
+    "follow": (":material/slideshow:", N_("Follow the talk"), "pages/follow.py", N_("Follow the talk"),
+               N_("During a talk: the speaker's current step on your phone, as it moves.")),
 }  # fmt: skip
-order = ["learn", "predict", "train" if is_presenter() else "room", "curves", "evaluate",
-         "room" if is_presenter() else "train"]  # fmt: skip
-order = [k for k in order if k != "train" or is_presenter()]
+if is_presenter():
+    order = ["learn", "predict", "train", "curves", "evaluate", "talk"]
+else:
+    order = ["learn", "predict", "room", "curves", "evaluate", "follow"]
 st.info(_("**New here? Start with Learn** (how one convolution works), then **Predict** (a trained model "
           "ships with the app), then train your own."), icon=":material/flag:")  # fmt: skip
 for start in range(0, len(order), 3):
