@@ -21,8 +21,8 @@ from core.talk.live import LiveTalk, end_talk, go_to, live_talk, talk_deck
 from pages._projector import scroll_into_view
 from pages._router import switch_page
 from pages._session import actor, is_presenter
-from pages._talk_views import TALK_PAGE, open_view, scroll_target
 
+TALK_PAGE = "pages/talk.py"  # a slide's page (pages/_talk_views.py PAGES)
 PRESENTING = "talk_presenting"
 APPLIED = "talk_applied"  # the live step (its signature) this session's pages were last set to
 SCROLL = "talk_scroll"  # what the new step's page scrolls to, once
@@ -116,6 +116,9 @@ def follow_the_step(current_page: str) -> None:
     if st.session_state.get(APPLIED) == talk.signature:
         return
     st.session_state[APPLIED] = talk.signature
+    # Here, not at the top: every page imports this module, and Home is drawn before pandas is imported.
+    from pages._talk_views import open_view, scroll_target
+
     view = deck.steps[talk.step].view
     target = open_view(view, st.session_state)
     st.session_state[SCROLL] = scroll_target(view) if target != TALK_PAGE else None

@@ -32,8 +32,8 @@ from core.teaching import filters
 from core.teaching.learn import LayerSettings, run_pipeline
 from pages._data import data_status
 from pages._runs import STATUS_ICONS, load_served
+from pages._talk_bar import TALK_PAGE
 
-TALK_PAGE = "pages/talk.py"
 PAGES = {"slide": TALK_PAGE, "learn": "pages/learn.py", "layers": "pages/train.py", "train": "pages/train.py",
          "curves": "pages/curves.py", "predict": "pages/predict.py", "hood": "pages/hood.py",
          "wall": "pages/wall.py", "challenge": "pages/wall.py"}  # fmt: skip

@@ -35,7 +35,7 @@ def test_train_again_with_the_suggested_change(tmp_path):
         button.click()
         wait_idle(page)
         expect(page.get_by_text("Pre-filled from run")).to_have_count(1, timeout=60_000)
-        expect(page).to_have_url(f"{server.url}/train")
+        expect(page).to_have_url(f"{server.url}/train?lang=en")  # the language goes along (pages/_router.switch_page)
         no_exception(page)
         page.screenshot(path=str(shots / "train-pre-filled.png"), full_page=True)
         page.get_by_role("button", name="Train", exact=True).click()
