@@ -11,6 +11,7 @@ from core.access.roles import Actor
 from core.base.errors import InputError
 from core.base.i18n import N_, _, ngettext, number, percent
 from core.data.zip_import import import_zip
+from core.export.card import model_card
 from core.metrics.classes import gallery_indices, to_tflite
 from core.plots.pictures import framed
 from core.plots.results import confusion_figure
@@ -156,10 +157,17 @@ for n, i in enumerate(idx[:GALLERY_SIZE]):
     )
 
 st.subheader(_("Export"))
-e1, e2 = st.columns(2)
+e1, e2, e3 = st.columns(3)
 e1.download_button(
     _("Model (.keras)"), ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:", key="dl_keras"
 )
+try:  # in the page's language, from the run folder's files (a few milliseconds)
+    e3.download_button(_("Model card (MODEL_CARD.md)"), model_card(run), f"{run.id}-MODEL_CARD.md", "text/markdown",
+                       icon=":material/description:", key="dl_card",
+                       help=_("What the model is, the data and split, the test results per class, the \"I don't "
+                              "know\" calibration, what it must not be used for, the versions."))  # fmt: skip
+except InputError as exc:
+    e3.warning(str(exc))
 # Converted on request: 1 to 3 s of every model's first view went to a file few people take.
 if st.session_state.get("eval_tflite_for") != run.id:
     e2.button(_("Convert to TensorFlow Lite (for phones)"), icon=":material/smartphone:", key="eval_tflite_go",
