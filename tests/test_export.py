@@ -122,3 +122,18 @@ def test_evaluate_offers_the_card_in_the_pages_language(tmp_path, mnist_npz):
     assert not at.exception, at.exception
     labels = [d.proto.label for d in at.get("download_button")]
     assert "Ficha do modelo (MODEL_CARD.md)" in labels, labels
+
+
+def test_every_run_writes_tensorboard_event_files_with_its_epoch_losses(tmp_path, mnist_npz):
+    """`tensorboard --logdir runs` reads what the Keras callback wrote: the losses history.csv holds, per epoch."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    path = train_tiny_run(tmp_path / "runs", mnist_npz, epochs=2)
+    history = Run(path).history()
+    for part, column in (("train", "loss"), ("validation", "val_loss")):
+        events = EventAccumulator(str(path / "tensorboard" / part))
+        events.Reload()
+        losses = [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors("epoch_loss")]
+        assert [step for step, _loss in losses] == [0, 1]
+        assert [round(loss, 4) for _step, loss in losses] == [round(float(r[column]), 4) for r in history], part

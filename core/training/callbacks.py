@@ -120,8 +120,11 @@ def make_run_callback(run: Run, steps_per_epoch: int, epochs: int, max_seconds: 
     return RunStoreCallback()
 
 
+TENSORBOARD = "tensorboard"  # in the run folder: train/ and validation/ event files
+
+
 def run_callbacks(run: Run, steps_per_epoch: int, spec, max_seconds: float | None) -> tuple:
-    """The callbacks every fit uses: the run store's, the best checkpoint and early stopping.
+    """The callbacks every fit uses: the run store's, the best checkpoint, early stopping and TensorBoard's logs.
 
     Args:
         spec: the run's ``ModelSpec`` (epochs, patience, min_delta).
@@ -136,4 +139,13 @@ def run_callbacks(run: Run, steps_per_epoch: int, spec, max_seconds: float | Non
         progress,
         keras.callbacks.ModelCheckpoint(run.path / "best.keras", monitor="val_loss", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=spec.min_delta, patience=spec.patience),
+        # TensorBoard's own event files (per-epoch scalars and the graph): `tensorboard --logdir runs` shows every
+        # run. No profiling and no per-batch summaries: they would slow the fit itself.
+        keras.callbacks.TensorBoard(
+            log_dir=str(run.path / TENSORBOARD),
+            histogram_freq=0,
+            write_graph=True,
+            update_freq="epoch",
+            profile_batch=0,
+        ),
     ]
