@@ -137,3 +137,20 @@ def test_every_run_writes_tensorboard_event_files_with_its_epoch_losses(tmp_path
         losses = [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors("epoch_loss")]
         assert [step for step, _loss in losses] == [0, 1]
         assert [round(loss, 4) for _step, loss in losses] == [round(float(r[column]), 4) for r in history], part
+
+
+def test_a_tables_card_gives_its_errors_beside_the_baseline_and_no_image_settings(tmp_path):
+    run = xray_run(tmp_path, data="diabetes.csv", preset="table-fast")
+    config = json.loads((run.path / "config.json").read_text())
+    config.update(task="table", class_names=None, input_shape=None,
+                  table={"task": "regression", "target": "progression", "rows": 442})  # fmt: skip
+    config["spec"].update(image_size=128, color_mode="grayscale")
+    write_json_atomic(run.path / "config.json", config)
+    write_json_atomic(run.path / "metrics.json", {"task": "regression", "target": "progression", "n": 67,
+                                                  "mae": 43.21, "rmse": 54.3, "r2": 0.48,
+                                                  "baseline": {"mae": 64.0, "rmse": 77.0, "r2": -0.01}})  # fmt: skip
+    card = model_card(run)
+    for fact in ("- MAE: 43.21 (baseline 64)", "- R²: 0.48 (baseline -0.01)", "Target column `progression`",
+                 "is for images"):  # fmt: skip
+        assert fact in card, fact
+    assert "image_size" not in card and "color_mode" not in card and "medical" not in card

@@ -63,9 +63,20 @@ def _architecture(config: dict) -> list[str]:
         facts.append(_("{n} parameters").format(n=number(config["n_params"])))
     if config.get("macs"):
         facts.append(_("{n} M multiply-adds per input").format(n=number(config["macs"] / 1e6, 1)))
-    recipe = [f"{k}={spec[k]}" for k in ("epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule",
-                                          "label_smoothing", "patience", "validation_fraction", "image_size",
-                                          "color_mode", "loss") if spec.get(k) not in (None, "")]  # fmt: skip
+    keys = [
+        "epochs",
+        "batch_size",
+        "optimizer",
+        "learning_rate",
+        "lr_schedule",
+        "label_smoothing",
+        "patience",
+        "validation_fraction",
+        "loss",
+    ]
+    if config.get("task") != "table":  # a table's rows have no image size or colour
+        keys[-1:-1] = ["image_size", "color_mode"]
+    recipe = [f"{k}={spec[k]}" for k in keys if spec.get(k) not in (None, "")]
     out = [", ".join(facts) + "." if facts else "", "", *lines, ""]
     out.append(_("Recipe: {settings}; seed {seed}.").format(settings=", ".join(recipe), seed=config.get("seed")))
     return out
@@ -106,8 +117,8 @@ def _metrics(metrics: dict | None) -> list[str]:
         if metrics.get(key) is not None:
             base = (metrics.get("baseline") or {}).get(key)
             out.append(
-                f"- {label}: {number(metrics[key], 4)}"
-                + (" " + _("(baseline {value})").format(value=number(base, 4)) if base is not None else "")
+                f"- {label}: {number(round(metrics[key], 4))}"
+                + (" " + _("(baseline {value})").format(value=number(round(base, 4))) if base is not None else "")
             )
     base_acc = (metrics.get("baseline") or {}).get("accuracy")
     if base_acc is not None:
@@ -125,7 +136,9 @@ def _metrics(metrics: dict | None) -> list[str]:
     return out
 
 
-def _ood(ood: dict | None) -> list[str]:
+def _ood(ood: dict | None, task: str) -> list[str]:
+    if task == "table":
+        return [_("None: a table's model answers every row; CNN Lab's \"I don't know\" check is for images.")]
     if not ood or ood.get("threshold") is None:
         return [_("Not calibrated yet: the app calibrates it when the model is first served.")]
     return [_("Method `{method}`, threshold {threshold}, set on {n} validation inputs so that {familiar} of them "
@@ -167,9 +180,9 @@ def model_card(run: Run) -> str:
         _("## Model"), "", *_architecture(config), "",
         _("## Training data"), "", *_data(run, config), "",
         _("## Evaluation"), "", *_metrics(run.metrics()), "",
-        _("## \"I don't know\""), "", *_ood(read_json(run.path / "ood.json")), "",
+        _("## \"I don't know\""), "", *_ood(read_json(run.path / "ood.json"), config.get("task", "")), "",
         _("## Intended use"), "",
-        _("Learning how convolutional networks work: trying, probing and comparing models in a class or a talk."),
+        _("Learning how neural networks work: trying, probing and comparing models in a class or a talk."),
         "", _("## Not for"), "", *_not_for(config), "",
         _("## Versions"), "",
         ", ".join(f"{k} {v}" for k, v in versions.items()) or _("Not recorded."), "",
