@@ -41,11 +41,6 @@ JOIN_PAGE = "pages/join.py"
 PICTURE = 165  # px: two pictures side by side on a 390-px phone, four on a laptop
 
 
-def what_is_missing(view: View) -> str | None:
-    """Why this machine cannot show the view (absent data or model, an image that does not fit the model), or None."""
-    return missing(view)
-
-
 # ----- the presenter: the page itself, set to the step -------------------------------------------
 
 
@@ -63,9 +58,9 @@ def _image_keys(ref: ImageRef, prefix: str) -> dict:
 def open_view(view: View, state) -> str:
     """Sets ``state`` (the session) as the view's page would be set by hand; returns the page to show.
 
-    A view this machine cannot show (:func:`what_is_missing`) stays on the Talk page, which says why.
+    A view this machine cannot show (:func:`core.talk.needs.missing`) stays on the Talk page, which says why.
     """
-    if view.kind == "slide" or what_is_missing(view) is not None:
+    if view.kind == "slide" or missing(view) is not None:
         return TALK_PAGE
     p, keys = view.params, {}
     if view.kind == "learn":
@@ -329,7 +324,7 @@ def _show_board() -> None:
 def _found(view: View, lang: str) -> tuple[str | None, Found | None, str | None, list[str] | str | None]:
     """What the view needs, looked up once every 2 s for every phone (folders and runs listed once, not 100
     times): why it cannot show (or None), its image, its model's run folder, its runs' folders (or why none)."""
-    problem = what_is_missing(view)
+    problem = missing(view)
     if problem is not None:
         return problem, None, None, None
     image = view.get("image")

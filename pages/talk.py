@@ -14,11 +14,11 @@ from core.base.i18n import LANGUAGES, _, language, ngettext
 from core.talk.deck import Deck
 from core.talk.library import library, save_deck, user_folder
 from core.talk.live import live_talk, start_talk, talk_deck
+from core.talk.needs import missing
 from core.talk.views import VIEWS
 from pages._router import ensure_router
 from pages._session import actor, is_presenter
 from pages._talk_bar import APPLIED, PRESENTING, presenting
-from pages._talk_views import what_is_missing
 from pages._widgets import file_upload
 
 ensure_router()
@@ -51,7 +51,7 @@ def deck_card(deck: Deck) -> None:
                       on_click=_start, args=(deck,), disabled=not is_presenter())  # fmt: skip
         with st.expander(_("Steps")):
             for i, step in enumerate(deck.steps, start=1):
-                problem = what_is_missing(step.view)
+                problem = missing(step.view)
                 st.markdown(f"{i}. **{step.title}** · {_(VIEWS[step.view.kind][0])}"
                             + (f"  \n:orange[{problem}]" if problem else ""))  # fmt: skip
 
@@ -98,7 +98,7 @@ def slide() -> None:
     st.title(step.title)
     if step.lines:
         st.markdown(step.lines)
-    problem = what_is_missing(step.view)
+    problem = missing(step.view)
     if problem:
         st.info(problem, icon=":material/info:")
 

@@ -73,7 +73,7 @@ def check_view(at, view: View, title: str, problem: str | None, lang: str) -> No
 
 def play(deck_id: str, lang: str) -> int:
     """Starts the deck on the Talk page and presses the bar's Next to the end; returns the steps seen."""
-    from pages._talk_views import what_is_missing
+    from core.talk.needs import missing
 
     at = app(lang=lang)
     set_language(lang)
@@ -86,7 +86,7 @@ def play(deck_id: str, lang: str) -> int:
         assert not at.exception, (i, at.exception)
         assert live_talk().step == i
         set_language(lang)
-        check_view(at, step.view, step.title, what_is_missing(step.view), lang)
+        check_view(at, step.view, step.title, missing(step.view), lang)
         assert step.notes.splitlines()[0] in words(at)  # the speaker's notes (the popover, and the sidebar)
         if i < len(deck.steps) - 1:
             assert at.button(key="talk_next").disabled is False
@@ -121,11 +121,11 @@ def talk_data(tmp_path):
 
 @pytest.mark.parametrize("lang", ["en", "pt_BR"])
 def test_the_decks_play_with_the_data_every_live_view_shown(talk_data, lang):
-    from pages._talk_views import what_is_missing
+    from core.talk.needs import missing
 
     for deck_id in DECKS:
         deck = library().find(deck_id, lang)
-        shown = [s.view.kind for s in deck.steps if s.view.kind != "slide" and what_is_missing(s.view) is None]
+        shown = [s.view.kind for s in deck.steps if s.view.kind != "slide" and missing(s.view) is None]
         play(deck_id, lang)
         # with the data, only a view of a run not trained yet (mnist-tutorial's curves) may still be missing
         assert {"learn", "layers", "train", "curves", "predict"} & set(shown) >= {"learn", "layers", "train"}
@@ -234,9 +234,9 @@ def test_the_xray_deck_on_the_real_films_with_the_model_its_training_step_trains
     (data / "mnist.npz").symlink_to(SHARED_DATA / "mnist" / "mnist.npz")
     run = train_tiny_run(tmp_path / "runs", data / "chest-orientation", task="images", preset="orientation-fast",
                          epochs=14)  # fmt: skip
-    from pages._talk_views import what_is_missing
+    from core.talk.needs import missing
 
     deck = library().find("xray-orientation", "en")
-    assert all(what_is_missing(s.view) is None for s in deck.steps), "with the data, every step shows its view"
+    assert all(missing(s.view) is None for s in deck.steps), "with the data, every step shows its view"
     assert find_model("orientation-fast").path == run
     assert play("xray-orientation", "en") == len(deck.steps)
