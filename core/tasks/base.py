@@ -103,6 +103,14 @@ class Task:
         """The CLI's predictions of ``run`` for ``files``."""
         raise NotImplementedError
 
+    def test_inputs(self, run: Run):
+        """The run's test inputs as its model takes them (an export is checked on them, :mod:`core.export.onnx`).
+
+        Raises:
+            InputError: the run's test data cannot be read again.
+        """
+        raise NotImplementedError
+
     # ----- serving -------------------------------------------------------------------------------
 
     def reload_validation(self, run: Run) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

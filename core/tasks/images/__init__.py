@@ -60,6 +60,12 @@ class ImageTask(Task):
         """x (N, S, S, C), one-hot y and class names to evaluate ``run`` on (its test split, or ``data``)."""
         return evaluation.folder_data(run, data, spec)
 
+    def test_inputs(self, run: Run) -> np.ndarray:
+        """(N, S, S, C) float32: the test split (MNIST's test set), prepared as for evaluation."""
+        from core.tasks import model_input
+
+        return self.evaluation_data(run, None, model_input(run))[0]
+
     def evaluate(self, run: Run, data: str | None) -> dict:
         from core.tasks import evaluate_run
 

@@ -63,6 +63,14 @@ class TableTask(Task):
 
         return evaluate_table(run, data)
 
+    def test_inputs(self, run: Run) -> dict:
+        """The test rows that can be scored, as the model's inputs: {input name: (n, 1) array}."""
+        from core.models.table_net import to_inputs
+        from core.tasks.table.evaluate import scorable_rows
+        from core.tasks.table.predict import run_features
+
+        return to_inputs(scorable_rows(run).frame, run_features(run))
+
     def predict(self, run: Run, files: list[str], out: str | None) -> dict:
         from core.tasks.table.predict import predict_to_file
 

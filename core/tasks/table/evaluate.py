@@ -14,6 +14,8 @@ Rows that cannot be scored are listed in ``"unusable"`` (row number, reason) and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -93,37 +95,38 @@ def true_values(features: TableFeatures, values: pd.Series, row_numbers) -> tupl
     return out, problems, positions
 
 
-def evaluate_table(run, source=None, name: str | None = None) -> dict:
-    """A table run's metrics on its test rows (``source`` None) or on another CSV with the target column.
+@dataclass
+class ScorableRows:
+    """The rows of a CSV (or of a run's test split) that a table run can score."""
 
-    Args:
-        run: a finished table run.
-        source: None for the run's own test rows (re-read from its CSV); else what
-            :func:`core.tasks.table.predict.predict_table` accepts.
+    frame: pd.DataFrame  # the usable rows, target column included
+    y: list  # their true values: numbers, or class names
+    problems: list[tuple[int, str]]  # (row, reason) of the rows left out
+    label: str  # the file's name, for messages
+    notes: list[str]
 
-    Returns:
-        The metrics (see the module docstring) with ``"unusable"``: ``[{"row", "reason"}]``
-        and ``"source"``.
+
+def scorable_rows(run, source=None, name: str | None = None) -> ScorableRows:
+    """A table run's test rows (``source`` None, re-read from its CSV by split.json) or another CSV's,
+    without the rows that cannot be scored.
 
     Raises:
-        InputError: not a table run, no model, the CSV gone or unreadable, no target column,
-            or no row that can be scored.
+        InputError: not a table run, no baseline (an unfinished run), the CSV gone or unreadable,
+            no target column, or no row that can be scored.
     """
     from core.base.storage import read_json
-    from core.tasks.table.predict import load_rows, load_table_model, predict_frame, run_features
+    from core.tasks.table.predict import load_rows, run_features
 
     features = run_features(run)
     config = run.config()
-    baseline = (config.get("table") or {}).get("baseline")
-    if baseline is None:
+    if (config.get("table") or {}).get("baseline") is None:
         raise InputError(_("Run {run} has no baseline recorded: it did not finish training.").format(run=run.id))
     if source is None:
-        data = config.get("data")
         split = read_json(run.path / "split.json") or {}
         test = set((split.get("rows") or {}).get("test") or [])
         if not test:
             raise InputError(_("Run {run} has no test rows recorded; pass --data FILE.csv.").format(run=run.id))
-        frame, rows, label, notes = load_rows(data)
+        frame, rows, label, notes = load_rows(config.get("data"))
         keep = np.isin(rows, list(test))
         frame, rows = frame.loc[keep].reset_index(drop=True), np.asarray(rows)[keep]
     else:
@@ -148,7 +151,29 @@ def evaluate_table(run, source=None, name: str | None = None) -> dict:
                      "No row of {file} can be scored: {count} rows are unusable ({first}).", len(problems)).format(
                 file=label, count=number(len(problems)), first=problems[0][1] if problems else "")
         )  # fmt: skip
-    outputs = predict_frame(load_table_model(run), usable, features)
-    metrics = score(features, y, outputs, baseline)
-    return {**metrics, "source": str(label), "unusable": [{"row": int(r), "reason": why} for r, why in problems],
-            "notes": notes}  # fmt: skip
+    return ScorableRows(usable, y, problems, str(label), notes)
+
+
+def evaluate_table(run, source=None, name: str | None = None) -> dict:
+    """A table run's metrics on its test rows (``source`` None) or on another CSV with the target column.
+
+    Args:
+        run: a finished table run.
+        source: None for the run's own test rows (re-read from its CSV); else what
+            :func:`core.tasks.table.predict.predict_table` accepts.
+
+    Returns:
+        The metrics (see the module docstring) with ``"unusable"``: ``[{"row", "reason"}]``
+        and ``"source"``.
+
+    Raises:
+        InputError: see :func:`scorable_rows`.
+    """
+    from core.tasks.table.predict import load_table_model, predict_frame, run_features
+
+    rows = scorable_rows(run, source, name)
+    features = run_features(run)
+    outputs = predict_frame(load_table_model(run), rows.frame, features)
+    metrics = score(features, rows.y, outputs, run.config()["table"]["baseline"])
+    return {**metrics, "source": rows.label, "unusable": [{"row": int(r), "reason": why} for r, why in rows.problems],
+            "notes": rows.notes}  # fmt: skip

@@ -1,0 +1,265 @@
+"""Issue 26: a run's model as ONNX (checked with onnxruntime against Keras) and as ``reproduce.py`` (plain Keras
+code that rebuilds and retrains it), for an MNIST, an image-folder and both kinds of table run; and the refusals."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED_DATA, requires_shared, train_tiny_run
+
+from core.base.cli import run_module
+from core.base.errors import InputError
+from core.export import default_path, export_run
+from core.runs.store import Run
+
+TABLES = ROOT / "core" / "assets" / "tables"
+ALLOWED_IMPORTS = {"argparse", "json", "math", "os", "keras", "numpy", "pandas"}
+
+
+def train_table(runs: Path, csv: Path, target: str, epochs: int, **settings) -> Path:
+    from core.tasks import train
+    from core.training import TrainConfig
+
+    cfg = TrainConfig.from_preset("table", str(csv), "table-fast",
+                                  settings={"epochs": epochs, "seed": 7, "target": target, **settings})  # fmt: skip
+    result = train(cfg, runs)
+    assert result["status"] == "completed", result
+    return Path(result["run_dir"])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """name -> (run folder, its data): MNIST-like digits, a folder of stripes, penguins' species, diabetes' progression."""
+    from conftest import stripes, synthetic_digits
+
+    tmp = tmp_path_factory.mktemp("export")
+    digits = tmp / "mnist.npz"
+    (x_train, y_train), (x_test, y_test) = synthetic_digits(600, seed=1), synthetic_digits(100, seed=2)
+    np.savez_compressed(digits, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    folder = tmp / "stripes"
+    for cls, o in (("horizontal", "h"), ("vertical", "v")):
+        (folder / cls).mkdir(parents=True)
+        for i in range(30):
+            stripes(o, seed=i).save(folder / cls / f"{i:03d}.png")
+    return {
+        "mnist": (train_tiny_run(tmp / "runs", digits, epochs=2), digits),
+        "images": (
+            train_tiny_run(tmp / "runs", folder, task="images", preset="orientation-fast", epochs=6, image_size=32),
+            folder,
+        ),  # fmt: skip
+        "classes": (
+            train_table(tmp / "runs", TABLES / "penguins.csv", "species", 20, drop="year"),
+            TABLES / "penguins.csv",
+        ),  # fmt: skip
+        "numbers": (train_table(tmp / "runs", TABLES / "diabetes.csv", "progression", 30), TABLES / "diabetes.csv"),
+    }
+
+
+# ----- ONNX -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mnist", "images", "classes", "numbers"])
+def test_the_onnx_file_gives_kerass_answers_on_the_runs_test_data(runs, name):
+    path, _data = runs[name]
+    done = run_module("export", ["--run", str(path), "--format", "onnx"])
+    assert done.code == 0, done.stderr[-2000:]
+    out = Path(done.output["out"])
+    assert out == default_path(Run(path), "onnx") and out.stat().st_size == done.output["bytes"]
+    agreement = done.output["agreement"]
+    assert agreement["ok"] and agreement["n"] == json.loads((path / "metrics.json").read_text())["n"]
+    if name == "numbers":
+        assert agreement["same_top"] is None and agreement["max_diff"] < 1e-2  # a target of ~150: relative 1e-4
+    else:
+        assert agreement["same_top"] >= 0.999 and agreement["max_diff"] <= 1e-4
+
+
+def test_onnxruntime_alone_reads_the_file_and_scores_the_run_as_keras_did(runs):
+    """Independent of the export's own check: the file, onnxruntime and MNIST's test set give the run's accuracy."""
+    import onnxruntime as ort
+
+    path, data = runs["mnist"]
+    out, _checked = export_run(Run(path), "onnx", path / "digits.onnx")
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    [image] = session.get_inputs()
+    assert image.name == "image" and image.shape[1:] == [28, 28, 1]
+    with np.load(data) as npz:
+        x, y = npz["x_test"][..., None].astype(np.float32) / 255, npz["y_test"]
+    probabilities = session.run(None, {"image": x})[0]
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == y))
+    assert accuracy == pytest.approx(Run(path).summary()["test_accuracy"], abs=1e-9)
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_a_missing_package_is_named_and_nothing_is_written(runs, monkeypatch):
+    import importlib.util
+
+    path, _data = runs["classes"]
+    target = default_path(Run(path), "onnx")
+    target.unlink(missing_ok=True)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    with pytest.raises(InputError, match="needs the packages onnxruntime.*pip install -r requirements.txt"):
+        export_run(Run(path), "onnx")
+    assert not target.exists()
+
+
+def test_a_file_that_disagrees_with_keras_is_refused_and_not_written(runs, monkeypatch):
+    """The check is real: an ONNX file of the same network with other weights (untrained) is caught."""
+    import keras
+
+    from core.export import onnx as onnx_export
+
+    path, _data = runs["images"]
+    convert = onnx_export.to_onnx
+    monkeypatch.setattr(onnx_export, "to_onnx", lambda model: convert(keras.models.clone_model(model)))
+    target = path / "elsewhere.onnx"
+    with pytest.raises(InputError, match=r"does not give the same answers as the Keras model on the run's \d+ test"):
+        export_run(Run(path), "onnx", target)
+    assert not target.exists() and not list(path.glob(".tmp*"))
+
+
+def test_a_converter_refusal_is_a_message(runs, monkeypatch):
+    import tf2onnx
+
+    def refuse(*args, **kwargs):
+        raise ValueError("Unsupported ops: Counter({'FancyOp': 1})\nstack trace ...")
+
+    monkeypatch.setattr(tf2onnx.convert, "from_keras", refuse)
+    with pytest.raises(InputError, match=r"cannot be converted to ONNX: Unsupported ops: Counter\(\{'FancyOp': 1\}\)$"):
+        export_run(Run(runs["mnist"][0]), "onnx", runs["mnist"][0] / "x.onnx")
+
+
+# ----- reproduce.py -----------------------------------------------------------------------------------------
+
+
+def run_script(script: Path, *args: str, timeout: int = 600) -> dict:
+    """Runs reproduce.py where ``core`` cannot be imported (its own folder, no PYTHONPATH); its last JSON line."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(script), *args], cwd=script.parent, env=env, capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def check_source(text: str) -> None:
+    """Plain Python the project's linter accepts, importing keras, numpy, pandas and the standard library only."""
+    tree = ast.parse(text)
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--config", str(ROOT / "pyproject.toml"),
+                           "--stdin-filename", "reproduce.py", "-"], input=text, capture_output=True, text=True)  # fmt: skip
+    assert lint.returncode == 0, lint.stdout[-3000:]
+
+
+@pytest.mark.parametrize("name", ["mnist", "images", "classes", "numbers"])
+def test_reproduce_py_rebuilds_the_same_network_and_reaches_the_runs_score(runs, name, tmp_path):
+    path, data = runs[name]
+    run = Run(path)
+    script = tmp_path / "reproduce.py"
+    done = run_module("export", ["--run", str(path), "--format", "script", "--out", str(script)])
+    assert done.code == 0, done.stderr[-2000:]
+    text = script.read_text()
+    check_source(text)
+    config, summary = run.config(), run.summary()
+    assert f"run {run.id}" in text and f"SEED = {config['seed']}" in text
+    result = run_script(script, "--data", str(data))
+    assert result["params"] == config["n_params"]
+    assert (result["n_train"], result["n_val"], result["n_test"]) == (config["n_train"], config["n_val"],
+                                                                      config["n_test"])  # the same split  # fmt: skip
+    if name == "numbers":
+        assert result["test_accuracy"] is None
+        mae = json.loads((path / "metrics.json").read_text())["mae"]
+        assert result["test_mae"] == pytest.approx(mae, rel=0.1), (result, mae)
+    else:
+        assert abs(result["test_accuracy"] - summary["test_accuracy"]) <= 0.01 + 1e-9, (result, summary)
+
+
+def test_the_script_writes_the_layers_with_their_settings_and_the_recipe(runs):
+    from core.export.script import reproduce_script
+
+    text = reproduce_script(Run(runs["images"][0]))
+    for line in ('x = layers.RandomFlip(seed=7, mode="horizontal")(x)',
+                 'x = layers.Conv2D(filters=16, kernel_size=3, strides=2, padding="same", use_bias=False, '
+                 'name="conv2d_1")(x)', 'x = layers.BatchNormalization(momentum=0.9, name="batchnormalization_2")(x)',
+                 'outputs = layers.Dense(units=num_classes, activation="softmax", name="predictions")(x)',
+                 "IMAGE_SIZE = 32", 'COLOR_MODE = "grayscale"', "keras.utils.image_dataset_from_directory",
+                 "keras.optimizers.schedules.CosineDecay", "return keras.optimizers.Adam(learning_rate)",
+                 "LEARNING_RATE = 0.003", "BATCH_SIZE = 32", "PATIENCE = 6"):  # fmt: skip
+        assert line in text, line
+    table = reproduce_script(Run(runs["classes"][0]))
+    assert 'TARGET = "species"' in table and '    "island": "category",' in table and "year" not in table
+    assert 'x = layers.Dense(units=64, activation="relu", name="dense_1")(x)' in table
+
+
+def test_a_chain_is_written_and_a_branch_is_refused():
+    import keras
+
+    from core.export.code import model_lines
+
+    inputs = keras.Input((8, 8, 1), name="image")
+    gray = keras.layers.Concatenate(name="gray_to_rgb")([inputs, inputs, inputs])  # one tensor, fed three times
+    out = keras.layers.Dense(3, activation="softmax", name="predictions")(keras.layers.Flatten(name="f")(gray))
+    lines = model_lines(keras.Model(inputs, out), "predictions")
+    assert lines[2:] == ['x = layers.Concatenate(name="gray_to_rgb")([x, x, x])', 'x = layers.Flatten(name="f")(x)',
+                         'outputs = layers.Dense(units=num_classes, activation="softmax", name="predictions")(x)']  # fmt: skip
+    a = keras.layers.Dense(4, name="a")(keras.layers.Flatten(name="flat")(inputs))
+    b = keras.layers.Dense(4, name="b")(keras.layers.Flatten(name="flat2")(inputs))
+    with pytest.raises(InputError, match="Layer flat2 takes a tensor other than the one before it"):
+        model_lines(keras.Model(inputs, keras.layers.Add(name="add")([a, b])), "add")
+
+
+def test_runs_without_a_model_or_a_recipe_are_refused_with_the_reason(runs, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(runs["mnist"][0], broken, ignore=shutil.ignore_patterns("export", "*.onnx"))
+    for name in ("best.keras", "final.keras"):
+        (broken / name).unlink(missing_ok=True)
+    for fmt in ("onnx", "script"):
+        done = run_module("export", ["--run", str(broken), "--format", fmt])
+        assert done.code == 2 and "has no checkpoint" in done.output["error"], done.output
+    shutil.copy(runs["mnist"][0] / Run(runs["mnist"][0]).checkpoint().name, broken / "best.keras")
+    (broken / "best.keras").write_bytes(b"PK\x03\x04 not a keras file")
+    done = run_module("export", ["--run", str(broken), "--format", "script"])
+    assert done.code == 2 and "model cannot be read" in done.output["error"], done.output
+    assert not (broken / "export").exists()
+
+
+# ----- the real data (slow) ---------------------------------------------------------------------------------
+
+
+@requires_shared
+@pytest.mark.slow
+def test_real_xray_run_exports_to_onnx_and_reproduce_py_matches_it(tmp_path):
+    data = SHARED_DATA / "chest-orientation"
+    path = train_tiny_run(tmp_path / "runs", data, task="images", preset="orientation-fast", epochs=15)
+    done = run_module("export", ["--run", str(path), "--format", "onnx"])
+    assert done.code == 0 and done.output["agreement"]["ok"] and done.output["agreement"]["n"] >= 150, done.output
+    script = Path(export_run(Run(path), "script", tmp_path / "reproduce.py")[0])
+    result = run_script(script, "--data", str(data))
+    summary = Run(path).summary()
+    assert result["params"] == Run(path).config()["n_params"]
+    assert abs(result["test_accuracy"] - summary["test_accuracy"]) <= 0.01 + 1e-9, (result, summary)
+
+
+@requires_shared
+@pytest.mark.slow
+def test_real_mnist_run_exports_to_onnx_and_reproduce_py_matches_it(tmp_path):
+    data = SHARED_DATA / "mnist" / "mnist.npz"
+    path = train_tiny_run(tmp_path / "runs", data, epochs=2)
+    done = run_module("export", ["--run", str(path), "--format", "onnx"])
+    assert done.code == 0 and done.output["agreement"]["n"] == 10_000, done.output
+    assert done.output["agreement"]["same_top"] >= 0.999 and done.output["agreement"]["max_diff"] <= 1e-4
+    script = Path(export_run(Run(path), "script", tmp_path / "reproduce.py")[0])
+    result = run_script(script, "--data", str(data))
+    summary = Run(path).summary()
+    assert result["params"] == Run(path).config()["n_params"]
+    assert abs(result["test_accuracy"] - summary["test_accuracy"]) <= 0.01 + 1e-9, (result, summary)
