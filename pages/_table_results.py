@@ -130,9 +130,9 @@ def table_evaluation(run: Run) -> None:
             n=number(len(unusable))), icon=":material/warning:")  # fmt: skip
         st.dataframe(pd.DataFrame(unusable).rename(columns={"row": _("row"), "reason": _("reason")}), hide_index=True,
                      width="stretch")  # fmt: skip
-    st.subheader(_("Export"))
-    st.download_button(_("Model (.keras)"), ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:",
-                       key="dl_keras")  # fmt: skip
+    from pages._export import export_section
+
+    export_section(run, images=False)
     st.caption(_("The saved model holds its preprocessing: it predicts from raw rows (a dict of columns)."))
 
 

@@ -17,6 +17,7 @@ from core.teaching.compare import differences
 from core.teaching.diagnosis import diagnose
 from core.teaching.remedy import remedy_for
 from core.training import SETTINGS
+from pages._export import code_section
 from pages._i18n import localized, localized_numbers
 from pages._prefill import open_in_train
 from pages._replay import replay_section
@@ -89,6 +90,7 @@ def run_tools(run: Run) -> None:
             mb=number(best.stat().st_size / 1e6, 0), path=best.resolve()))  # fmt: skip
     else:
         c2.caption(_("No checkpoint (yet)."))
+    code_section(run)
     # For the audience these are shown disabled; the core refuses them anyway (a crafted click).
     only = None if is_presenter() else _("Only the presenter can change runs.")
     note = st.text_area(_("Note"), run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS,

@@ -11,8 +11,7 @@ from core.access.roles import Actor
 from core.base.errors import InputError
 from core.base.i18n import N_, _, ngettext, number, percent
 from core.data.zip_import import import_zip
-from core.export.card import model_card
-from core.metrics.classes import gallery_indices, to_tflite
+from core.metrics.classes import gallery_indices
 from core.plots.pictures import framed
 from core.plots.results import confusion_figure
 from core.plots.style import CHART_CONFIG
@@ -20,6 +19,7 @@ from core.runs.store import Run
 from core.serving.default_model import default_run
 from core.tasks import Evaluation, evaluate_run, proposed_run
 from pages._data import data_status, refresh_data_status
+from pages._export import export_section
 from pages._i18n import localized_numbers
 from pages._router import ensure_router
 from pages._runs import model_labels, predicts_rows, served_model, task_of, usable_runs
@@ -42,11 +42,6 @@ def evaluate(run_path: str, mtime: float, data: str | None, _actor: Actor) -> Ev
 
     ``_actor`` (not part of the cache key) is charged only when it is computed, not when cached."""
     return evaluate_run(Run(run_path), data, served_model(run_path).probabilities, actor=_actor)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def tflite_bytes(run_path: str, mtime: float, _actor: Actor) -> bytes:
-    return to_tflite(served_model(run_path).model, actor=_actor)
 
 
 st.title(_("Evaluate"))
@@ -156,34 +151,4 @@ for n, i in enumerate(idx[:GALLERY_SIZE]):
         width="stretch",
     )
 
-st.subheader(_("Export"))
-e1, e2, e3 = st.columns(3)
-e1.download_button(
-    _("Model (.keras)"), ckpt.read_bytes(), f"{run.id}.keras", icon=":material/download:", key="dl_keras"
-)
-try:  # in the page's language, from the run folder's files (a few milliseconds)
-    e3.download_button(_("Model card (MODEL_CARD.md)"), model_card(run), f"{run.id}-MODEL_CARD.md", "text/markdown",
-                       icon=":material/description:", key="dl_card",
-                       help=_("What the model is, the data and split, the test results per class, the \"I don't "
-                              "know\" calibration, what it must not be used for, the versions."))  # fmt: skip
-except InputError as exc:
-    e3.warning(str(exc))
-# Converted on request: 1 to 3 s of every model's first view went to a file few people take.
-if st.session_state.get("eval_tflite_for") != run.id:
-    e2.button(_("Convert to TensorFlow Lite (for phones)"), icon=":material/smartphone:", key="eval_tflite_go",
-              on_click=lambda: st.session_state.update(eval_tflite_for=run.id))  # fmt: skip
-try:
-    blob = None
-    if st.session_state.get("eval_tflite_for") == run.id:
-        with e2, st.spinner(_("Converting to TensorFlow Lite...")):
-            blob = tflite_bytes(str(run.path), ckpt.stat().st_mtime, actor())
-except Exception as exc:  # the converter rejects some layers; say so instead of failing the page
-    e2.warning(_("TensorFlow Lite conversion failed: {problem}").format(problem=exc))
-if blob is not None:
-    e2.download_button(
-        _("TensorFlow Lite for phones ({mb} MB)").format(mb=number(len(blob) / 1e6, 1)),
-        blob,
-        f"{run.id}.tflite",
-        icon=":material/smartphone:",
-        key="dl_tflite",
-    )
+export_section(run)

@@ -207,10 +207,10 @@ def test_evaluate_shows_metrics_matrix_and_gallery(app_dirs, trained):
     # TensorFlow Lite is converted on request only (1 to 3 s of every first view before).
     downloads = lambda: [d.proto.label for d in at.get("download_button")]  # noqa: E731
     assert not any("TensorFlow Lite" in label for label in downloads())
-    at.button(key="eval_tflite_go").click().run()
+    at.button(key="export_tflite_go").click().run()
     assert not at.exception
     assert any(label.startswith("TensorFlow Lite for phones (") for label in downloads()), downloads()
-    assert not [b for b in at.button if b.key == "eval_tflite_go"]  # converted: the button has done its work
+    assert not [b for b in at.button if b.key == "export_tflite_go"]  # converted: the button has done its work
 
 
 def test_evaluate_on_a_dataset_with_other_classes(app_dirs, trained):

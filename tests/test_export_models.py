@@ -263,3 +263,66 @@ def test_real_mnist_run_exports_to_onnx_and_reproduce_py_matches_it(tmp_path):
     summary = Run(path).summary()
     assert result["params"] == Run(path).config()["n_params"]
     assert abs(result["test_accuracy"] - summary["test_accuracy"]) <= 0.01 + 1e-9, (result, summary)
+
+
+# ----- the pages --------------------------------------------------------------------------------------------
+
+
+def evaluate_page(runs_root: Path, run_id: str, monkeypatch, lang: str = "en"):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CNNLAB_RUNS_DIR", str(runs_root))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("pages/evaluate.py").run()
+    at.selectbox(key="eval_model").set_value(run_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def downloads(at) -> list[str]:
+    return [d.proto.label for d in at.get("download_button")]
+
+
+@pytest.mark.parametrize("name", ["mnist", "classes"])
+def test_evaluate_converts_to_onnx_on_request_and_says_how_it_was_checked(runs, name, monkeypatch):
+    path, _data = runs[name]
+    at = evaluate_page(path.parent, path.name, monkeypatch)
+    assert "The model as code (reproduce.py)" in downloads(at) and not any(
+        label.startswith("ONNX") for label in downloads(at))  # fmt: skip
+    assert [b.key for b in at.button if b.key.endswith("_go")] == (
+        ["export_onnx_go", "export_tflite_go"] if name == "mnist" else ["export_onnx_go"])  # a table: no TFLite  # fmt: skip
+    at.button(key="export_onnx_go").click().run()
+    assert not at.exception, at.exception
+    assert any(label.startswith("ONNX (") for label in downloads(at)), downloads(at)
+    n = json.loads((path / "metrics.json").read_text())["n"]
+    assert any(c.value.startswith(f"Checked with onnxruntime on the run's {n} test examples: the same answer as Keras "
+                                  "for 100.0%") for c in at.caption), [c.value for c in at.caption]  # fmt: skip
+
+
+def test_evaluate_refuses_onnx_in_words_when_a_package_is_missing(runs, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a))
+    path, _data = runs["numbers"]
+    at = evaluate_page(path.parent, path.name, monkeypatch, lang="pt-BR")
+    at.button(key="export_onnx_go").click().run()
+    assert not at.exception, at.exception
+    assert any("tf2onnx" in w.value and "pip install -r requirements.txt" in w.value for w in at.warning), at.warning
+
+
+def test_curves_shows_the_runs_code_with_its_download(runs, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    path, _data = runs["images"]
+    monkeypatch.setenv("CNNLAB_RUNS_DIR", str(path.parent))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240).run()
+    at.switch_page("pages/curves.py").run()
+    at.multiselect(key="curves_selected").set_value([path.name]).run()
+    assert not at.exception, at.exception
+    [code] = [c for c in at.code if "def build_model(num_classes):" in c.value]
+    assert code.language == "python" and f"run {path.name}" in code.value
+    assert code.value + "\n" == export_run(Run(path), "script", path / "again.py")[0].read_text()
+    assert "Download reproduce.py" in downloads(at)
