@@ -36,7 +36,8 @@ def train_table(runs: Path, csv: Path, target: str, epochs: int, **settings) -> 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """name -> (run folder, its data): MNIST-like digits, a folder of stripes, penguins' species, diabetes' progression."""
+    """name -> (run folder, its data): MNIST-like digits, a folder of stripes (one file damaged), penguins' species,
+    diabetes' progression."""
     from conftest import stripes, synthetic_digits
 
     tmp = tmp_path_factory.mktemp("export")
@@ -48,6 +49,7 @@ def runs(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
         (folder / cls).mkdir(parents=True)
         for i in range(30):
             stripes(o, seed=i).save(folder / cls / f"{i:03d}.png")
+    (folder / "horizontal" / "damaged.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")  # both skip it
     return {
         "mnist": (train_tiny_run(tmp / "runs", digits, epochs=2), digits),
         "images": (
@@ -326,3 +328,31 @@ def test_curves_shows_the_runs_code_with_its_download(runs, monkeypatch):
     assert code.language == "python" and f"run {path.name}" in code.value
     assert code.value + "\n" == export_run(Run(path), "script", path / "again.py")[0].read_text()
     assert "Download reproduce.py" in downloads(at)
+
+
+def test_every_image_presets_code_builds_the_same_network():
+    """The lines written for each preset (augmentation and MobileNetV2 included) rebuild its parameter count."""
+    from core.export import templates
+    from core.export.code import layer_code, model_lines
+    from core.models import build_model
+    from core.models.presets import PRESETS, get_preset
+    from core.training.augment import make_augmenter
+
+    checked = []
+    for name in PRESETS:
+        spec = get_preset(name)
+        if spec.task == "table" or name == "orientation-tutorial":  # 130 M parameters: the same layer kinds as others
+            continue
+        model = build_model(spec, spec.input_shape(), 3, pretrained_weights=False)
+        augmenter = make_augmenter(spec.augment, 1)
+        start = [f"x = {layer_code(layer, named=False)}(x)" for layer in augmenter.layers] if augmenter else []
+        body = "\n".join("    " + line for line in model_lines(model, "predictions", start))
+        source = ("import keras\nfrom keras import layers\n" + templates.BACKBONE.replace('"imagenet"', "None")
+                  + f"\ndef build_model(num_classes):\n{body}\n    return keras.Model(inputs, outputs)\n")  # fmt: skip
+        namespace: dict = {}
+        exec(compile(source, name, "exec"), namespace)
+        rebuilt = namespace["build_model"](3)
+        assert rebuilt.count_params() == model.count_params(), name
+        assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights], name
+        checked.append(name)
+    assert {"mnist-fast", "mnist-best", "orientation-fast", "transfer-mobilenetv2"} <= set(checked)

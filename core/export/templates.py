@@ -91,15 +91,20 @@ COLOR_MODE = "$COLOR_MODE"
 $SPLIT
 
 def read_folder(path):
-    """Every image under path/<class>/, resized, as (N, S, S, C) float32 in [0, 1]; labels; class names."""
+    """Every image under path/<class>/, resized, as (N, S, S, C) float32 in [0, 1]; labels; class names.
+
+    Keras reads .png, .jpg, .jpeg, .bmp and .gif files; one it cannot decode is skipped, as CNN Lab skips it.
+    """
     dataset = keras.utils.image_dataset_from_directory(
-        path, color_mode=COLOR_MODE, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=256, shuffle=False
+        path, color_mode=COLOR_MODE, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=None, shuffle=False
     )
     images, labels = [], []
-    for x, y in dataset:
+    for x, y in dataset.ignore_errors():
         images.append(keras.ops.convert_to_numpy(x) / 255.0)
-        labels.append(keras.ops.convert_to_numpy(y))
-    return np.concatenate(images).astype("float32"), np.concatenate(labels), dataset.class_names
+        labels.append(int(y))
+    if len(images) < len(dataset.file_paths):
+        print(f"Skipped {len(dataset.file_paths) - len(images)} file(s) that could not be decoded.")
+    return np.stack(images).astype("float32"), np.array(labels), dataset.class_names
 
 
 def load_data(path):
