@@ -127,6 +127,13 @@ def test_a_file_that_disagrees_with_keras_is_refused_and_not_written(runs, monke
     assert not target.exists() and not list(path.glob(".tmp*"))
 
 
+def test_tensorflow_lite_is_refused_for_a_table_in_words(runs):
+    path, _data = runs["numbers"]
+    done = run_module("export", ["--run", str(path), "--format", "tflite"])
+    assert done.code == 2 and "TensorFlow Lite export is for image models" in done.output["error"], done.output
+    assert not default_path(Run(path), "tflite").exists()
+
+
 def test_a_converter_refusal_is_a_message(runs, monkeypatch):
     import tf2onnx
 

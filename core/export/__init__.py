@@ -95,6 +95,12 @@ def export_bytes(run: Run, fmt: str, actor=None) -> Exported:
         check_packages()  # before the model is loaded: the answer comes at once
     if fmt == "keras":
         return Exported(checkpoint(run).read_bytes())
+    if fmt == "tflite":
+        from core.tasks import of_run
+
+        if of_run(run).inputs != "images":
+            raise InputError(_("TensorFlow Lite export is for image models: the converter cannot read a table "
+                               "model's inputs (one per column). Take its ONNX or .keras file instead."))  # fmt: skip
     model = load_model(run)
     if fmt == "script":
         from core.export.script import reproduce_script
