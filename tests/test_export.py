@@ -108,7 +108,7 @@ def test_the_command_line_writes_keras_tflite_and_the_card_and_names_each_file(t
     assert refused.code == 2 and "not found" in refused.output["error"]
     refused = run_module("export", ["--run", str(path), "--format", "card", "--out", str(tmp_path)])
     assert refused.code == 2 and "is a folder" in refused.output["error"]
-    assert not list(path.glob(".tmp*")) and not list((path / "export").glob(".tmp*"))  # no half-written file
+    assert not list(path.glob(".*.tmp")) and not list((path / "export").glob(".*.tmp"))  # no half-written file
 
 
 def test_evaluate_offers_the_card_in_the_pages_language(tmp_path, mnist_npz):

@@ -124,7 +124,7 @@ def test_a_file_that_disagrees_with_keras_is_refused_and_not_written(runs, monke
     target = path / "elsewhere.onnx"
     with pytest.raises(InputError, match=r"does not give the same answers as the Keras model on the run's \d+ test"):
         export_run(Run(path), "onnx", target)
-    assert not target.exists() and not list(path.glob(".tmp*"))
+    assert not target.exists() and not list(path.glob(".*.tmp"))
 
 
 def test_tensorflow_lite_is_refused_for_a_table_in_words(runs):
@@ -199,12 +199,13 @@ def test_the_script_writes_the_layers_with_their_settings_and_the_recipe(runs):
                  'x = layers.Conv2D(filters=16, kernel_size=3, strides=2, padding="same", use_bias=False, '
                  'name="conv2d_1")(x)', 'x = layers.BatchNormalization(momentum=0.9, name="batchnormalization_2")(x)',
                  'outputs = layers.Dense(units=num_classes, activation="softmax", name="predictions")(x)',
-                 "IMAGE_SIZE = 32", 'COLOR_MODE = "grayscale"', "keras.utils.image_dataset_from_directory",
+                 "IMAGE_SIZE = 32", 'COLOR_MODE = "grayscale"', "keras.utils.load_img(",
                  "keras.optimizers.schedules.CosineDecay", "return keras.optimizers.Adam(learning_rate)",
                  "LEARNING_RATE = 0.003", "BATCH_SIZE = 32", "PATIENCE = 6"):  # fmt: skip
         assert line in text, line
     table = reproduce_script(Run(runs["classes"][0]))
-    assert 'TARGET = "species"' in table and '    "island": "category",' in table and "year" not in table
+    assert 'TARGET = "species"' in table and '    "island": "category",' in table
+    assert '    "year",' in table and '"year": "number"' not in table  # in the file's header, left out of the model
     assert 'x = layers.Dense(units=64, activation="relu", name="dense_1")(x)' in table
 
 
@@ -236,6 +237,12 @@ def test_runs_without_a_model_or_a_recipe_are_refused_with_the_reason(runs, tmp_
         done = run_module("export", ["--run", str(broken), "--format", fmt])
         assert done.code == 2 and "has no checkpoint" in done.output["error"], done.output
     shutil.copy(runs["mnist"][0] / Run(runs["mnist"][0]).checkpoint().name, broken / "best.keras")
+    config = (broken / "config.json").read_text()
+    (broken / "config.json").write_text("{not json")
+    for fmt in ("onnx", "script"):
+        done = run_module("export", ["--run", str(broken), "--format", fmt])
+        assert done.code == 2 and "config" in done.output["error"], done.output  # a message, not a crash (code 1)
+    (broken / "config.json").write_text(config)
     (broken / "best.keras").write_bytes(b"PK\x03\x04 not a keras file")
     done = run_module("export", ["--run", str(broken), "--format", "script"])
     assert done.code == 2 and "model cannot be read" in done.output["error"], done.output
@@ -331,6 +338,9 @@ def test_curves_shows_the_runs_code_with_its_download(runs, monkeypatch):
     at.switch_page("pages/curves.py").run()
     at.multiselect(key="curves_selected").set_value([path.name]).run()
     assert not at.exception, at.exception
+    assert not [c for c in at.code if "def build_model" in c.value]  # written when asked: a model load per run
+    at.toggle(key=f"code_{path.name}").set_value(True).run()
+    assert not at.exception, at.exception
     [code] = [c for c in at.code if "def build_model(num_classes):" in c.value]
     assert code.language == "python" and f"run {path.name}" in code.value
     assert code.value + "\n" == export_run(Run(path), "script", path / "again.py")[0].read_text()
@@ -363,3 +373,70 @@ def test_every_image_presets_code_builds_the_same_network():
         assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights], name
         checked.append(name)
     assert {"mnist-fast", "mnist-best", "orientation-fast", "transfer-mobilenetv2"} <= set(checked)
+
+
+def test_free_text_in_the_recipe_or_the_path_cannot_break_the_script(runs, tmp_path):
+    """A recipe's name and a Windows path go into the script's text: quotes, backslashes, line breaks stay text."""
+    import shutil
+
+    from core.export.script import reproduce_script
+
+    copy = tmp_path / "quoted"
+    shutil.copytree(runs["classes"][0], copy, ignore=shutil.ignore_patterns("export"))
+    config = json.loads((copy / "config.json").read_text())
+    config["spec"]["name"] = 'my "best" net \\ """; import os\nprint("owned")'
+    config["data_source"] = config["data"] = "C:\\Users\\ana\\Dados\\pingüins.csv"
+    config["table"]["csv"]["header"][1] = 'Ilha "norte"\n2'
+    (copy / "config.json").write_text(json.dumps(config))
+    text = reproduce_script(Run(copy))
+    check_source(text)
+    tree = ast.parse(text)
+    assert ast.get_docstring(tree) == text.split('"""')[1].strip()  # the docstring ends where the script's does
+    assert not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print" and n.args
+                   and getattr(n.args[0], "value", "") == "owned" for n in ast.walk(tree))  # fmt: skip
+    assert 'Ilha \\"norte\\"\\n2' in text and "C:/Users/ana/Dados/pingüins.csv" in text
+
+
+def test_a_train_folder_with_stray_folders_and_files_is_read_as_the_app_read_it(tmp_path):
+    """train/ alone (no test/), a __MACOSX folder and a note beside the images: the same classes, split and count."""
+    from conftest import stripes
+
+    root = tmp_path / "photos"
+    for cls, o in (("horizontal", "h"), ("vertical", "v")):
+        (root / "train" / cls / "more").mkdir(parents=True)
+        for i in range(14):
+            stripes(o, seed=i).save(root / "train" / cls / f"{i:03d}.png")
+        stripes(o, seed=99).save(root / "train" / cls / "more" / "deep.png")  # a sub-folder is read too
+    (root / "train" / "__MACOSX").mkdir()
+    stripes("h", seed=5).save(root / "train" / "__MACOSX" / "._000.png")
+    (root / "train" / "vertical" / "notes.txt").write_text("taken on a Tuesday")
+    path = train_tiny_run(tmp_path / "runs", root, task="images", preset="orientation-fast", epochs=2, image_size=24)
+    script = export_run(Run(path), "script", tmp_path / "reproduce.py")[0]
+    result = run_script(script, "--data", str(root))
+    config = Run(path).config()
+    assert result["params"] == config["n_params"] == 60_882
+    assert (result["n_train"], result["n_val"], result["n_test"]) == (config["n_train"], config["n_val"],
+                                                                      config["n_test"]) and config["n_test"] > 0  # fmt: skip
+
+
+def test_a_semicolon_csv_with_decimal_commas_and_a_messy_header_is_read_as_the_app_read_it(tmp_path):
+    """A pt_BR spreadsheet's export: ';', '3,5', Windows-1252, a blank and a repeated column name."""
+    import pandas as pd
+
+    frame = pd.read_csv(TABLES / "penguins.csv").drop(columns=["year"])
+    frame.columns = ["espécie", " ilha ", "bico", "bico", "", "massa_g", "sexo"]  # -> bico_2, column_5
+    csv = tmp_path / "pinguins.csv"
+    csv.write_bytes(frame.to_csv(sep=";", decimal=",", index=False).encode("cp1252"))
+    path = train_table(tmp_path / "runs", csv, "espécie", 20)
+    run = Run(path)
+    config = run.config()
+    assert config["table"]["csv"] == {"encoding": "cp1252", "delimiter": ";", "decimal": ",",
+                                      "header": ["espécie", "ilha", "bico", "bico_2", "column_5", "massa_g",
+                                                 "sexo"]}  # fmt: skip
+    script = export_run(run, "script", tmp_path / "reproduce.py")[0]
+    check_source(script.read_text())
+    result = run_script(script, "--data", str(csv))
+    assert result["params"] == config["n_params"]
+    assert (result["n_train"], result["n_val"], result["n_test"]) == (config["n_train"], config["n_val"],
+                                                                      config["n_test"])  # fmt: skip
+    assert abs(result["test_accuracy"] - run.summary()["test_accuracy"]) <= 0.01 + 1e-9, result

@@ -9,6 +9,7 @@ times (a grey image made RGB for a backbone) is written ``([x, x, x])``.
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 from core.base.errors import InputError
@@ -63,7 +64,7 @@ def _is_default(key: str, value: Any, default: Any) -> bool:
 def py(value: Any) -> str:
     """A plain value as Python source, strings in double quotes (as the rest of the script)."""
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are Python's: quotes, backslashes, breaks
     if isinstance(value, list | tuple):
         items = [py(v) for v in value]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"

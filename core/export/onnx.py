@@ -69,15 +69,16 @@ def to_onnx(model) -> bytes:
         InputError: a package is missing, or the converter refuses the model (its first line).
     """
     check_packages()
-    import onnx
-    import tf2onnx
-
     try:
+        import onnx
+        import tf2onnx
+
         proto, _storage = tf2onnx.convert.from_keras(model, input_signature=_signature(model), opset=OPSET)
         onnx.checker.check_model(proto)
     except Exception as exc:  # an op ONNX lacks: the person's answer, not a crash
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise InputError(_("This model cannot be converted to ONNX: {problem}").format(problem=first)) from None
+        raise InputError(
+            _("This model cannot be converted to ONNX: {problem}").format(problem=_first_line(exc))
+        ) from None
     return proto.SerializeToString()
 
 
@@ -96,8 +97,6 @@ def agreement(data: bytes, model, inputs, regression: bool = False) -> Agreement
         inputs: (N, H, W, C) float32 images, or a table net's dict of (N, 1) columns.
         regression: outputs are numbers (compared with a relative tolerance), not class probabilities.
     """
-    import onnxruntime as ort
-
     if isinstance(inputs, dict):
         n = min(len(next(iter(inputs.values()))), MAX_CHECKED)
         inputs = {k: v[:n] for k, v in inputs.items()}
@@ -108,17 +107,40 @@ def agreement(data: bytes, model, inputs, regression: bool = False) -> Agreement
         inputs = np.asarray(inputs[:MAX_CHECKED], np.float32)
         n = len(inputs)
         expected = model.predict(inputs, batch_size=256, verbose=0)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    got = session.run(None, _feed(session, inputs))[0]
-    expected, got = np.asarray(expected, np.float64), np.asarray(got, np.float64)
-    diff = float(np.max(np.abs(got - expected))) if n else 0.0
+    got = _run(data, inputs)
+    expected = np.asarray(expected, np.float64)
+    if n == 0 or got.shape != expected.shape:  # nothing compared is no check
+        return Agreement(n, None if regression else 0.0, float("inf"), False)
+    diff = float(np.max(np.abs(got - expected)))
     if regression:
         ok = bool(np.all(np.abs(got - expected) <= RTOL * np.maximum(1.0, np.abs(expected))))
         return Agreement(n, None, diff, ok)
-    same = float(np.mean(got.argmax(axis=1) == expected.argmax(axis=1))) if n else 1.0
+    same = float(np.mean(got.argmax(axis=1) == expected.argmax(axis=1)))
     return Agreement(n, same, diff, same >= MIN_SAME_TOP and diff <= MAX_PROB_DIFF)
+
+
+def _run(data: bytes, inputs) -> np.ndarray:
+    """The ONNX file's first output for ``inputs``, from onnxruntime.
+
+    Raises:
+        InputError: onnxruntime cannot load or run the file (its first line).
+    """
+    try:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        return np.asarray(session.run(None, _feed(session, inputs))[0], np.float64)
+    except Exception as exc:  # a broken install or a file it cannot run: a message, not a crash
+        raise InputError(
+            _("onnxruntime could not run the ONNX file: {problem}").format(problem=_first_line(exc))
+        ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def checked_onnx(run, model, actor=None) -> tuple[bytes, Agreement]:

@@ -9,7 +9,9 @@ run's layers and parameter count. The script imports keras, numpy and pandas onl
 from __future__ import annotations
 
 import datetime
+import re
 import textwrap
+from pathlib import Path
 from string import Template
 
 from core.base.errors import InputError
@@ -80,15 +82,18 @@ def reproduce_script(run: Run, model=None) -> str:
     spec, task = cfg.spec, of_run(run)
     model = model if model is not None else load_model(run)
     table = task.inputs == "rows"
+    data = config.get("data_source") or cfg.data or "Keras's MNIST download"
+    extra = {"rows": ", and pandas", "images": ", and Pillow (keras.utils.load_img reads the images with it)"}
     values = {
-        "RUN_ID": run.id, "WRITTEN": datetime.date.today().isoformat(), "PRESET": spec.name,
-        "DATA": cfg.data or "Keras's MNIST download", "PARAMS": f"{int(config.get('n_params') or model.count_params()):,}",
-        "SCORE": _score(run), "PANDAS": ", and pandas" if table else "",
+        "RUN_ID": _doc(run.id), "WRITTEN": datetime.date.today().isoformat(), "PRESET": _doc(spec.name),
+        "DATA": _doc(str(data)), "PARAMS": f"{int(config.get('n_params') or model.count_params()):,}",
+        "SCORE": _score(run), "PANDAS": extra.get(task.inputs if task.name != "mnist" else "", ""),
         "DATA_USAGE": " --data PATH" if task.needs_data else " [--data mnist.npz]",
         "IMPORT_OS": "import os\n" if task.name == "images" else "", "IMPORT_PANDAS": "import pandas as pd\n" if table else "",
         "SEED": cfg.seed, "EPOCHS": spec.epochs, "BATCH_SIZE": spec.batch_size, "LEARNING_RATE": spec.learning_rate,
         "VALIDATION_FRACTION": spec.validation_fraction, "TEST_FRACTION": cfg.test_fraction,
-        "PATIENCE": spec.patience, "MIN_DELTA": spec.min_delta, "MODEL_NAME": model.name, "OPTIMIZER": _optimizer(spec),
+        "PATIENCE": spec.patience, "MIN_DELTA": spec.min_delta, "MODEL_NAME": py(model.name),
+        "DESCRIPTION": py(f"Rebuild and retrain CNN Lab's run {run.id}."), "OPTIMIZER": _optimizer(spec),
     }  # fmt: skip
     text = Template(templates.HEADER).substitute(values)
     if table:
@@ -132,10 +137,26 @@ def _table_part(config: dict, spec, model, values: dict) -> str:
     return Template(templates.TABLE).substitute(
         values, TARGET=py(features.target), TASK=features.task, COLUMNS=_lines(features.columns),
         INPUT_NAMES=_lines(features.inputs), HIDDEN_LINES="\n".join(lines) or "    # no hidden layer: a linear model",
-        DATA_NAME=str(config.get("data") or "")[-80:],
+        DATA_HELP=py(f"the CSV file ({Path(str(config.get('data') or 'data.csv')).name})"), **_csv(config),
     )  # fmt: skip
 
 
-def _lines(mapping: dict) -> str:
-    """A dict as Python source, one entry per line."""
-    return "{\n" + "".join(f"    {py(k)}: {py(v)},\n" for k, v in mapping.items()) + "}"
+def _lines(items: dict | list) -> str:
+    """A dict or a list as Python source, one entry per line."""
+    if isinstance(items, list):
+        return "[\n" + "".join(f"    {py(v)},\n" for v in items) + "]"
+    return "{\n" + "".join(f"    {py(k)}: {py(v)},\n" for k, v in items.items()) + "}"
+
+
+def _doc(text: str) -> str:
+    """Free text (a path, a recipe's name) made safe inside the script's docstring: one line, no escapes."""
+    text = re.sub(r"[\s\x00-\x1f\x7f]+", " ", str(text)).replace("\\", "/").replace('"""', "'''")
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def _csv(config: dict) -> dict:
+    """How the app read the run's CSV (recorded since issue 26; older runs: the separator guessed, UTF-8)."""
+    csv = (config.get("table") or {}).get("csv") or {}
+    header = csv.get("header")
+    return {"SEPARATOR": py(csv.get("delimiter")), "ENCODING": py(csv.get("encoding") or "utf-8"),
+            "DECIMAL": py(csv.get("decimal") or "."), "HEADER": _lines(header) if header else "None"}  # fmt: skip

@@ -76,8 +76,9 @@ def load_data(path):
             x_train, y_train, x_test, y_test = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
     else:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    x_train = (x_train[..., None] / 255.0).astype("float32")
-    x_test = (x_test[..., None] / 255.0).astype("float32")
+    scale = 255.0 if x_train.max() > 1 else 1.0  # pixels 0..255, or already 0..1
+    x_train = (x_train[..., None] / scale).astype("float32")
+    x_test = (x_test[..., None] / scale).astype("float32")
     train, val, _ = stratified_split(y_train, (1 - VALIDATION_FRACTION, VALIDATION_FRACTION, 0.0), SEED)
     class_names = [str(digit) for digit in range(10)]
     return (x_train[train], y_train[train]), (x_train[val], y_train[val]), (x_test, y_test), class_names
@@ -85,26 +86,38 @@ def load_data(path):
 '''
 
 FOLDER = '''IMAGE_SIZE = $IMAGE_SIZE  # every image is resized to this square
-COLOR_MODE = "$COLOR_MODE"
+COLOR_MODE = "$COLOR_MODE"  # "grayscale": one channel; "rgb": three
 
 # ----- 2. The data: a folder of class folders -----------------------------------------------
 $SPLIT
 
-def read_folder(path):
-    """Every image under path/<class>/, resized, as (N, S, S, C) float32 in [0, 1]; labels; class names.
+def class_folders(root):
+    """The class folders of root, sorted by name (hidden ones, and ones such as __MACOSX, are not classes)."""
+    names = [name for name in os.listdir(root) if os.path.isdir(os.path.join(root, name))]
+    return sorted(name for name in names if not os.path.islink(os.path.join(root, name)) and not name.startswith((".", "__")))
 
-    Keras reads .png, .jpg, .jpeg, .bmp and .gif files; one it cannot decode is skipped, as CNN Lab skips it.
+
+def read_folder(root, class_names):
+    """Every image under root/<class>/ (sub-folders too), resized, as (N, S, S, C) float32 in [0, 1], and labels.
+
+    The files are taken in sorted order, as CNN Lab takes them; one that is not an image, or is damaged, is skipped.
     """
-    dataset = keras.utils.image_dataset_from_directory(
-        path, color_mode=COLOR_MODE, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=None, shuffle=False
-    )
-    images, labels = [], []
-    for x, y in dataset.ignore_errors():
-        images.append(keras.ops.convert_to_numpy(x) / 255.0)
-        labels.append(int(y))
-    if len(images) < len(dataset.file_paths):
-        print(f"Skipped {len(dataset.file_paths) - len(images)} file(s) that could not be decoded.")
-    return np.stack(images).astype("float32"), np.array(labels), dataset.class_names
+    images, labels, skipped = [], [], 0
+    for label, name in enumerate(class_names):
+        for base, folders, files in os.walk(os.path.join(root, name)):
+            folders[:] = sorted(folder for folder in folders if not folder.startswith("."))
+            for file in sorted(f for f in files if not f.startswith(".")):
+                try:
+                    image = keras.utils.load_img(os.path.join(base, file), color_mode=COLOR_MODE,
+                                                 target_size=(IMAGE_SIZE, IMAGE_SIZE), interpolation="bilinear")
+                except Exception:  # not an image, or a damaged one
+                    skipped += 1
+                    continue
+                images.append(keras.utils.img_to_array(image) / 255.0)
+                labels.append(label)
+    if skipped:
+        print(f"Skipped {skipped} file(s) under {root} that are not readable images.")
+    return np.stack(images).astype("float32"), np.array(labels)
 
 
 def load_data(path):
@@ -113,12 +126,16 @@ def load_data(path):
     Returns (x_train, y_train), (x_val, y_val), (x_test, y_test), class_names.
     """
     v = VALIDATION_FRACTION
-    if os.path.isdir(os.path.join(path, "train")) and os.path.isdir(os.path.join(path, "test")):
-        x, y, class_names = read_folder(os.path.join(path, "train"))
-        x_test, y_test, _ = read_folder(os.path.join(path, "test"))
+    train_root = os.path.join(path, "train") if os.path.isdir(os.path.join(path, "train")) else path
+    test_root = os.path.join(path, "test") if train_root != path and os.path.isdir(os.path.join(path, "test")) else None
+    class_names = class_folders(train_root)
+    if test_root is None:  # a test/ or validation/ folder beside the classes is not a class
+        class_names = [name for name in class_names if name not in ("test", "validation")]
+    x, y = read_folder(train_root, class_names)
+    if test_root is not None:
+        x_test, y_test = read_folder(test_root, class_names)
         train, val, _ = stratified_split(y, (1 - v, v, 0.0), SEED)
     else:
-        x, y, class_names = read_folder(path)
         train, val, test = stratified_split(y, (1 - v - TEST_FRACTION, v, TEST_FRACTION), SEED)
         x_test, y_test = x[test], y[test]
     return (x[train], y[train]), (x[val], y[val]), (x_test, y_test), class_names
@@ -132,14 +149,14 @@ $BACKBONE
 def build_model(num_classes):
     """The run's network, one line per layer.$AUGMENT_NOTE"""
 $MODEL_LINES
-    return keras.Model(inputs, outputs, name="$MODEL_NAME")
+    return keras.Model(inputs, outputs, name=$MODEL_NAME)
 $OPTIMIZER
 
 # ----- 4. Compile, fit, test ----------------------------------------------------------------
 
 
 def main():
-    parser = argparse.ArgumentParser(description="Rebuild and retrain CNN Lab's run $RUN_ID.")
+    parser = argparse.ArgumentParser(description=$DESCRIPTION)
     parser.add_argument("--data", $DATA_ARG)
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the training data (default: the run's)")
     args = parser.parse_args()
@@ -216,6 +233,11 @@ CONSTANT = "    learning_rate = LEARNING_RATE  # the same step size throughout"
 
 TABLE = '''TARGET = $TARGET  # the column to predict
 TASK = "$TASK"
+# How CNN Lab read the file: its separator, encoding and decimal mark, and its header's names
+SEPARATOR = $SEPARATOR
+ENCODING = $ENCODING
+DECIMAL = $DECIMAL
+HEADER = $HEADER
 # The input columns and their kinds, in the model's order
 COLUMNS = $COLUMNS
 # Each column's name as a Keras input
@@ -233,12 +255,26 @@ def category(value):
     return str(value).strip()
 
 
+def number(cell):
+    """A cell as a number: NaN when empty, a decimal comma ("3,5") read as a point."""
+    if pd.isna(cell):
+        return float("nan")
+    try:
+        return float(str(cell).replace(",", ".") if DECIMAL == "," else cell)
+    except ValueError:  # text in a number column (CNN Lab refuses to train on it)
+        return float("nan")
+
+
 def load_data(path):
     """The rows with a target value, split into training, validation and test rows with the seed.
 
-    Returns the three parts as pandas DataFrames.
+    Returns the three parts as pandas DataFrames of text cells (NaN when empty).
     """
-    frame = pd.read_csv(path, sep=None, engine="python")  # the separator is sniffed: "," or ";" or a tab
+    frame = pd.read_csv(path, sep=SEPARATOR, encoding=ENCODING, dtype=str, keep_default_na=False,
+                        engine="python" if SEPARATOR is None else "c")  # None: the separator is guessed
+    if HEADER and len(frame.columns) == len(HEADER):
+        frame.columns = HEADER  # the names as CNN Lab cleaned them: blank -> column_3, repeated -> price_2
+    frame = frame.apply(lambda column: column.str.strip()).replace("", np.nan)
     frame = frame[frame[TARGET].notna()].reset_index(drop=True)
     n = len(frame)
     n_val = max(1, round(n * VALIDATION_FRACTION)) if VALIDATION_FRACTION > 0 else 0
@@ -253,7 +289,7 @@ def to_inputs(frame):
     inputs = {}
     for column, kind in COLUMNS.items():
         if kind == "number":
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy("float32")
+            values = frame[column].map(number).to_numpy("float32")
         else:
             values = keras.ops.convert_to_tensor(np.array([category(v) for v in frame[column]]))
         inputs[INPUT_NAMES[column]] = keras.ops.reshape(values, (-1, 1))
@@ -263,7 +299,7 @@ def to_inputs(frame):
 def to_target(frame, classes):
     """The target as the model learns it: numbers, or class indices."""
     if TASK == "regression":
-        return pd.to_numeric(frame[TARGET]).to_numpy("float32")
+        return frame[TARGET].map(number).to_numpy("float32")
     return np.array([classes.index(category(v)) for v in frame[TARGET]])
 
 
@@ -276,7 +312,7 @@ def build_model(train, classes):
     for column, kind in COLUMNS.items():
         name = INPUT_NAMES[column]
         if kind == "number":
-            values = pd.to_numeric(train[column], errors="coerce")  # empty cells are left out of the mean
+            values = train[column].map(number)  # empty cells (NaN) are left out of the mean and variance
             inputs[name] = keras.Input(shape=(1,), name=name)
             x = layers.Normalization(mean=values.mean(), variance=values.var(ddof=0), name="normalize_" + name)(
                 inputs[name]
@@ -296,15 +332,15 @@ $HIDDEN_LINES
         outputs = layers.Rescaling(scale=float(y.std()) or 1.0, offset=float(y.mean()), name="prediction")(x)
     else:
         outputs = layers.Dense(len(classes), activation="softmax", name="prediction")(x)
-    return keras.Model(inputs, outputs, name="$MODEL_NAME")
+    return keras.Model(inputs, outputs, name=$MODEL_NAME)
 $OPTIMIZER
 
 # ----- 4. Compile, fit, test ----------------------------------------------------------------
 
 
 def main():
-    parser = argparse.ArgumentParser(description="Rebuild and retrain CNN Lab's run $RUN_ID.")
-    parser.add_argument("--data", required=True, help="the CSV file ($DATA_NAME)")
+    parser = argparse.ArgumentParser(description=$DESCRIPTION)
+    parser.add_argument("--data", required=True, help=$DATA_HELP)
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the training data (default: the run's)")
     args = parser.parse_args()
     keras.utils.set_random_seed(SEED)

@@ -248,7 +248,10 @@ class TablePrepared:
         plan = self.plan
         table = {"task": plan.task, "target": plan.target, "columns": dict(self.features.columns),
                  "dropped": list(plan.dropped), "ignored": dict(plan.ignored), "rows": int(len(plan.table.frame)),
-                 "rows_without_target": int(len(plan.table.frame) - len(self.frame))}  # fmt: skip
+                 "rows_without_target": int(len(plan.table.frame) - len(self.frame)),
+                 # how the file was read, for reproduce.py (core.export.script)
+                 "csv": {"encoding": plan.table.encoding, "delimiter": plan.table.delimiter,
+                         "decimal": plan.table.decimal, "header": [c.name for c in plan.table.columns]}}  # fmt: skip
         if plan.task == CLASSIFICATION:
             table["class_names"] = list(self.features.classes)
         return {"table": table, "features": self.features.to_dict(), "data_source": str(plan.table.source),
