@@ -40,7 +40,7 @@ def _problem(exc: Exception) -> str:
 def _on_request(run: Run, fmt: str, label: str, icon: str, working: str, where) -> tuple[bytes, dict] | None:
     """A button that makes the file; once made (this session, this run), its bytes.
 
-    A refusal is said once and the button comes back: the conversion is not tried (and charged) again
+    A refusal stays said, and the button comes back: the conversion is not tried (and charged) again
     on every rerun of the page.
     """
     key, said = f"export_{fmt}_for", f"export_{fmt}_refused"
