@@ -3,7 +3,8 @@
 ``reproduce_script(run)`` fills :mod:`core.export.templates` from the run folder: its settings and
 seed (config.json), its data's kind (MNIST, a class folder, a CSV), and the model's layers written
 from the trained ``.keras`` file itself (:mod:`core.export.code`), so the script's model has the
-run's layers and parameter count. The script imports keras, numpy and pandas only (no ``core``).
+run's layers and parameter count. The script imports keras, numpy and pandas (Pillow through Keras for
+image folders), never ``core``.
 """
 
 from __future__ import annotations
