@@ -117,6 +117,8 @@ def read_folder(root, class_names):
                 labels.append(label)
     if skipped:
         print(f"Skipped {skipped} file(s) under {root} that are not readable images.")
+    if not images:
+        raise SystemExit(f"No readable image in the class folders {class_names} under {root}.")
     return np.stack(images).astype("float32"), np.array(labels)
 
 
