@@ -107,10 +107,14 @@ def agreement_words(agreement: dict) -> str:
                                                     diff=f"{agreement['max_diff']:.1e}")  # fmt: skip
 
 
-def code_section(run: Run) -> None:
-    """Show me the code: the run's reproduce.py on the page, with its download (written when asked)."""
+def code_section(run: Run, status: str) -> None:
+    """Show me the code: the run's reproduce.py on the page, with its download (written when asked).
+
+    Args:
+        status: the run's status, as its caller read it.
+    """
     ckpt = run.checkpoint()
-    if ckpt is None or run.summary()["status"] in ACTIVE_STATES:  # a training run rewrites its best.keras
+    if ckpt is None or status in ACTIVE_STATES:  # a training run rewrites its best.keras
         return
     if not st.toggle(_("Show the model as code (reproduce.py)"), key=f"code_{run.id}"):
         return

@@ -90,7 +90,7 @@ def run_tools(run: Run) -> None:
             mb=number(best.stat().st_size / 1e6, 0), path=best.resolve()))  # fmt: skip
     else:
         c2.caption(_("No checkpoint (yet)."))
-    code_section(run)
+    code_section(run, summary["status"])
     # For the audience these are shown disabled; the core refuses them anyway (a crafted click).
     only = None if is_presenter() else _("Only the presenter can change runs.")
     note = st.text_area(_("Note"), run.note(), key=f"note_{run.id}", height=70, max_chars=MAX_NOTE_CHARS,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.base.errors import InputError
+from core.base.errors import InputError, first_line
 from core.base.i18n import _
 from core.base.storage import write_bytes_atomic
 from core.runs.store import Run
@@ -69,7 +69,13 @@ def load_model(run: Run):
         return keras.models.load_model(ckpt, compile=False)
     except Exception as exc:  # a damaged file
         raise InputError(_("Run {run}'s model cannot be read: {problem}").format(
-            run=run.id, problem=str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)) from None  # fmt: skip
+            run=run.id, problem=first_line(exc, 200))) from None  # fmt: skip
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InputError(_("Expected a format in {choices}. Received: {value}").format(choices=", ".join(FORMATS),
+                                                                                        value=fmt))  # fmt: skip
 
 
 def export_bytes(run: Run, fmt: str, actor=None) -> Exported:
@@ -82,9 +88,7 @@ def export_bytes(run: Run, fmt: str, actor=None) -> Exported:
         InputError: an unknown format, a run without a checkpoint or a usable config, a model a format
             cannot hold, a missing package, an ONNX file that disagrees with Keras.
     """
-    if fmt not in FORMATS:
-        raise InputError(_("Expected a format in {choices}. Received: {value}").format(choices=", ".join(FORMATS),
-                                                                                        value=fmt))  # fmt: skip
+    _check_format(fmt)
     if fmt == "card":
         from core.export.card import model_card
 
@@ -119,7 +123,7 @@ def export_bytes(run: Run, fmt: str, actor=None) -> Exported:
         raise
     except Exception as exc:  # a converter's refusal (an op TFLite lacks) is the person's answer, not a crash
         raise InputError(_("This model cannot be converted to TensorFlow Lite: {problem}").format(
-            problem=str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__)) from None  # fmt: skip
+            problem=first_line(exc))) from None  # fmt: skip
 
 
 def export_run(run: Run, fmt: str, out: str | Path | None = None) -> tuple[Path, dict]:
@@ -128,8 +132,9 @@ def export_run(run: Run, fmt: str, out: str | Path | None = None) -> tuple[Path,
     Returns:
         The path written, and what was checked (``{"agreement": ...}`` for ONNX, else empty).
     """
-    path = Path(out) if out is not None else default_path(run, fmt) if fmt in FORMATS else None
-    if path is not None and path.is_dir():
+    _check_format(fmt)
+    path = Path(out) if out is not None else default_path(run, fmt)
+    if path.is_dir():
         raise InputError(_("{path} is a folder: give a file name with --out.").format(path=path))
     exported = export_bytes(run, fmt)
     try:

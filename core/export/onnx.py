@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.base.errors import InputError
+from core.base.errors import InputError, first_line
 from core.base.i18n import _
 
 PACKAGES = ("tf2onnx", "onnx", "onnxruntime")  # pinned in requirements.txt
@@ -77,7 +77,7 @@ def to_onnx(model) -> bytes:
         onnx.checker.check_model(proto)
     except Exception as exc:  # an op ONNX lacks: the person's answer, not a crash
         raise InputError(
-            _("This model cannot be converted to ONNX: {problem}").format(problem=_first_line(exc))
+            _("This model cannot be converted to ONNX: {problem}").format(problem=first_line(exc))
         ) from None
     return proto.SerializeToString()
 
@@ -134,13 +134,8 @@ def _run(data: bytes, inputs) -> np.ndarray:
         return np.asarray(session.run(None, _feed(session, inputs))[0], np.float64)
     except Exception as exc:  # a broken install or a file it cannot run: a message, not a crash
         raise InputError(
-            _("onnxruntime could not run the ONNX file: {problem}").format(problem=_first_line(exc))
+            _("onnxruntime could not run the ONNX file: {problem}").format(problem=first_line(exc))
         ) from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def checked_onnx(run, model, actor=None) -> tuple[bytes, Agreement]:

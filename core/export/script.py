@@ -95,6 +95,7 @@ def reproduce_script(run: Run, model=None) -> str:
         "VALIDATION_FRACTION": spec.validation_fraction, "TEST_FRACTION": cfg.test_fraction,
         "PATIENCE": spec.patience, "MIN_DELTA": spec.min_delta, "MODEL_NAME": py(model.name),
         "DESCRIPTION": py(f"Rebuild and retrain CNN Lab's run {run.id}."), "OPTIMIZER": _optimizer(spec),
+        "EARLY_STOPPING": templates.EARLY_STOPPING,
     }  # fmt: skip
     text = Template(templates.HEADER).substitute(values)
     if table:

@@ -179,12 +179,7 @@ def main():
         validation_data=(x_val, keras.utils.to_categorical(y_val, num_classes)),
         epochs=args.epochs,
         batch_size=BATCH_SIZE,
-        callbacks=[
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", min_delta=MIN_DELTA, patience=PATIENCE, restore_best_weights=True
-            )
-        ],
-        verbose=2,
+$EARLY_STOPPING        verbose=2,
     )
     test_loss, test_accuracy = model.evaluate(x_test, keras.utils.to_categorical(y_test, num_classes), verbose=0)
     result = {
@@ -362,12 +357,7 @@ def main():
         validation_data=(to_inputs(val), to_target(val, classes)),
         epochs=args.epochs,
         batch_size=BATCH_SIZE,
-        callbacks=[
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", min_delta=MIN_DELTA, patience=PATIENCE, restore_best_weights=True
-            )
-        ],
-        verbose=2,
+$EARLY_STOPPING        verbose=2,
     )
     test_loss, test_metric = model.evaluate(to_inputs(test), to_target(test, classes), verbose=0)
     result = {
@@ -391,3 +381,10 @@ def main():
 if __name__ == "__main__":
     main()
 '''
+
+EARLY_STOPPING = """        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", min_delta=MIN_DELTA, patience=PATIENCE, restore_best_weights=True
+            )
+        ],
+"""  # fit's early stopping, as the app's (core.training.callbacks): the best epoch's weights are kept

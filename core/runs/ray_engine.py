@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.base.errors import InputError
+from core.base.errors import InputError, first_line
 from core.base.i18n import _
 from core.base.storage import write_bytes_atomic
 from core.runs import procs
@@ -112,9 +112,7 @@ def _connect(address: str):
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=False,
                  runtime_env={"py_modules": [str(ROOT / "core")], "excludes": EXCLUDES})  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any way of not connecting is the same answer for the user
-        raise InputError(
-            unreachable(address, str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
-        ) from None
+        raise InputError(unreachable(address, first_line(exc))) from None
     finally:
         done.set()
     return ray
